@@ -1,0 +1,145 @@
+"""Command line: ``python -m engine COMMAND ...``; ``--json`` prints one JSON object on stdout.
+
+Exit codes: 0 success, 2 bad input (unknown law, non-positive budget, unreachable loss), with a
+message on stderr naming what was wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Any
+
+from engine.laws.base import LawError
+from engine.registry import LAWS, describe, get_law
+
+EXIT_BAD_INPUT = 2
+
+
+class CliError(Exception):
+    """Bad input from the command line; printed without a traceback, exit code 2."""
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive finite number")
+    return value
+
+
+def _law_inputs(law_id: str, unique_tokens: float | None) -> dict[str, Any]:
+    law = get_law(law_id)
+    if unique_tokens is None:
+        return {}
+    if "unique_tokens" not in law.info.extra_inputs:
+        raise CliError(f"law {law_id} takes no --unique-tokens")
+    return {"unique_tokens": unique_tokens}
+
+
+def cmd_laws(args: argparse.Namespace) -> dict[str, Any]:
+    return {"laws": [{k: describe(law)[k] for k in ("id", "title", "citation", "url", "verified", "parameters")}
+                     for law in LAWS.values()]}
+
+
+def cmd_optimal(args: argparse.Namespace) -> dict[str, Any]:
+    law = get_law(args.law)
+    alloc = law.optimal(args.flops, **_law_inputs(args.law, args.unique_tokens)).scalar()
+    return {
+        "law": law.id,
+        "flops": alloc["flops"],
+        "n_params": alloc["n_params"],
+        "n_tokens": alloc["n_tokens"],
+        "tokens_per_param": alloc["tokens_per_param"],
+        "loss": None if math.isnan(alloc["loss"]) else alloc["loss"],
+    }
+
+
+def cmd_loss(args: argparse.Namespace) -> dict[str, Any]:
+    law = get_law(args.law)
+    value = law.loss(args.params, args.tokens, **_law_inputs(args.law, args.unique_tokens))
+    return {"law": law.id, "loss": float(value)}
+
+
+def cmd_target(args: argparse.Namespace) -> dict[str, Any]:
+    law = get_law(args.law)
+    alloc = law.target(args.loss, **_law_inputs(args.law, args.unique_tokens)).scalar()
+    return {
+        "law": law.id,
+        "loss": alloc["loss"],
+        "flops": alloc["flops"],
+        "n_params": alloc["n_params"],
+        "n_tokens": alloc["n_tokens"],
+    }
+
+
+def cmd_db(args: argparse.Namespace) -> dict[str, Any]:
+    from engine.store import open_store, run_counts
+
+    with open_store(args.db) as store:
+        con = store.cursor()
+        return {"db": str(store.path), "runs_by_source": run_counts(con)}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m engine", description="FLOPwise engine")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, help_: str, func: Any) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("--json", action="store_true", help="print one JSON object")
+        p.set_defaults(func=func)
+        return p
+
+    add("laws", "list the registered laws", cmd_laws)
+
+    p = add("optimal", "compute-optimal N and D for a budget", cmd_optimal)
+    p.add_argument("--law", required=True)
+    p.add_argument("--flops", required=True, type=_positive_float, help="training FLOPs")
+    p.add_argument("--unique-tokens", type=_positive_float, help="unique tokens available")
+
+    p = add("loss", "predicted loss for N parameters and D tokens", cmd_loss)
+    p.add_argument("--law", required=True)
+    p.add_argument("--params", required=True, type=_positive_float)
+    p.add_argument("--tokens", required=True, type=_positive_float)
+    p.add_argument("--unique-tokens", type=_positive_float)
+
+    p = add("target", "least compute that reaches a loss", cmd_target)
+    p.add_argument("--law", required=True)
+    p.add_argument("--loss", required=True, type=_positive_float)
+    p.add_argument("--unique-tokens", type=_positive_float)
+
+    p = add("db", "create or open the run store, load published data, print counts", cmd_db)
+    p.add_argument("--db", help="database file (default: $FLOPWISE_DB or data/flopwise.duckdb)")
+    return parser
+
+
+def _print_human(result: dict[str, Any]) -> None:
+    if "laws" in result:
+        for law in result["laws"]:
+            flag = "" if law["verified"] else "  [unverified]"
+            print(f"{law['id']:24} {law['title']}{flag}")
+        return
+    for key, value in result.items():
+        text = f"{value:.6g}" if isinstance(value, float) else value
+        print(f"{key}: {text}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result = args.func(args)
+    except (LawError, CliError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.json:
+        json.dump(result, sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        _print_human(result)
+    return 0

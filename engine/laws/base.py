@@ -1,0 +1,131 @@
+"""What every law in the registry shares: its metadata, its result type and its interface.
+
+A law answers three questions, each vectorized over numpy arrays (inputs broadcast):
+
+* ``loss(n_params, n_tokens, **inputs)``: predicted loss in nats/token on the law's own data set.
+* ``optimal(flops, **inputs)``: the allocation (N*, D*) that minimises loss at training compute
+  C = 6·N·D FLOPs, and the loss there.
+* ``target(loss, **inputs)``: the least compute whose optimum reaches a given loss.
+
+Laws that are only allocation rules (the Chinchilla Approach 1/2 power laws) have no loss; they
+say so through ``has_loss`` and raise :class:`LawError` from ``loss`` and ``target``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+FLOPS_PER_PARAM_TOKEN = 6.0
+"""Training FLOPs per parameter per token, C = 6·N·D (Kaplan et al. 2020 §2.1)."""
+
+
+class LawError(ValueError):
+    """A law was asked something outside what it can answer (bad input, unreachable loss)."""
+
+
+@dataclass(frozen=True)
+class LawInfo:
+    """Provenance and conventions of one law: everything the Methodology page and CLI show."""
+
+    id: str
+    title: str
+    citation: str
+    url: str
+    equation: str  # LaTeX of the loss (or allocation) form
+    source_detail: str  # equation / table numbers in the paper the constants come from
+    conventions: str  # parameter and loss conventions (total vs non-embedding, data set)
+    valid_range: str
+    verified: bool  # constants checked against the primary source
+    family: str
+    extra_inputs: tuple[str, ...] = ()  # law-specific inputs beyond N and D, e.g. unique_tokens
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """A (possibly vectorized) point in allocation space: N params, D tokens, C FLOPs, loss."""
+
+    n_params: np.ndarray
+    n_tokens: np.ndarray
+    flops: np.ndarray
+    loss: np.ndarray  # NaN where the law gives no loss
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def tokens_per_param(self) -> np.ndarray:
+        return self.n_tokens / self.n_params
+
+    def scalar(self) -> dict[str, float]:
+        """The allocation as plain floats (for a scalar query, e.g. the CLI)."""
+        out = {
+            "n_params": float(np.squeeze(self.n_params)),
+            "n_tokens": float(np.squeeze(self.n_tokens)),
+            "flops": float(np.squeeze(self.flops)),
+            "tokens_per_param": float(np.squeeze(self.tokens_per_param)),
+            "loss": float(np.squeeze(self.loss)),
+        }
+        out.update({k: float(np.squeeze(v)) for k, v in self.extras.items()})
+        return out
+
+
+def as_positive_array(name: str, value: Any) -> np.ndarray:
+    """``value`` as a float array, raising LawError naming ``name`` if any entry is not > 0."""
+    arr = np.asarray(value, dtype=float)
+    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise LawError(f"{name} must be a positive finite number, got {value!r}")
+    return arr
+
+
+class Law(ABC):
+    """Base class: subclasses are frozen dataclasses with ``info`` and a ``constants`` record."""
+
+    info: LawInfo
+    constants: Any  # a frozen dataclass of the law's fitted constants
+
+    has_loss: bool = True
+
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+    @property
+    def parameters(self) -> dict[str, float]:
+        return dataclasses.asdict(self.constants)
+
+    def with_constants(self, **overrides: float) -> "Law":
+        """A copy with some constants replaced (user edits of unverified constants)."""
+        unknown = set(overrides) - set(self.parameters)
+        if unknown:
+            raise LawError(f"law {self.id} has no constant(s) {sorted(unknown)}")
+        return dataclasses.replace(self, constants=dataclasses.replace(self.constants, **overrides))
+
+    @property
+    def loss_floor(self) -> float:
+        """The irreducible loss: no finite compute reaches a loss at or below it."""
+        return 0.0
+
+    @abstractmethod
+    def loss(self, n_params: Any, n_tokens: Any, **inputs: Any) -> np.ndarray:
+        """Predicted loss (nats/token) for N parameters trained on D tokens."""
+
+    @abstractmethod
+    def optimal(self, flops: Any, **inputs: Any) -> Allocation:
+        """Loss-minimising allocation at a training budget of ``flops`` FLOPs (C = 6ND)."""
+
+    @abstractmethod
+    def target(self, loss: Any, **inputs: Any) -> Allocation:
+        """Least-compute allocation whose predicted loss equals ``loss``."""
+
+    def check_target_loss(self, loss: Any) -> np.ndarray:
+        arr = as_positive_array("loss", loss)
+        if np.any(arr <= self.loss_floor):
+            raise LawError(
+                f"target loss {loss!r} is at or below law {self.id}'s irreducible loss "
+                f"E={self.loss_floor:.4g}: no finite compute reaches it"
+            )
+        return arr

@@ -1,0 +1,44 @@
+"""All laws by stable id, with their metadata (see engine.laws.base.LawInfo)."""
+
+from __future__ import annotations
+
+from engine.laws import chinchilla, data_constrained, kaplan
+from engine.laws.base import Law, LawError
+
+LAWS: dict[str, Law] = {
+    law.id: law for module in (chinchilla, kaplan, data_constrained) for law in module.LAWS
+}
+
+DEFAULT_LAW_IDS = ("chinchilla", "chinchilla-epoch")
+
+
+def get_law(law_id: str) -> Law:
+    """The law registered under ``law_id``; LawError naming the known ids otherwise."""
+    try:
+        return LAWS[law_id]
+    except KeyError:
+        raise LawError(f"unknown law {law_id!r}; known laws: {', '.join(LAWS)}") from None
+
+
+def loss_laws() -> list[Law]:
+    """Laws that predict a loss (not the allocation-only power laws)."""
+    return [law for law in LAWS.values() if law.has_loss]
+
+
+def describe(law: Law) -> dict:
+    """The law's public description: id, title, citation, url, verified flag and constants."""
+    info = law.info
+    return {
+        "id": info.id,
+        "title": info.title,
+        "citation": info.citation,
+        "url": info.url,
+        "verified": info.verified,
+        "parameters": law.parameters,
+        "equation": info.equation,
+        "source_detail": info.source_detail,
+        "conventions": info.conventions,
+        "valid_range": info.valid_range,
+        "has_loss": law.has_loss,
+        "extra_inputs": list(info.extra_inputs),
+    }

@@ -1,0 +1,232 @@
+"""The DuckDB run store: schema, loading the published data, and queries.
+
+The only module that imports duckdb. A :class:`Store` owns one connection to the database file;
+callers take a cursor per unit of work (one per Streamlit rerun), which DuckDB makes safe to
+use from another thread. Writes happen in one transaction each: an upload is stored whole or
+not at all.
+
+Database path: ``$FLOPWISE_DB`` if set, else ``data/flopwise.duckdb`` in the repository.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from engine import published
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB_PATH = REPO_ROOT / "data" / "flopwise.duckdb"
+DB_ENV_VAR = "FLOPWISE_DB"
+
+RUN_COLUMNS = (
+    "run_id",
+    "upload_id",
+    "source",
+    "model_name",
+    "n_params",
+    "n_params_convention",
+    "n_tokens",
+    "unique_tokens",
+    "flops",
+    "flops_derived",
+    "loss",
+    "loss_eval_set",
+    "precision",
+    "n_experts",
+    "top_k",
+    "granularity",
+    "hardware",
+    "domain",
+    "frontier",
+    "notes",
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sources (
+    source_id   VARCHAR PRIMARY KEY,
+    title       VARCHAR NOT NULL,
+    citation    VARCHAR NOT NULL,
+    url         VARCHAR,
+    licence     VARCHAR NOT NULL,
+    upstream    VARCHAR
+);
+CREATE TABLE IF NOT EXISTS uploads (
+    upload_id      VARCHAR PRIMARY KEY,
+    kind           VARCHAR NOT NULL CHECK (kind IN ('published', 'user')),
+    source         VARCHAR NOT NULL,
+    file_name      VARCHAR NOT NULL,
+    sha256         VARCHAR NOT NULL,
+    received_at    TIMESTAMP NOT NULL,
+    n_accepted     INTEGER NOT NULL CHECK (n_accepted >= 0),
+    n_rejected     INTEGER NOT NULL CHECK (n_rejected >= 0),
+    column_mapping VARCHAR,
+    original_bytes BLOB
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id              VARCHAR PRIMARY KEY,
+    upload_id           VARCHAR NOT NULL,
+    source              VARCHAR NOT NULL,
+    model_name          VARCHAR,
+    n_params            DOUBLE CHECK (n_params > 0 AND isfinite(n_params)),
+    n_params_convention VARCHAR CHECK (n_params_convention IN ('total', 'non_embedding', 'active')),
+    n_tokens            DOUBLE CHECK (n_tokens > 0 AND isfinite(n_tokens)),
+    unique_tokens       DOUBLE CHECK (unique_tokens > 0 AND isfinite(unique_tokens)),
+    flops               DOUBLE CHECK (flops > 0 AND isfinite(flops)),
+    flops_derived       BOOLEAN NOT NULL DEFAULT FALSE,
+    loss                DOUBLE CHECK (loss > 0 AND isfinite(loss)),
+    loss_eval_set       VARCHAR,
+    precision           VARCHAR,
+    n_experts           INTEGER CHECK (n_experts >= 1),
+    top_k               INTEGER CHECK (top_k >= 1),
+    granularity         DOUBLE CHECK (granularity > 0),
+    hardware            VARCHAR,
+    domain              VARCHAR,
+    frontier            BOOLEAN,
+    notes               VARCHAR
+);
+"""
+
+
+def default_db_path() -> Path:
+    """``$FLOPWISE_DB`` when set, else the repository's ``data/flopwise.duckdb``."""
+    override = os.environ.get(DB_ENV_VAR)
+    return Path(override).expanduser() if override else DEFAULT_DB_PATH
+
+
+class Store:
+    """One DuckDB database file with the FLOPwise schema."""
+
+    def __init__(self, path: Path | str | None = None) -> None:
+        self.path = Path(path) if path is not None else default_db_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._con = duckdb.connect(str(self.path))
+        self._con.execute(SCHEMA)
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for one unit of work (safe to use from another thread)."""
+        return self._con.cursor()
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_store(path: Path | str | None = None, *, load_published_data: bool = True) -> Store:
+    """Open (creating if needed) the store and load the shipped published data once."""
+    store = Store(path)
+    if load_published_data:
+        load_published(store.cursor())
+    return store
+
+
+class transaction:
+    """``with transaction(con):`` commits on success and rolls back on any exception."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def __enter__(self) -> duckdb.DuckDBPyConnection:
+        self.con.execute("BEGIN TRANSACTION")
+        return self.con
+
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        self.con.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    columns = ", ".join(f'"{c}"' for c in frame.columns)
+    con.register("_incoming", frame)
+    try:
+        con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _incoming")
+    finally:
+        con.unregister("_incoming")
+
+
+def load_published(
+    con: duckdb.DuckDBPyConnection, datasets_dir: Path = published.DATASETS_DIR
+) -> dict[str, int]:
+    """Load every shipped source whose current file is not in the store yet.
+
+    Idempotent: a file already loaded (same sha256) adds nothing. A shipped file that changed
+    replaces its previous version's rows. Each source loads in its own transaction.
+    Returns rows added per source.
+    """
+    added: dict[str, int] = {}
+    for source in published.read_sources(datasets_dir):
+        data = (datasets_dir / source.file).read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        upload_id = f"published:{source.source_id}"
+        current = con.execute(
+            "SELECT sha256 FROM uploads WHERE upload_id = ?", [upload_id]
+        ).fetchone()
+        if current and current[0] == digest:
+            continue
+        runs = (
+            published.read_runs(source, datasets_dir)
+            if source.source_id in published.READERS
+            else None
+        )
+        with transaction(con):
+            con.execute("DELETE FROM runs WHERE upload_id = ?", [upload_id])
+            con.execute("DELETE FROM uploads WHERE upload_id = ?", [upload_id])
+            con.execute(
+                "INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?, ?)",
+                [source.source_id, source.title, source.citation, source.url, source.licence,
+                 source.upstream],
+            )
+            n_rows = 0 if runs is None else len(runs)
+            con.execute(
+                "INSERT INTO uploads VALUES (?, 'published', ?, ?, ?, ?, ?, 0, NULL, ?)",
+                [upload_id, source.source_id, source.file, digest,
+                 datetime.now(timezone.utc).replace(tzinfo=None), n_rows, data],
+            )
+            if runs is not None:
+                runs = runs.assign(upload_id=upload_id)
+                _insert_frame(con, "runs", runs)
+        added[source.source_id] = n_rows
+    return added
+
+
+def run_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Number of stored runs per source."""
+    rows = con.execute("SELECT source, count(*) FROM runs GROUP BY source ORDER BY source").fetchall()
+    return {source: n for source, n in rows}
+
+
+def query_runs(
+    con: duckdb.DuckDBPyConnection,
+    sources: Iterable[str] | None = None,
+    *,
+    require: Iterable[str] = (),
+) -> pd.DataFrame:
+    """Runs, optionally of some sources only, with the named columns required non-NULL."""
+    clauses, params = [], []
+    if sources is not None:
+        sources = list(sources)
+        if not sources:
+            return pd.DataFrame(columns=list(RUN_COLUMNS))
+        clauses.append(f"source IN ({', '.join('?' * len(sources))})")
+        params.extend(sources)
+    for column in require:
+        if column not in RUN_COLUMNS:
+            raise ValueError(f"unknown run column {column!r}")
+        clauses.append(f'"{column}" IS NOT NULL')
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    columns = ", ".join(f'"{c}"' for c in RUN_COLUMNS)
+    return con.execute(f"SELECT {columns} FROM runs {where} ORDER BY run_id", params).df()
+
+
+def list_sources(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return con.execute("SELECT * FROM sources ORDER BY source_id").df()
