@@ -1,0 +1,1 @@
+"""Helpers beside the pages: figure builders (pure Plotly), formatting, and Streamlit glue."""
