@@ -115,7 +115,7 @@ with results_area:
         marked = table[["law", "flops", "n_params", "n_tokens"]]
     else:
         table = scaling.target_table(laws, target_loss, inputs)
-        marked = table[table["error"].isna()][["law", "flops", "n_params", "n_tokens"]]
+        marked = table[table["error"] == ""][["law", "flops", "n_params", "n_tokens"]]
 
     columns = st.columns(min(len(laws), 4))
     for i, row in enumerate(table.itertuples()):

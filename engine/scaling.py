@@ -31,13 +31,13 @@ def optima_table(laws: Sequence[Law], flops: float, inputs: Mapping[str, Any] | 
 
 def target_table(laws: Sequence[Law], loss: float, inputs: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """One row per law: the least compute reaching ``loss`` and its N*, D*; ``error`` says why
-    a law cannot (no loss model, loss at or below its floor, unreachable)."""
+    a law cannot (no loss model, loss at or below its floor, unreachable), else is empty."""
     rows = []
     for law in laws:
         row: dict[str, Any] = {"law": law.id, "title": law.info.title, "verified": law.info.verified}
         try:
             row.update(law.target(loss, **law_inputs(law, inputs or {})).scalar())
-            row["error"] = None
+            row["error"] = ""
         except LawError as exc:
             row.update(dict.fromkeys(("n_params", "n_tokens", "flops", "tokens_per_param"), np.nan))
             row["loss"], row["error"] = loss, str(exc)

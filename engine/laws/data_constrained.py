@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.laws.base import Allocation, Law, LawInfo, as_positive_array
+from engine.laws.base import Allocation, Law, LawError, LawInfo, as_positive_array
 from engine.optimize import least_flops_for_loss, minimize_over_params
 
 
@@ -80,6 +80,15 @@ class DataConstrainedLaw(Law):
         d_eff = self.effective_tokens(n_tokens, unique_tokens)
         return c.E + c.A * n_eff ** (-c.alpha) + c.B * d_eff ** (-c.beta)
 
+    def saturation_loss(self, unique_tokens: Any) -> np.ndarray:
+        """The loss no compute gets below with U unique tokens: N, D -> infinity gives
+        D' -> U·(1 + R*_D) and N' -> N_opt(U)·(1 + R*_N)."""
+        c = self.constants
+        u = as_positive_array("unique_tokens", unique_tokens)
+        n_eff = self._n_opt(u) * (1.0 + c.R_star_N)
+        d_eff = u * (1.0 + c.R_star_D)
+        return c.E + c.A * n_eff ** (-c.alpha) + c.B * d_eff ** (-c.beta)
+
     def _checked_unique(self, unique_tokens: Any) -> Any:
         return None if unique_tokens is None else as_positive_array("unique_tokens", unique_tokens)
 
@@ -93,6 +102,11 @@ class DataConstrainedLaw(Law):
     def target(self, loss: Any, unique_tokens: Any = None, **inputs: Any) -> Allocation:
         l_arr = self.check_target_loss(loss)
         u = self._checked_unique(unique_tokens)
+        if u is not None and np.any(l_arr <= self.saturation_loss(u)):
+            raise LawError(
+                f"target loss {loss!r} is out of reach with {float(np.max(u)):.3g} unique tokens: "
+                f"repeating them cannot bring the loss below {float(np.min(self.saturation_loss(u))):.4f}"
+            )
         flops = least_flops_for_loss(lambda c_: self.optimal(c_, u).loss, l_arr)
         alloc = self.optimal(flops, u)
         return Allocation(alloc.n_params, alloc.n_tokens, flops, alloc.loss)

@@ -1,0 +1,31 @@
+"""AppTest fixtures: the real app.py by absolute path, caches cleared between tests."""
+
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from engine.store import REPO_ROOT
+
+APP = str(REPO_ROOT / "app.py")
+
+
+@pytest.fixture(autouse=True)
+def clear_caches():
+    st.cache_data.clear()
+    yield
+    st.cache_data.clear()
+
+
+@pytest.fixture
+def app():
+    """A factory: app(**query_params) runs the app once, opened at that URL."""
+
+    def make(**query_params: str | list[str]) -> AppTest:
+        at = AppTest.from_file(APP, default_timeout=60)
+        for key, value in query_params.items():
+            at.query_params[key] = value
+        return at.run()
+
+    return make

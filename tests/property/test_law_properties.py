@@ -1,0 +1,74 @@
+"""Properties every law must have, over random budgets (hypothesis)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.registry import LAWS
+
+LOSS_LAWS = [law for law in LAWS.values() if law.has_loss]
+log10_flops = st.floats(min_value=17.0, max_value=28.0, allow_nan=False)
+unique = st.one_of(st.none(), st.floats(min_value=9.0, max_value=13.0).map(lambda x: 10.0**x))
+
+
+def inputs_for(law, unique_tokens):
+    return {"unique_tokens": unique_tokens} if "unique_tokens" in law.info.extra_inputs else {}
+
+
+@pytest.mark.parametrize("law", LAWS.values(), ids=lambda law: law.id)
+@given(x=log10_flops)
+@settings(max_examples=60, deadline=None)
+def test_optimum_lies_on_the_6nd_line(law, x):
+    c = 10.0**x
+    alloc = law.optimal(c)
+    assert float(6 * alloc.n_params * alloc.n_tokens) == pytest.approx(c, rel=1e-9)
+
+
+@pytest.mark.parametrize("law", LAWS.values(), ids=lambda law: law.id)
+@given(x=log10_flops, step=st.floats(min_value=0.01, max_value=3.0), u=unique)
+@settings(max_examples=60, deadline=None)
+def test_optimal_params_and_tokens_grow_with_compute(law, x, step, u):
+    extra = inputs_for(law, u)
+    small, large = law.optimal(10.0**x, **extra), law.optimal(10.0 ** (x + step), **extra)
+    assert float(large.n_tokens) > float(small.n_tokens)
+    if not law.has_loss:
+        assert float(large.n_params) > float(small.n_params)
+        return
+    assert float(large.loss) <= float(small.loss) + 1e-12
+    # With a unique-data limit the loss saturates and N* becomes arbitrary (the minimum is flat);
+    # wherever more compute still lowers the loss, N* grows.
+    if float(small.loss) - float(large.loss) > 1e-9:
+        assert float(large.n_params) > float(small.n_params)
+
+
+@pytest.mark.parametrize("law", LOSS_LAWS, ids=lambda law: law.id)
+@given(x=log10_flops, log_factor=st.floats(min_value=-3.0, max_value=3.0), u=unique)
+@settings(max_examples=80, deadline=None)
+def test_no_point_of_an_isoflop_line_beats_its_optimum(law, x, log_factor, u):
+    extra = inputs_for(law, u)
+    c = 10.0**x
+    best = law.optimal(c, **extra)
+    n = float(best.n_params) * 10.0**log_factor
+    assert float(law.loss(n, c / (6 * n), **extra)) >= float(best.loss) - 1e-9
+
+
+@pytest.mark.parametrize("law", LOSS_LAWS, ids=lambda law: law.id)
+@given(x=log10_flops)
+@settings(max_examples=60, deadline=None)
+def test_target_inverts_optimal(law, x):
+    c = 10.0**x
+    forward = law.optimal(c)
+    back = law.target(float(forward.loss))
+    assert float(back.flops) == pytest.approx(c, rel=1e-5)
+    assert float(back.n_params) == pytest.approx(float(forward.n_params), rel=1e-4)
+
+
+@pytest.mark.parametrize("law", LOSS_LAWS, ids=lambda law: law.id)
+def test_vectorized_optimal_equals_scalar_calls(law):
+    budgets = np.logspace(18, 27, 7)
+    together = law.optimal(budgets)
+    for i, c in enumerate(budgets):
+        assert float(law.optimal(c).n_params) == pytest.approx(together.n_params[i], rel=1e-8)

@@ -1,0 +1,79 @@
+"""python -m engine: JSON out, exit code 2 with a reason for bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from engine.cli import main
+from engine.store import REPO_ROOT
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "engine", *args], cwd=REPO_ROOT, capture_output=True, text=True)
+
+
+def json_of(capsys, *args: str) -> dict:
+    assert main([*args, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_module_entry_point_prints_json():
+    out = run_cli("optimal", "--law", "chinchilla", "--flops", "5.76e23", "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert set(result) == {"law", "flops", "n_params", "n_tokens", "tokens_per_param", "loss"}
+    assert result["n_params"] == pytest.approx(3.219e10, rel=0.005)
+
+
+def test_laws_lists_ids_citations_and_parameters(capsys):
+    laws = json_of(capsys, "laws")["laws"]
+    by_id = {law["id"]: law for law in laws}
+    assert {"chinchilla", "chinchilla-epoch", "kaplan", "data-constrained"} <= set(by_id)
+    assert set(by_id["chinchilla"]) == {"id", "title", "citation", "url", "verified", "parameters"}
+    assert by_id["chinchilla"]["parameters"]["alpha"] == 0.34
+
+
+def test_loss_with_unique_tokens(capsys):
+    result = json_of(capsys, "loss", "--law", "data-constrained", "--params", "6.34e9", "--tokens", "242e9",
+                     "--unique-tokens", "25e9")
+    assert result == {"law": "data-constrained", "loss": pytest.approx(2.2256440889984477, abs=1e-9)}
+
+
+def test_target_returns_the_budget(capsys):
+    result = json_of(capsys, "target", "--law", "chinchilla-epoch", "--loss", "2.3")
+    assert set(result) == {"law", "loss", "flops", "n_params", "n_tokens"}
+    assert result["flops"] == pytest.approx(6 * result["n_params"] * result["n_tokens"], rel=1e-9)
+
+
+def test_allocation_rule_reports_no_loss(capsys):
+    assert json_of(capsys, "optimal", "--law", "chinchilla-approach1", "--flops", "1e22")["loss"] is None
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("optimal", "--law", "nope", "--flops", "1e20"), "unknown law 'nope'"),
+        (("optimal", "--law", "kaplan", "--flops", "-5"), "must be a positive"),
+        (("optimal", "--law", "kaplan", "--flops", "lots"), "is not a number"),
+        (("target", "--law", "chinchilla", "--loss", "1.2"), "irreducible loss E=1.69"),
+        (("loss", "--law", "chinchilla", "--params", "1e9", "--tokens", "1e10", "--unique-tokens", "1e9"),
+         "takes no --unique-tokens"),
+        (("loss", "--law", "chinchilla-approach2", "--params", "1e9", "--tokens", "1e10"), "predicts no loss"),
+    ],
+)
+def test_bad_arguments_exit_2_naming_the_problem(args, message):
+    out = run_cli(*args, "--json")
+    assert out.returncode == 2
+    assert message in out.stderr
+    assert "Traceback" not in out.stderr and out.stdout == ""
+
+
+def test_db_command_creates_and_loads(tmp_path, capsys):
+    db = tmp_path / "cli.duckdb"
+    result = json_of(capsys, "db", "--db", str(db))
+    assert result["runs_by_source"]["hoffmann2022"] == 234
+    assert db.exists()

@@ -1,0 +1,34 @@
+"""Figure builders are pure: data in, figure out, units on every axis."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from engine import scaling
+from engine.registry import get_law
+from ui import figures
+
+
+def test_frontier_figure_has_log_axes_with_units_and_one_line_per_law():
+    laws = [get_law("chinchilla"), get_law("kaplan")]
+    frontier = pd.concat([scaling.frontier(law) for law in laws])
+    runs = pd.DataFrame({"flops": [1e20], "n_params": [1e9], "n_tokens": [1.7e10], "model_name": ["r"]})
+    fig = figures.frontier_figure(frontier, {law.id: law.info.title for law in laws}, runs=runs, budget=1e22)
+    layout = fig.layout
+    assert layout.xaxis.type == "log" and layout.yaxis.type == "log" and layout.yaxis2.type == "log"
+    assert "FLOPs" in layout.xaxis.title.text and "Parameters" in layout.yaxis.title.text
+    assert "tokens" in layout.yaxis2.title.text
+    lines = [t for t in fig.data if t.mode == "lines"]
+    assert len(lines) == 4  # two laws x (N*, D*)
+    assert sum(t.name == "Chinchilla runs (Hoffmann 2022)" for t in fig.data) == 2
+
+
+def test_isoflop_figure_marks_each_minimum():
+    curves, minima = scaling.isoflop_curves(get_law("chinchilla"), scaling.budgets_around(1e21))
+    fig = figures.isoflop_figure(curves, minima, title="t", loss_label="Loss (nats/token)")
+    optimum = next(t for t in fig.data if t.name == "optimum N*(C)")
+    assert len(optimum.x) == 5
+    assert fig.layout.xaxis.type == "log" and "nats/token" in fig.layout.yaxis.title.text
+    # each marked minimum is the lowest point of its curve
+    for budget, n_star, loss_star in zip(minima.flops, minima.n_params, minima.loss):
+        assert curves[curves.flops == budget]["loss"].min() >= loss_star - 1e-12

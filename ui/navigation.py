@@ -1,0 +1,29 @@
+"""The app's pages, in menu order. app.py builds st.navigation from this list, and the smoke
+test runs every entry, so a page added here is tested without further work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+# Pages live in app_pages/, not pages/: a pages/ folder beside the main script switches
+# Streamlit to its legacy multipage mode for the first session after a server start.
+PAGES_DIR = Path(__file__).resolve().parent.parent / "app_pages"
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    file: str
+    title: str
+    icon: str
+    url_path: str
+    default: bool = False
+
+    @property
+    def path(self) -> Path:
+        return PAGES_DIR / self.file
+
+
+PAGES = (
+    PageSpec("scaling.py", "Scaling laws", "📈", "scaling", default=True),
+)
