@@ -129,7 +129,9 @@ with results_area:
             st.metric("N* (parameters)", fmt.count(row.n_params, "params"))
             st.metric("D* (tokens)", fmt.count(row.n_tokens, "tokens"))
             st.metric("Tokens per parameter", fmt.ratio(row.tokens_per_param))
-            if mode == BUDGET:
+            if mode == BUDGET and math.isnan(row.loss):
+                st.caption("An allocation rule: it predicts no loss.")
+            elif mode == BUDGET:
                 st.metric("Predicted loss", fmt.loss(row.loss))
 
     frontier = pd.concat([cached_frontier(law, inputs_key) for law in laws], ignore_index=True)

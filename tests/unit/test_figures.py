@@ -32,3 +32,21 @@ def test_isoflop_figure_marks_each_minimum():
     # each marked minimum is the lowest point of its curve
     for budget, n_star, loss_star in zip(minima.flops, minima.n_params, minima.loss):
         assert curves[curves.flops == budget]["loss"].min() >= loss_star - 1e-12
+
+
+def test_figures_pass_plotly_validation():
+    # The builders skip Plotly's validation for speed; here every property is checked.
+    import plotly.graph_objects as go
+
+    laws = [get_law("chinchilla"), get_law("data-constrained")]
+    frontier = pd.concat([scaling.frontier(law) for law in laws])
+    runs = pd.DataFrame({"flops": [1e20], "n_params": [1e9], "n_tokens": [1.7e10], "model_name": ["r"],
+                         "notes": [None]})
+    marked = scaling.optima_table(laws, 1e22)[["law", "flops", "n_params", "n_tokens"]]
+    curves, minima = scaling.isoflop_curves(laws[0], scaling.budgets_around(1e21))
+    for fig in (
+        figures.frontier_figure(frontier, {}, runs=runs, models=runs, budget=1e22, marked=marked),
+        figures.isoflop_figure(curves, minima, title="t", loss_label="Loss (nats/token)"),
+    ):
+        validated = go.Figure(fig.to_dict())
+        assert len(validated.data) == len(fig.data)
