@@ -3,7 +3,7 @@
 ``datasets/sources.csv`` lists every shipped file with its source, licence, citation and row
 count; each run file has a reader below that maps its columns to ``engine.store.RUN_COLUMNS``.
 Values are not changed, except that the compute of rows with N and D but no C is derived as
-C = 6·N·D (and marked ``flops_derived``), and non-positive cells are stored as missing.
+C = 6·N·D (``derived_field`` = 'flops'), and non-positive cells are stored as missing.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def _positive(series: pd.Series) -> pd.Series:
 
 def _with_derived_flops(frame: pd.DataFrame) -> pd.DataFrame:
     missing = frame["flops"].isna() & frame["n_params"].notna() & frame["n_tokens"].notna()
-    frame["flops_derived"] = missing
+    frame["derived_field"] = np.where(missing, "flops", None)
     frame.loc[missing, "flops"] = flops_6nd(frame.loc[missing, "n_params"], frame.loc[missing, "n_tokens"])
     return frame
 
@@ -57,7 +57,6 @@ def _chinchilla(raw: pd.DataFrame) -> pd.DataFrame:
             "n_params_convention": "total",
             "n_tokens": raw.D,
             "flops": raw.C,
-            "flops_derived": False,
             "loss": raw.loss,
             "loss_eval_set": "MassiveText (Hoffmann et al. 2022, digitised from Fig. 4)",
             "notes": "C = 6ND as digitised",
@@ -115,7 +114,6 @@ def _epoch(raw: pd.DataFrame) -> pd.DataFrame:
             # For language models Epoch's 'datapoints' are tokens; other domains count other units.
             "n_tokens": tokens.where(raw["Domain"].fillna("").str.contains("Language")),
             "flops": _positive(raw["Training compute (FLOP)"]),
-            "flops_derived": False,
             "loss": np.nan,
             "hardware": raw["Training hardware"],
             "notes": notes,

@@ -11,8 +11,11 @@ Database path: ``$FLOPWISE_DB`` if set, else ``data/flopwise.duckdb`` in the rep
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -20,6 +23,7 @@ import duckdb
 import pandas as pd
 
 from engine import published
+from engine.ingest import IngestError, IngestReport
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = REPO_ROOT / "data" / "flopwise.duckdb"
@@ -35,7 +39,7 @@ RUN_COLUMNS = (
     "n_tokens",
     "unique_tokens",
     "flops",
-    "flops_derived",
+    "derived_field",
     "loss",
     "loss_eval_set",
     "precision",
@@ -69,6 +73,7 @@ CREATE TABLE IF NOT EXISTS uploads (
     column_mapping VARCHAR,
     original_bytes BLOB
 );
+CREATE UNIQUE INDEX IF NOT EXISTS uploads_sha256 ON uploads (sha256);
 CREATE TABLE IF NOT EXISTS runs (
     run_id              VARCHAR PRIMARY KEY,
     upload_id           VARCHAR NOT NULL,
@@ -79,7 +84,7 @@ CREATE TABLE IF NOT EXISTS runs (
     n_tokens            DOUBLE CHECK (n_tokens > 0 AND isfinite(n_tokens)),
     unique_tokens       DOUBLE CHECK (unique_tokens > 0 AND isfinite(unique_tokens)),
     flops               DOUBLE CHECK (flops > 0 AND isfinite(flops)),
-    flops_derived       BOOLEAN NOT NULL DEFAULT FALSE,
+    derived_field       VARCHAR CHECK (derived_field IN ('n_params', 'n_tokens', 'flops')),
     loss                DOUBLE CHECK (loss > 0 AND isfinite(loss)),
     loss_eval_set       VARCHAR,
     precision           VARCHAR,
@@ -90,6 +95,14 @@ CREATE TABLE IF NOT EXISTS runs (
     domain              VARCHAR,
     frontier            BOOLEAN,
     notes               VARCHAR
+);
+CREATE TABLE IF NOT EXISTS fits (
+    fit_id      VARCHAR PRIMARY KEY,
+    name        VARCHAR NOT NULL UNIQUE,
+    law_form    VARCHAR NOT NULL,
+    created_at  TIMESTAMP NOT NULL,
+    n_points    INTEGER NOT NULL CHECK (n_points > 0),
+    record      VARCHAR NOT NULL  -- JSON: constants, errors, intervals, bootstrap samples, selection
 );
 """
 
@@ -230,3 +243,122 @@ def query_runs(
 
 def list_sources(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return con.execute("SELECT * FROM sources ORDER BY source_id").df()
+
+
+# --- user uploads -------------------------------------------------------------------------
+
+USER_SOURCE = "user"
+_MAX_ATTEMPTS = 20
+
+
+@dataclass(frozen=True)
+class StoredUpload:
+    upload_id: str
+    added: bool  # False when the same bytes were stored before
+    n_accepted: int
+    n_rejected: int
+
+
+def store_upload(con: duckdb.DuckDBPyConnection, report: IngestReport, data: bytes) -> StoredUpload:
+    """Store an upload's accepted rows, the upload record and its original bytes, in one
+    transaction. The same bytes again (same sha256) add nothing and return the earlier upload.
+    Concurrent writers are retried on DuckDB's optimistic-concurrency conflicts."""
+    if report.n_accepted == 0:
+        raise IngestError(f"{report.file_name}: no usable rows ({report.n_rejected} rejected); nothing stored")
+    upload_id = f"u-{report.sha256[:16]}"
+    runs = report.accepted.drop(columns=["row"]).assign(
+        run_id=[f"{upload_id}:{row:07d}" for row in report.accepted["row"]],
+        upload_id=upload_id,
+        source=USER_SOURCE,
+        n_params_convention="total",
+        domain=None,
+        frontier=None,
+    )[list(RUN_COLUMNS)]
+    for attempt in range(_MAX_ATTEMPTS):
+        existing = con.execute(
+            "SELECT upload_id, n_accepted, n_rejected FROM uploads WHERE sha256 = ?", [report.sha256]
+        ).fetchone()
+        if existing:
+            return StoredUpload(existing[0], False, existing[1], existing[2])
+        try:
+            with transaction(con):
+                con.execute(
+                    "INSERT INTO uploads VALUES (?, 'user', ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [upload_id, USER_SOURCE, report.file_name, report.sha256,
+                     datetime.now(timezone.utc).replace(tzinfo=None), report.n_accepted,
+                     report.n_rejected, json.dumps(report.mapping), data],
+                )
+                _insert_frame(con, "runs", runs)
+            return StoredUpload(upload_id, True, report.n_accepted, report.n_rejected)
+        except (duckdb.TransactionException, duckdb.ConstraintException):
+            time.sleep(0.01 * (attempt + 1))  # another writer won the race; look again
+    raise RuntimeError(f"could not store {report.file_name} after {_MAX_ATTEMPTS} attempts (database busy)")
+
+
+def delete_upload(con: duckdb.DuckDBPyConnection, upload_id: str) -> int:
+    """Delete a user upload and its runs; returns the number of runs removed."""
+    kind = con.execute("SELECT kind FROM uploads WHERE upload_id = ?", [upload_id]).fetchone()
+    if kind is None:
+        raise KeyError(f"no upload {upload_id!r}")
+    if kind[0] != "user":
+        raise ValueError(f"{upload_id} is published data and cannot be deleted")
+    with transaction(con):
+        n = con.execute("SELECT count(*) FROM runs WHERE upload_id = ?", [upload_id]).fetchone()[0]
+        con.execute("DELETE FROM runs WHERE upload_id = ?", [upload_id])
+        con.execute("DELETE FROM uploads WHERE upload_id = ?", [upload_id])
+    return n
+
+
+def list_uploads(con: duckdb.DuckDBPyConnection, kind: str | None = "user") -> pd.DataFrame:
+    """Uploads (without their bytes), newest first."""
+    where = "WHERE kind = ?" if kind else ""
+    return con.execute(
+        "SELECT upload_id, kind, source, file_name, sha256, received_at, n_accepted, n_rejected, "
+        f"column_mapping FROM uploads {where} ORDER BY received_at DESC",
+        [kind] if kind else [],
+    ).df()
+
+
+def upload_bytes(con: duckdb.DuckDBPyConnection, upload_id: str) -> bytes:
+    row = con.execute("SELECT original_bytes FROM uploads WHERE upload_id = ?", [upload_id]).fetchone()
+    if row is None:
+        raise KeyError(f"no upload {upload_id!r}")
+    return bytes(row[0])
+
+
+def data_version(con: duckdb.DuckDBPyConnection) -> tuple:
+    """Changes whenever runs or fits change: a cache key for derived views."""
+    return con.execute(
+        "SELECT (SELECT count(*) FROM runs), (SELECT max(received_at) FROM uploads), "
+        "(SELECT count(*) FROM uploads), (SELECT count(*) FROM fits), (SELECT max(created_at) FROM fits)"
+    ).fetchone()
+
+
+# --- saved fits ----------------------------------------------------------------------------
+
+
+def save_fit(con: duckdb.DuckDBPyConnection, name: str, law_form: str, n_points: int, record: dict) -> str:
+    """Save a fitted law under a unique, non-empty name; returns its id."""
+    name = name.strip()
+    if not name or len(name) > 80:
+        raise ValueError("a fit needs a name of 1 to 80 characters")
+    if con.execute("SELECT 1 FROM fits WHERE name = ?", [name]).fetchone():
+        raise ValueError(f"a fit named {name!r} exists already")
+    fit_id = f"fit-{hashlib.sha256((name + json.dumps(record, sort_keys=True)).encode()).hexdigest()[:12]}"
+    con.execute(
+        "INSERT INTO fits VALUES (?, ?, ?, ?, ?, ?)",
+        [fit_id, name, law_form, datetime.now(timezone.utc).replace(tzinfo=None), n_points, json.dumps(record)],
+    )
+    return fit_id
+
+
+def list_fits(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    rows = con.execute("SELECT fit_id, name, law_form, created_at, n_points, record FROM fits ORDER BY created_at").fetchall()
+    return [
+        {"fit_id": f, "name": n, "law_form": form, "created_at": t, "n_points": k, "record": json.loads(r)}
+        for f, n, form, t, k, r in rows
+    ]
+
+
+def delete_fit(con: duckdb.DuckDBPyConnection, fit_id: str) -> None:
+    con.execute("DELETE FROM fits WHERE fit_id = ?", [fit_id])
