@@ -1,7 +1,7 @@
 """Command line: ``python -m engine COMMAND ...``; ``--json`` prints one JSON object on stdout.
 
-Exit codes: 0 success, 2 bad input (unknown law, non-positive budget, unreachable loss), with a
-message on stderr naming what was wrong.
+Exit codes: 0 success, 2 bad input (unknown law, non-positive budget, unreachable loss, a file
+that cannot be read or has no usable rows), with a message on stderr naming what was wrong.
 """
 
 from __future__ import annotations
@@ -10,8 +10,11 @@ import argparse
 import json
 import math
 import sys
+from pathlib import Path
 from typing import Any
 
+from engine.fit import fit_chinchilla
+from engine.ingest import IngestError, read_upload
 from engine.laws.base import LawError
 from engine.registry import LAWS, describe, get_law
 
@@ -85,6 +88,57 @@ def cmd_db(args: argparse.Namespace) -> dict[str, Any]:
         return {"db": str(store.path), "runs_by_source": run_counts(con)}
 
 
+def _read_file(path: str) -> tuple[bytes, str]:
+    file = Path(path)
+    try:
+        return file.read_bytes(), file.name
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def cmd_ingest(args: argparse.Namespace) -> dict[str, Any]:
+    from engine.store import open_store, store_upload
+
+    data, name = _read_file(args.file)
+    report = read_upload(data, name)
+    errors = [e.as_dict() for e in report.errors]
+    if report.n_accepted == 0:
+        raise CliError(
+            f"{name}: no usable rows; {report.n_rejected} rejected, first: "
+            + "; ".join(f"row {e['row']} {e['column']}: {e['reason']}" for e in errors[:3])
+        )
+    with open_store(args.db) as store:
+        stored = store_upload(store.cursor(), report, data)
+    return {"upload_id": stored.upload_id, "added": stored.added, "accepted": report.n_accepted,
+            "rejected": report.n_rejected, "errors": errors}
+
+
+def cmd_fit(args: argparse.Namespace) -> dict[str, Any]:
+    data, name = _read_file(args.file)
+    report = read_upload(data, name)
+    runs = report.accepted
+    if runs.empty:
+        raise CliError(f"{name}: no usable rows to fit ({report.n_rejected} rejected)")
+    try:
+        result = fit_chinchilla(runs["n_params"], runs["n_tokens"], runs["loss"],
+                                drop_top_loss=args.drop_top_loss, bootstrap=args.bootstrap, seed=args.seed)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    summary = result.summary()
+    summary["rejected_rows"] = report.n_rejected
+    return summary
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m engine", description="FLOPwise engine")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -113,6 +167,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--loss", required=True, type=_positive_float)
     p.add_argument("--unique-tokens", type=_positive_float)
 
+    p = add("ingest", "validate a sweep file (CSV or Parquet) and store its accepted rows", cmd_ingest)
+    p.add_argument("file")
+    p.add_argument("--db", help="database file (default: $FLOPWISE_DB or data/flopwise.duckdb)")
+
+    p = add("fit", "fit the Chinchilla form to a sweep file (Hoffmann et al.'s method)", cmd_fit)
+    p.add_argument("file")
+    p.add_argument("--drop-top-loss", type=_non_negative_int, default=0, metavar="K",
+                   help="leave out the K highest-loss runs")
+    p.add_argument("--bootstrap", type=_non_negative_int, default=200, metavar="K",
+                   help="bootstrap resamples for standard errors and 95%% intervals (0: none)")
+    p.add_argument("--seed", type=int, default=0)
+
     p = add("db", "create or open the run store, load published data, print counts", cmd_db)
     p.add_argument("--db", help="database file (default: $FLOPWISE_DB or data/flopwise.duckdb)")
     return parser
@@ -134,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         result = args.func(args)
-    except (LawError, CliError) as exc:
+    except (LawError, IngestError, CliError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.json:

@@ -260,6 +260,7 @@ class FitResult:
     log_residuals: np.ndarray  # log L̂ - ln L per point
     predicted: np.ndarray
     actual: np.ndarray
+    used: np.ndarray  # indices of the input runs the fit used (after dropping high-loss ones)
     samples: np.ndarray | None = None  # bootstrap constants, rows of (E, A, B, alpha, beta)
     warnings: list[str] = field(default_factory=list)
 
@@ -315,11 +316,14 @@ class FitResult:
         best = ChinchillaLaw(info=_FIT_INFO, constants=self.constants).optimal(c)
         out = pd.DataFrame({"flops": c, "n_params": best.n_params, "n_tokens": best.n_tokens, "loss": best.loss})
         if self.samples is not None:
-            cols = [self.samples[:, i : i + 1] for i in range(5)]
-            spread = ChinchillaLaw(info=_FIT_INFO, constants=ChinchillaConstants(*cols)).optimal(c)
-            for name, values in (("n_params", spread.n_params), ("n_tokens", spread.n_tokens)):
-                out[f"{name}_lo"], out[f"{name}_hi"] = np.percentile(values, [2.5, 97.5], axis=0)
+            band = allocation_band(self.samples, c)
+            out = out.join(band.drop(columns="flops"))
         return out
+
+    def record(self, selection: dict) -> dict:
+        """What the fits table stores: the summary, the bootstrap samples and the data selection."""
+        return {**self.summary(), "samples": None if self.samples is None else self.samples.tolist(),
+                "selection": selection}
 
     def summary(self) -> dict:
         """A JSON-able record: what the CLI prints and the fits table stores."""
@@ -345,6 +349,17 @@ _FIT_INFO = LawInfo(
     equation=CHINCHILLA_EQUATION, source_detail="", conventions="", valid_range="", verified=True,
     family="fit",
 )
+
+
+def allocation_band(samples: np.ndarray, flops: Sequence[float]) -> pd.DataFrame:
+    """2.5th and 97.5th percentiles of N*(C) and D*(C) over bootstrap constants (E, A, B, alpha,
+    beta) rows, from the closed-form frontier of each sample."""
+    s = np.asarray(samples, dtype=float)
+    c = np.asarray(flops, dtype=float)
+    spread = ChinchillaLaw(info=_FIT_INFO, constants=ChinchillaConstants(*(s[:, i : i + 1] for i in range(5)))).optimal(c)
+    n_lo, n_hi = np.percentile(spread.n_params, [2.5, 97.5], axis=0)
+    d_lo, d_hi = np.percentile(spread.n_tokens, [2.5, 97.5], axis=0)
+    return pd.DataFrame({"flops": c, "n_params_lo": n_lo, "n_params_hi": n_hi, "n_tokens_lo": d_lo, "n_tokens_hi": d_hi})
 
 
 def fitted_law(law_id: str, title: str, params: dict[str, float], *, description: str) -> ChinchillaLaw:
@@ -416,12 +431,12 @@ def fit_chinchilla(
     if drop_top_loss < 0 or bootstrap < 0:
         raise ValueError("drop_top_loss and bootstrap must be >= 0")
     data = FitData.from_runs(n_params, n_tokens, loss)
+    used = np.arange(data.size)
     if drop_top_loss:
         if drop_top_loss >= data.size:
             raise ValueError(f"cannot drop {drop_top_loss} of {data.size} runs")
-        keep = np.argsort(data.log_loss)[: data.size - drop_top_loss]
-        keep.sort()
-        data = FitData(data.log_n[keep], data.log_d[keep], data.log_loss[keep])
+        used = np.sort(np.argsort(data.log_loss, kind="stable")[: data.size - drop_top_loss])
+        data = FitData(data.log_n[used], data.log_d[used], data.log_loss[used])
     if data.size < 5:
         raise ValueError(f"{data.size} runs cannot determine 5 constants; need at least 5 (50 or more is better)")
 
@@ -441,7 +456,7 @@ def fit_chinchilla(
     result = FitResult(
         params=params, objective=objective, converged=converged, n_points=data.size, n_starts=n_starts,
         log_residuals=np.log(predicted) - data.log_loss, predicted=predicted, actual=np.exp(data.log_loss),
-        samples=samples,
+        used=used, samples=samples,
     )
     result.warnings = _diagnose(data, result)
     if progress is not None:

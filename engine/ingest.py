@@ -18,7 +18,7 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -210,12 +210,13 @@ def validate(
     rows = np.arange(1, n + 1)
     reasons: dict[int, RowError] = {}  # first reason per row wins
 
-    def reject(mask: np.ndarray | pd.Series, column: str, reason: str | pd.Series) -> None:
+    def reject(mask: object, column: str, reason: str | Callable[[int], str]) -> None:
+        """Record ``reason`` for each row in ``mask`` that has none yet; a callable reason is
+        called with the row's position, only for rejected rows."""
         idx = np.flatnonzero(pd.Series(mask).fillna(False).to_numpy(dtype=bool))
-        texts = reason if isinstance(reason, pd.Series) else None
         for i in idx:
             if i not in reasons:
-                reasons[i] = RowError(int(rows[i]), column, texts.iloc[i] if texts is not None else reason)
+                reasons[i] = RowError(int(rows[i]), column, reason(i) if callable(reason) else reason)
 
     out = pd.DataFrame(index=frame.index)
     for f in NUMERIC_FIELDS:
@@ -224,19 +225,24 @@ def validate(
             continue
         column = mapping[f]
         values, bad = parse_quantities(frame[column])
-        text = frame[column].astype("string").fillna("").str.strip()
-        reject(bad, column, "not a number: '" + text.str.slice(0, 40) + "'")
-        reject(np.isinf(values) | (text.str.lower() == "nan"), column, "not finite")
-        reject(values <= 0, column, "not positive: " + values.astype(str))
+        cells = frame[column]
+        v = values.to_numpy()
+        reject(bad, column, lambda i, cells=cells: f"not a number: '{str(cells.iloc[i]).strip()[:40]}'")
+        nan_text = values.isna().to_numpy() & ~bad.to_numpy()
+        if nan_text.any():
+            nan_text &= cells.astype("string").str.strip().str.lower().eq("nan").fillna(False).to_numpy()
+        reject(np.isinf(v) | nan_text, column, "not finite")
+        reject(v <= 0, column, lambda i, v=v: f"not positive: {v[i]:g}")
         low, high, unit = PLAUSIBLE[f]
         if f == "loss":
-            reject((values > 0) & ((values < low) | (values > high)), column,
-                   "loss outside the plausible range " + f"{low:g}-{high:g} {unit}: " + values.astype(str))
+            reject((v > 0) & ((v < low) | (v > high)), column,
+                   lambda i, v=v: f"loss outside the plausible range {low:g}-{high:g} {unit}: {v[i]:g}")
         else:
             hint = " (in millions or billions? write 70M or 1.3B)" if f in SIZE_FIELDS else ""
-            reject((values > 0) & (values < low), column,
-                   f"{f} below {low:g} {unit} is implausible{hint}: " + values.astype(str))
-            reject(values > high, column, f"{f} above {high:g} {unit} is implausible: " + values.astype(str))
+            reject((v > 0) & (v < low), column,
+                   lambda i, v=v, f=f, low=low, unit=unit, hint=hint: f"{f} below {low:g} {unit} is implausible{hint}: {v[i]:g}")
+            reject(v > high, column,
+                   lambda i, v=v, f=f, high=high, unit=unit: f"{f} above {high:g} {unit} is implausible: {v[i]:g}")
         out[f] = values
     for f in TEXT_FIELDS:
         if f in mapping:
@@ -278,7 +284,7 @@ def validate(
     if dup.any():
         group = out[key].groupby(key, sort=False, dropna=False).ngroup().to_numpy()
         first_of_group = pd.Series(rows).groupby(group).transform("min")
-        reject(dup, loss_col, "duplicate of row " + first_of_group.astype(str).set_axis(out.index))
+        reject(dup, loss_col, lambda i: f"duplicate of row {first_of_group.iloc[i]}")
 
     ok = np.ones(n, dtype=bool)
     ok[list(reasons)] = False

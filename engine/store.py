@@ -10,6 +10,7 @@ Database path: ``$FLOPWISE_DB`` if set, else ``data/flopwise.duckdb`` in the rep
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -52,7 +53,12 @@ RUN_COLUMNS = (
     "notes",
 )
 
+SCHEMA_VERSION = 2
 SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (
+    key   VARCHAR PRIMARY KEY,
+    value VARCHAR NOT NULL
+);
 CREATE TABLE IF NOT EXISTS sources (
     source_id   VARCHAR PRIMARY KEY,
     title       VARCHAR NOT NULL,
@@ -107,6 +113,42 @@ CREATE TABLE IF NOT EXISTS fits (
 """
 
 
+# Steps from each older schema version to the next; each runs in one transaction.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # v1 -> v2: 'flops_derived' (bool) becomes 'derived_field' (which of N, D, C was derived).
+    1: (
+        "ALTER TABLE runs ADD COLUMN derived_field VARCHAR",
+        "UPDATE runs SET derived_field = CASE WHEN flops_derived THEN 'flops' END",
+        "ALTER TABLE runs DROP COLUMN flops_derived",
+    ),
+}
+
+
+def _schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if "meta" in tables:
+        row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row:
+            return int(row[0])
+    if "runs" not in tables:
+        return SCHEMA_VERSION  # a new database
+    return 1  # the first release had no meta table
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Bring an older database to SCHEMA_VERSION; returns the version it had."""
+    found = _schema_version(con)
+    if found > SCHEMA_VERSION:
+        raise RuntimeError(f"the database has schema version {found}, newer than this FLOPwise ({SCHEMA_VERSION})")
+    for version in range(found, SCHEMA_VERSION):
+        with transaction(con):
+            for statement in MIGRATIONS[version]:
+                con.execute(statement)
+            con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version + 1)])
+    return found
+
+
 def default_db_path() -> Path:
     """``$FLOPWISE_DB`` when set, else the repository's ``data/flopwise.duckdb``."""
     override = os.environ.get(DB_ENV_VAR)
@@ -120,7 +162,9 @@ class Store:
         self.path = Path(path) if path is not None else default_db_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._con = duckdb.connect(str(self.path))
+        migrate(self._con)
         self._con.execute(SCHEMA)
+        self._con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor for one unit of work (safe to use from another thread)."""
@@ -164,7 +208,8 @@ def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFram
     try:
         con.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _incoming")
     finally:
-        con.unregister("_incoming")
+        with contextlib.suppress(duckdb.Error):  # keep the insert's own error, if any
+            con.unregister("_incoming")
 
 
 def load_published(

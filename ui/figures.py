@@ -33,6 +33,11 @@ def color_for(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
 
+def _translucent(hex_color: str, alpha: float = 0.18) -> str:
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r}, {g}, {b}, {alpha})"
+
+
 def _figure(data: list[dict], layout: dict) -> go.Figure:
     return go.Figure({"data": data, "layout": {**BASE_LAYOUT, **layout}}, _validate=False)
 
@@ -88,18 +93,31 @@ def frontier_figure(
     models: pd.DataFrame | None = None,
     budget: float | None = None,
     marked: pd.DataFrame | None = None,
+    bands: Mapping[str, pd.DataFrame] | None = None,
 ) -> go.Figure:
     """N*(C) and D*(C) per law on log-log axes, with published runs and frontier models.
 
     ``frontiers``: columns law, flops, n_params, n_tokens. ``runs``: the published training runs
     (flops, n_params, n_tokens, model_name). ``models``: notable models with model_name, notes.
     ``marked``: one point per law to highlight (law, flops, n_params, n_tokens).
+    ``bands``: per law id, a 95% band (flops, n_params_lo/hi, n_tokens_lo/hi), drawn shaded.
     """
     data: list[dict] = []
     for i, (law_id, part) in enumerate(frontiers.groupby("law", sort=False)):
         color = color_for(i)
         point = marked[marked["law"] == law_id] if marked is not None else None
+        band = (bands or {}).get(law_id)
         for xaxis, yaxis, column, unit in _PANELS:
+            if band is not None:
+                data.append(
+                    _scatter(
+                        np.concatenate([band["flops"], band["flops"][::-1]]),
+                        np.concatenate([band[f"{column}_hi"], band[f"{column}_lo"][::-1]]),
+                        xaxis=xaxis, yaxis=yaxis, fill="toself", mode="lines", line={"width": 0},
+                        fillcolor=_translucent(color), name=f"{law_titles.get(law_id, law_id)}: 95% band",
+                        legendgroup=law_id, showlegend=False, hoverinfo="skip",
+                    )
+                )
             data.append(
                 _scatter(
                     part["flops"], part[column], xaxis=xaxis, yaxis=yaxis, mode="lines",
@@ -163,3 +181,93 @@ def frontier_figure(
             for xaxis, yaxis, _, _ in _PANELS
         ]
     return _figure(data, layout)
+
+
+def runs_scatter(runs: pd.DataFrame, *, loss_label: str) -> go.Figure:
+    """Loss against training compute, one colour per source; each point carries its run_id."""
+    data = []
+    for i, (source, part) in enumerate(runs.groupby("source", sort=True)):
+        data.append(
+            _scatter(
+                part["flops"], part["loss"], mode="markers", name=source,
+                marker={"color": color_for(i), "size": 7, "opacity": 0.75},
+                customdata=part["run_id"].to_numpy(),
+                text=(part["model_name"].fillna("") + "<br>N = " + part["n_params"].map("{:.3g}".format)
+                      + ", D = " + part["n_tokens"].map("{:.3g}".format)).to_numpy(),
+                hovertemplate="%{text}<br>C = %{x:.2e} FLOPs<br>loss = %{y:.4f}<extra>%{fullData.name}</extra>",
+            )
+        )
+    return _figure(
+        data,
+        {
+            "height": 430, "dragmode": "lasso",
+            "xaxis": {"type": "log", "exponentformat": "power", "title": {"text": "Training compute C (FLOPs, log scale)"}},
+            "yaxis": {"title": {"text": loss_label}},
+        },
+    )
+
+
+def residuals_figure(flops: np.ndarray, log_residuals: np.ndarray) -> go.Figure:
+    """Fit residuals in log loss against compute (0 = perfect fit)."""
+    return _figure(
+        [_scatter(flops, log_residuals, mode="markers", name="run", marker={"color": PALETTE[0], "size": 6},
+                  hovertemplate="C = %{x:.2e} FLOPs<br>log residual = %{y:.4f}<extra></extra>")],
+        {
+            "height": 320, "title": {"text": "Residuals"}, "showlegend": False,
+            "xaxis": {"type": "log", "exponentformat": "power", "title": {"text": "Training compute C (FLOPs, log scale)"}},
+            "yaxis": {"title": {"text": "log predicted − log actual loss"}, "zeroline": True},
+        },
+    )
+
+
+def predicted_vs_actual_figure(actual: np.ndarray, predicted: np.ndarray) -> go.Figure:
+    lo, hi = float(min(actual.min(), predicted.min())), float(max(actual.max(), predicted.max()))
+    return _figure(
+        [
+            _scatter([lo, hi], [lo, hi], mode="lines", name="y = x", line={"color": "#94a3b8", "dash": "dash"}),
+            _scatter(actual, predicted, mode="markers", name="run", marker={"color": PALETTE[0], "size": 6},
+                     hovertemplate="actual %{x:.4f}<br>predicted %{y:.4f}<extra></extra>"),
+        ],
+        {
+            "height": 320, "title": {"text": "Predicted against actual"}, "showlegend": False,
+            "xaxis": {"title": {"text": "Actual loss (nats/token)"}},
+            "yaxis": {"title": {"text": "Predicted loss (nats/token)"}},
+        },
+    )
+
+
+def correlation_heatmap(corr: pd.DataFrame) -> go.Figure:
+    return _figure(
+        [{"type": "heatmap", "z": corr.to_numpy(), "x": list(corr.columns), "y": list(corr.index),
+          "zmin": -1, "zmax": 1, "colorscale": "RdBu", "reversescale": True,
+          "text": np.round(corr.to_numpy(), 2), "texttemplate": "%{text}",
+          "colorbar": {"title": {"text": "correlation"}}}],
+        {"height": 320, "title": {"text": "Bootstrap correlations of the constants"}},
+    )
+
+
+def isoflop_analysis_figure(runs: pd.DataFrame, labels: np.ndarray, budgets: pd.DataFrame) -> go.Figure:
+    """Approach 2: runs per budget group (loss against N) and each group's parabola minimum."""
+    data = []
+    for i, label in enumerate(np.unique(labels)):
+        part = runs[labels == label]
+        data.append(
+            _scatter(part["n_params"], part["loss"], mode="markers", name=f"C ≈ {part['flops'].median():.1e}",
+                     marker={"color": color_for(i), "size": 6},
+                     hovertemplate="N = %{x:.3s}<br>loss = %{y:.4f}<extra>%{fullData.name}</extra>")
+        )
+    used = budgets[budgets["used"]]
+    data.append(
+        _scatter(used["n_opt"], used["loss_opt"], mode="markers", name="parabola minimum",
+                 marker={"symbol": "diamond", "size": 11, "color": "#111827"},
+                 hovertemplate="N_opt = %{x:.3s}<br>loss = %{y:.4f}<extra>minimum</extra>")
+    )
+    return _figure(
+        data,
+        {
+            "height": 420, "title": {"text": "IsoFLOP profiles (Approach 2)"},
+            "xaxis": {"type": "log", "title": {"text": "Parameters N (log scale)"}},
+            "yaxis": {"title": {"text": "Loss (nats/token, the runs' own data set)"}},
+        },
+    )
+

@@ -26,4 +26,5 @@ class PageSpec:
 
 PAGES = (
     PageSpec("scaling.py", "Scaling laws", "📈", "scaling", default=True),
+    PageSpec("runs.py", "Runs", "🧪", "runs"),
 )

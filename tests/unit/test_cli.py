@@ -77,3 +77,47 @@ def test_db_command_creates_and_loads(tmp_path, capsys):
     result = json_of(capsys, "db", "--db", str(db))
     assert result["runs_by_source"]["hoffmann2022"] == 234
     assert db.exists()
+
+
+def test_ingest_reports_accepted_rejected_and_reasons(tmp_path):
+    sweep = tmp_path / "sweep.csv"
+    sweep.write_text("Model Size,Training tokens,val_loss\n70M,1.4B,3.5\n1.3B,26B,2.9\nabc,1e9,3\n")
+    db = tmp_path / "cli.duckdb"
+    out = run_cli("ingest", str(sweep), "--db", str(db), "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert result["accepted"] == 2 and result["rejected"] == 1 and result["added"] is True
+    assert result["errors"] == [{"row": 3, "column": "Model Size", "reason": "not a number: 'abc'"}]
+    again = json.loads(run_cli("ingest", str(sweep), "--db", str(db), "--json").stdout)
+    assert again["upload_id"] == result["upload_id"] and again["added"] is False
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"params,tokens,loss\n-1,1e9,2\n", "no usable rows"), (bytes(range(256)), "binary"), (None, "cannot read")],
+)
+def test_ingest_of_an_unusable_file_exits_2_without_traceback(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    if content is not None:
+        path.write_bytes(content)
+    out = run_cli("ingest", str(path), "--db", str(tmp_path / "x.duckdb"), "--json")
+    assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_fit_command_returns_constants_errors_and_exponents():
+    out = run_cli("fit", str(REPO_ROOT / "datasets" / "hoffmann2022_chinchilla_runs.csv"),
+                  "--drop-top-loss", "5", "--bootstrap", "30", "--seed", "3", "--json")
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    for key in ("n_points", "params", "stderr", "ci95", "objective", "converged", "exponent_n_opt", "exponent_d_opt"):
+        assert key in result
+    assert result["n_points"] == 229 and set(result["params"]) == {"E", "A", "B", "alpha", "beta"}
+    assert result["exponent_n_opt"] + result["exponent_d_opt"] == pytest.approx(1.0)
+    assert len(result["ci95"]["alpha"]) == 2
+
+
+def test_fit_of_too_few_runs_exits_2(tmp_path):
+    path = tmp_path / "tiny.csv"
+    path.write_text("params,tokens,loss\n1e9,2e10,2.5\n2e9,2e10,2.4\n")
+    out = run_cli("fit", str(path), "--json")
+    assert out.returncode == 2 and "at least 5" in out.stderr

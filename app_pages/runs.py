@@ -1,0 +1,236 @@
+"""Runs: upload a sweep, see what was accepted and why rows were rejected, browse all runs, fit
+a law with uncertainty and save it for the other pages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from engine import ingest, isoflop, runs as runs_lib, store
+from engine.fit import PARAM_NAMES, fit_chinchilla
+from ui import db, figures
+from ui import format as fmt
+
+UNMAPPED = "— not in this file —"
+LOSS_LABEL = "Loss (nats/token; each source on its own data set)"
+
+
+@st.cache_data(show_spinner=False)
+def all_runs(version: tuple) -> pd.DataFrame:
+    return store.query_runs(db.cursor())
+
+
+def file_section() -> None:
+    st.subheader("1 · Upload a sweep")
+    st.caption(
+        "CSV or Parquet, one row per training run. Recognised columns include params / model_size / N, "
+        "tokens / D, flops / compute / C, loss / val_loss, unique_tokens; values may be written 70M, 1.3B, 1.4T "
+        "or 2e9. Any two of parameters, tokens and compute suffice (C = 6ND gives the third)."
+    )
+    files = st.file_uploader(
+        "Sweep files", type=["csv", "parquet"], accept_multiple_files=True, key="uploads"
+    )
+    for file in files or []:
+        with st.container(border=True):
+            upload_one(file.name, file.getvalue())
+
+
+def upload_one(name: str, data: bytes) -> None:
+    st.markdown(f"**{name}** · {len(data):,} bytes")
+    try:
+        table = ingest.read_table(data, name)
+    except ingest.IngestError as exc:
+        st.error(str(exc))
+        return
+    guessed = ingest.guess_mapping(list(table.columns))
+    columns = [UNMAPPED, *map(str, table.columns)]
+    with st.expander("Column mapping (detected; change it before storing)", expanded=not guessed):
+        grid = st.columns(4)
+        mapping = {}
+        for i, field in enumerate(ingest.ALIASES):
+            default = guessed.get(field)
+            choice = grid[i % 4].selectbox(
+                field, columns, index=columns.index(str(default)) if default is not None else 0,
+                key=f"map_{name}_{field}",
+            )
+            if choice != UNMAPPED:
+                mapping[field] = table.columns[columns.index(choice) - 1]
+    try:
+        report = ingest.validate(table, name, data, mapping)
+    except ingest.IngestError as exc:
+        st.error(str(exc))
+        return
+    a, r = st.columns(2)
+    a.metric("Accepted rows", f"{report.n_accepted:,}")
+    r.metric("Rejected rows", f"{report.n_rejected:,}")
+    if report.errors:
+        st.dataframe(report.errors_frame(), hide_index=True, height=min(35 * (len(report.errors) + 1), 280))
+    if report.unmapped_columns:
+        st.caption(f"Kept in the stored file but not used: {', '.join(report.unmapped_columns[:20])}"
+                   + (" …" if len(report.unmapped_columns) > 20 else ""))
+    if report.n_accepted == 0:
+        st.error("No usable rows: nothing can be stored. The table above says why for each row.")
+        return
+    if st.button(f"Store {report.n_accepted:,} rows", key=f"store_{name}_{report.sha256[:8]}", type="primary"):
+        stored = store.store_upload(db.cursor(), report, data)
+        if stored.added:
+            st.success(f"Stored {stored.n_accepted:,} runs as upload {stored.upload_id}.")
+        else:
+            st.info(f"This file was stored before (upload {stored.upload_id}); nothing was added.")
+
+
+def uploads_section() -> None:
+    uploads = store.list_uploads(db.cursor())
+    if uploads.empty:
+        return
+    with st.expander(f"Your uploads ({len(uploads)})"):
+        st.dataframe(uploads.drop(columns=["kind", "source", "sha256"]), hide_index=True)
+        choice = st.selectbox("Upload to delete", uploads["upload_id"], key="delete_choice",
+                              format_func=lambda u: f"{u} · {uploads.set_index('upload_id').at[u, 'file_name']}")
+        if st.button("Delete this upload and its runs", key="delete_upload"):
+            n = store.delete_upload(db.cursor(), choice)
+            st.success(f"Deleted {choice} and its {n:,} runs.")
+            st.rerun()
+
+
+def browse_section(runs: pd.DataFrame) -> pd.DataFrame:
+    st.subheader("2 · Browse runs")
+    fit_ready = runs_lib.select_runs(runs, require_fit_columns=True)
+    sources = sorted(fit_ready["source"].unique())
+    left, mid, right = st.columns(3)
+    chosen = left.multiselect("Sources", sources, default=["hoffmann2022"] if "hoffmann2022" in sources else sources[:1],
+                              key="sources", bind="query-params")
+    eval_sets = sorted(fit_ready["loss_eval_set"].fillna("(not given)").unique())
+    chosen_sets = mid.multiselect("Loss data set", eval_sets, key="eval_sets", help="Empty: all")
+    log_n = right.slider("Parameters (log10)", 3.0, 14.0, (3.0, 14.0), 0.1, key="log10_n_range",
+                         bind="query-params")
+    selected = runs_lib.select_runs(
+        fit_ready, sources=chosen, eval_sets=chosen_sets or None,
+        n_params_range=(10 ** log_n[0], 10 ** log_n[1]),
+    )
+    st.caption(f"{len(selected):,} runs selected of {len(fit_ready):,} with parameters, tokens and loss "
+               f"({len(runs):,} in the store). Box- or lasso-select points to fit a subset.")
+    event = st.plotly_chart(
+        figures.runs_scatter(selected, loss_label=LOSS_LABEL), key="runs_chart", on_select="rerun",
+        selection_mode=("box", "lasso"),
+    )
+    picked = [p.get("customdata") for p in (event.selection.points if event else [])]
+    picked = [p for p in picked if p]
+    with st.expander("Table"):
+        st.dataframe(selected, hide_index=True)
+    st.download_button(
+        "Download these runs (CSV)", runs_lib.to_safe_csv(selected), file_name="flopwise_runs.csv",
+        mime="text/csv", key="download_runs",
+    )
+    if picked:
+        st.info(f"{len(picked)} runs picked on the chart; the fit uses them.")
+        return selected[selected["run_id"].isin(picked)]
+    return selected
+
+
+def fit_section(selected: pd.DataFrame) -> None:
+    st.subheader("3 · Fit L(N, D) = E + A/N^α + B/D^β")
+    st.caption(
+        "Hoffmann et al.'s method: Huber loss (δ = 1e-3) on log loss, L-BFGS from their 4,500 "
+        "initialisations; bootstrap resamples give standard errors and 95% intervals."
+    )
+    if selected["loss_eval_set"].nunique() > 1:
+        st.warning("The selection mixes loss data sets; their losses are not comparable. Select one source.")
+    c1, c2, c3 = st.columns(3)
+    drop = c1.number_input("Drop the k highest-loss runs", 0, max(len(selected) - 5, 0), 0, key="drop_top_loss",
+                           bind="query-params")
+    n_boot = c2.slider("Bootstrap resamples", 0, 4000, 200, 50, key="bootstrap", bind="query-params")
+    seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="seed")
+    if st.button(f"Fit {len(selected):,} runs", type="primary", key="run_fit", disabled=len(selected) < 5):
+        bar = st.progress(0.0, text="Starting")
+        try:
+            result = fit_chinchilla(
+                selected["n_params"], selected["n_tokens"], selected["loss"], drop_top_loss=int(drop),
+                bootstrap=int(n_boot), seed=int(seed),
+                progress=lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=text),
+            )
+        except ValueError as exc:
+            st.error(str(exc))
+            return
+        bar.empty()
+        st.session_state["fit"] = {
+            "result": result,
+            "flops": selected["flops"].to_numpy(),
+            "selection": {"run_ids": selected["run_id"].tolist(), "sources": sorted(selected["source"].unique()),
+                          "drop_top_loss": int(drop), "bootstrap": int(n_boot), "seed": int(seed)},
+        }
+    if "fit" in st.session_state:
+        show_fit(**st.session_state["fit"])
+
+
+def show_fit(result, flops: np.ndarray, selection: dict) -> None:
+    st.markdown(f"**Fit on {result.n_points} runs** · objective {result.objective:.6g} · "
+                f"{'converged' if result.converged else 'NOT converged'} · RMSE of log loss {result.rmse_log:.4f}")
+    for warning in result.warnings:
+        st.warning(warning)
+    table = pd.DataFrame({"constant": PARAM_NAMES, "value": [result.params[p] for p in PARAM_NAMES]})
+    if result.stderr:
+        table["std. error"] = [result.stderr[p] for p in PARAM_NAMES]
+        table["95% low"] = [result.ci95[p][0] for p in PARAM_NAMES]
+        table["95% high"] = [result.ci95[p][1] for p in PARAM_NAMES]
+    st.dataframe(table, hide_index=True)
+    exp_ci = result.exponent_ci95()
+    a_text = f"N* ∝ C^{result.exponent_n_opt:.3f}" + (
+        f" (95%: {exp_ci['exponent_n_opt'][0]:.3f} to {exp_ci['exponent_n_opt'][1]:.3f})" if exp_ci else "")
+    st.markdown(f"**Frontier:** {a_text}; D* ∝ C^{result.exponent_d_opt:.3f}")
+    log_c = st.slider("Budget for the allocation (log10 FLOPs)", 18.0, 27.0, 23.0, 0.1, key="fit_budget")
+    alloc = result.allocation(10**log_c).iloc[0]
+    m1, m2 = st.columns(2)
+    band = lambda col: (f" (95%: {fmt.count(alloc[col + '_lo'])}–{fmt.count(alloc[col + '_hi'])})"  # noqa: E731
+                        if f"{col}_lo" in alloc else "")
+    m1.metric("N* at this budget", fmt.count(alloc["n_params"], "params"), help=band("n_params") or None)
+    m2.metric("D* at this budget", fmt.count(alloc["n_tokens"], "tokens"), help=band("n_tokens") or None)
+    if band("n_params"):
+        st.caption(f"N*{band('n_params')}; D*{band('n_tokens')}")
+    d1, d2, d3 = st.columns(3)
+    d1.plotly_chart(figures.residuals_figure(flops[result.used], result.log_residuals), key="resid")
+    d2.plotly_chart(figures.predicted_vs_actual_figure(result.actual, result.predicted), key="pva")
+    corr = result.correlations()
+    if corr is not None:
+        d3.plotly_chart(figures.correlation_heatmap(corr), key="corr")
+    name = st.text_input("Name this fit to use it on the other pages", key="fit_name", max_chars=80)
+    if st.button("Save fit", key="save_fit", disabled=not name.strip()):
+        try:
+            store.save_fit(db.cursor(), name, "chinchilla", result.n_points, result.record(selection))
+            st.success(f"Saved as '{name.strip()}': it now appears beside the published laws.")
+        except ValueError as exc:
+            st.error(str(exc))
+
+
+def isoflop_section(selected: pd.DataFrame) -> None:
+    with st.expander("IsoFLOP analysis (Approach 2): exponent of N_opt ∝ C^a"):
+        tol = st.slider("Runs within this many decades of compute share a budget", 0.01, 0.3, 0.05, 0.01,
+                        key="iso_tolerance")
+        try:
+            result = isoflop.isoflop_analysis(selected["n_params"], selected["flops"], selected["loss"],
+                                              tolerance_decades=tol)
+        except ValueError as exc:
+            st.info(str(exc))
+            return
+        lo, hi = result.exponent_n_opt_ci95
+        st.markdown(f"**a = {result.exponent_n_opt:.3f}** (95%: {lo:.3f} to {hi:.3f}) over "
+                    f"{int(result.budgets['used'].sum())} budgets; b = 1 − a = {result.exponent_d_opt:.3f}")
+        for warning in result.warnings:
+            st.warning(warning)
+        labels = isoflop.group_budgets(selected["flops"], tol)
+        st.plotly_chart(figures.isoflop_analysis_figure(selected, labels, result.budgets), key="iso_chart")
+        st.dataframe(result.budgets, hide_index=True)
+
+
+st.title("Runs")
+st.caption("Your sweeps beside the published ones: upload, check, browse, fit, compare.")
+file_section()
+uploads_section()
+runs = all_runs(store.data_version(db.cursor()))
+selected = browse_section(runs)
+if selected.empty:
+    st.info("No runs match the filters.")
+    st.stop()
+fit_section(selected)
+isoflop_section(selected)

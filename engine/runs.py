@@ -1,0 +1,57 @@
+"""Selecting runs for browsing and fitting, and exporting them safely."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Collection
+
+import pandas as pd
+
+# A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def select_runs(
+    runs: pd.DataFrame,
+    *,
+    sources: Collection[str] | None = None,
+    upload_ids: Collection[str] | None = None,
+    eval_sets: Collection[str] | None = None,
+    n_params_range: tuple[float, float] | None = None,
+    flops_range: tuple[float, float] | None = None,
+    require_fit_columns: bool = False,
+) -> pd.DataFrame:
+    """The runs matching every given filter (None means no filter on that column)."""
+    keep = pd.Series(True, index=runs.index)
+    if sources is not None:
+        keep &= runs["source"].isin(list(sources))
+    if upload_ids is not None:
+        keep &= runs["upload_id"].isin(list(upload_ids))
+    if eval_sets is not None:
+        keep &= runs["loss_eval_set"].fillna("(not given)").isin(list(eval_sets))
+    if n_params_range is not None:
+        keep &= runs["n_params"].between(*n_params_range)
+    if flops_range is not None:
+        keep &= runs["flops"].between(*flops_range)
+    if require_fit_columns:
+        keep &= runs[["n_params", "n_tokens", "loss"]].notna().all(axis=1)
+    return runs[keep]
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells a spreadsheet would run as formulas get a leading apostrophe."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            text = out[column]
+            risky = text.astype("string").str.startswith(FORMULA_PREFIXES).fillna(False).astype(bool)
+            out[column] = text.where(~risky, "'" + text.astype("string"))
+    out.columns = [("'" + c) if str(c).startswith(FORMULA_PREFIXES) else c for c in out.columns]
+    return out
+
+
+def to_safe_csv(frame: pd.DataFrame) -> bytes:
+    """CSV bytes of ``frame`` with formula-like text neutralised (UTF-8)."""
+    buffer = io.StringIO()
+    neutralise_formulas(frame).to_csv(buffer, index=False)
+    return buffer.getvalue().encode("utf-8")

@@ -1,0 +1,155 @@
+"""Uploads in the store: whole or nothing, recognised when repeated, deletable, concurrent,
+and surviving a killed process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import duckdb
+import pytest
+
+from engine.ingest import IngestError, read_upload
+from engine.store import (
+    REPO_ROOT, Store, delete_upload, list_uploads, migrate, open_store, query_runs, store_upload, upload_bytes,
+)
+
+SWEEP = b"params,tokens,loss\n70M,1.4B,3.5\n1.3B,26B,2.9\nbad,1,2\n"
+
+
+def test_accepted_rows_and_the_original_bytes_are_stored(store):
+    con = store.cursor()
+    stored = store_upload(con, read_upload(SWEEP, "s.csv"), SWEEP)
+    assert stored.added and (stored.n_accepted, stored.n_rejected) == (2, 1)
+    runs = query_runs(con, ["user"])
+    assert len(runs) == 2 and set(runs["upload_id"]) == {stored.upload_id}
+    assert upload_bytes(con, stored.upload_id) == SWEEP
+    row = list_uploads(con).iloc[0]
+    assert row["file_name"] == "s.csv" and row["n_rejected"] == 1 and "n_params" in row["column_mapping"]
+
+
+def test_the_same_file_again_adds_nothing(store):
+    con = store.cursor()
+    first = store_upload(con, read_upload(SWEEP, "s.csv"), SWEEP)
+    again = store_upload(con, read_upload(SWEEP, "renamed.csv"), SWEEP)
+    assert not again.added and again.upload_id == first.upload_id
+    assert len(query_runs(con, ["user"])) == 2
+
+
+def test_an_upload_can_be_deleted_but_published_data_cannot(store):
+    con = store.cursor()
+    stored = store_upload(con, read_upload(SWEEP, "s.csv"), SWEEP)
+    assert delete_upload(con, stored.upload_id) == 2
+    assert query_runs(con, ["user"]).empty and list_uploads(con).empty
+    with pytest.raises(ValueError, match="published"):
+        delete_upload(con, "published:hoffmann2022")
+
+
+def test_a_file_with_no_usable_rows_stores_nothing(store):
+    data = b"params,tokens,loss\n-1,1e9,2\n"
+    report = read_upload(data, "bad.csv")
+    with pytest.raises(IngestError, match="no usable rows"):
+        store_upload(store.cursor(), report, data)
+    assert list_uploads(store.cursor()).empty
+
+
+def sweep_file(thread: int, index: int) -> bytes:
+    rows = "".join(f"{(thread * 100 + index + 1) * 1e6:.0f},{(r + 1) * 1e9:.0f},{2 + r / 10 + index / 1e4}\n" for r in range(5))
+    return ("params,tokens,loss\n" + rows).encode()
+
+
+def test_eight_threads_fifty_files_each_every_row_stored_once(store):
+    errors = []
+
+    def work(t: int) -> None:
+        con = store.cursor()
+        try:
+            for i in range(50):
+                data = sweep_file(t, i)
+                store_upload(con, read_upload(data, f"t{t}-{i}.csv"), data)
+                if i % 10 == 0:  # the same bytes again from this thread: recognised, nothing added
+                    store_upload(con, read_upload(data, "again.csv"), data)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
+    runs = query_runs(store.cursor(), ["user"])
+    assert len(runs) == 8 * 50 * 5 and runs["run_id"].is_unique
+    assert len(list_uploads(store.cursor())) == 400
+
+
+INGEST_SCRIPT = """
+import sys
+from engine.ingest import read_upload
+from engine.store import open_store, store_upload
+data = open(sys.argv[2], 'rb').read()
+with open_store(sys.argv[1]) as s:
+    print('ready', flush=True)
+    store_upload(s.cursor(), read_upload(data, 'big.csv'), data)
+    print('done', flush=True)
+"""
+
+
+def test_a_killed_ingest_leaves_the_upload_whole_or_absent(tmp_path):
+    big = tmp_path / "big.csv"
+    with big.open("w") as f:
+        f.write("params,tokens,loss\n")
+        for i in range(200_000):
+            f.write(f"{1e6 + i},{2e9 + i},{3 + i * 1e-7}\n")
+    outcomes = set()
+    for delay in (0.3, 1.0, 2.0, 3.5):
+        db = tmp_path / f"kill-{delay}.duckdb"
+        proc = subprocess.Popen([sys.executable, "-c", INGEST_SCRIPT, str(db), str(big)], cwd=REPO_ROOT,
+                                stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(delay)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        with Store(db) as s:  # opens, replays the log
+            con = s.cursor()
+            n_uploads = con.execute("SELECT count(*) FROM uploads WHERE kind = 'user'").fetchone()[0]
+            n_runs = con.execute("SELECT count(*) FROM runs WHERE source = 'user'").fetchone()[0]
+        assert (n_uploads, n_runs) in {(0, 0), (1, 200_000)}
+        outcomes.add(n_uploads)
+    assert outcomes  # every kill left a consistent database
+
+
+# The runs table as the first release created it (flops_derived instead of derived_field).
+V1_DDL = """
+CREATE TABLE runs (
+    run_id VARCHAR PRIMARY KEY, upload_id VARCHAR NOT NULL, source VARCHAR NOT NULL, model_name VARCHAR,
+    n_params DOUBLE CHECK (n_params > 0 AND isfinite(n_params)),
+    n_params_convention VARCHAR CHECK (n_params_convention IN ('total', 'non_embedding', 'active')),
+    n_tokens DOUBLE CHECK (n_tokens > 0 AND isfinite(n_tokens)),
+    unique_tokens DOUBLE CHECK (unique_tokens > 0 AND isfinite(unique_tokens)),
+    flops DOUBLE CHECK (flops > 0 AND isfinite(flops)), flops_derived BOOLEAN NOT NULL DEFAULT FALSE,
+    loss DOUBLE CHECK (loss > 0 AND isfinite(loss)), loss_eval_set VARCHAR, precision VARCHAR,
+    n_experts INTEGER CHECK (n_experts >= 1), top_k INTEGER CHECK (top_k >= 1),
+    granularity DOUBLE CHECK (granularity > 0), hardware VARCHAR, domain VARCHAR, frontier BOOLEAN, notes VARCHAR);
+INSERT INTO runs (run_id, upload_id, source, flops, flops_derived) VALUES ('a', 'u', 's', 1e20, TRUE), ('b', 'u', 's', 2e20, FALSE);
+"""
+
+
+def test_a_first_release_database_is_migrated(tmp_path):
+    path = tmp_path / "v1.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(V1_DDL)
+    con.close()
+    con = duckdb.connect(str(path))
+    assert migrate(con) == 1
+    rows = dict(con.execute("SELECT run_id, derived_field FROM runs").fetchall())
+    assert rows == {"a": "flops", "b": None}
+    assert migrate(con) == 2  # recorded: a second open does not migrate again
+    con.close()
+    with open_store(path) as s:
+        derived = query_runs(s.cursor(), ["s"])["derived_field"]
+        assert derived.iloc[0] == "flops" and derived.isna().iloc[1]
