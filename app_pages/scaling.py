@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from engine import registry, scaling, store
+from engine.fit import allocation_band
 from engine.laws.base import Law
 from ui import db, figures
 from ui import format as fmt
@@ -29,6 +31,16 @@ def published_points() -> tuple[pd.DataFrame, pd.DataFrame]:
     return runs, models.reset_index(drop=True)
 
 
+@st.cache_data(show_spinner=False)
+def saved_fits(version: tuple) -> dict:
+    return registry.saved_fit_laws(store.list_fits(db.cursor()))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def cached_band(samples, points: int = 73):
+    return allocation_band(samples, np.logspace(math.log10(FLOPS_RANGE[0]), math.log10(FLOPS_RANGE[1]), points))
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
 def cached_frontier(law: Law, inputs: tuple) -> pd.DataFrame:
     return scaling.frontier(law, *FLOPS_RANGE, dict(inputs))
@@ -46,6 +58,9 @@ st.caption(
     "data set, so compare allocations and exponents across laws, not absolute losses."
 )
 
+fits = saved_fits(store.data_version(db.cursor()))
+available = {**registry.LAWS, **{law_id: law for law_id, (law, _) in fits.items()}}
+
 controls = st.columns([2, 3, 3])
 mode = controls[0].radio(
     "Question",
@@ -56,10 +71,11 @@ mode = controls[0].radio(
 )
 selected_ids = controls[1].multiselect(
     "Laws",
-    list(registry.LAWS),
+    list(available),
     default=list(registry.DEFAULT_LAW_IDS),
     key="laws",
     bind="query-params",
+    help="Published laws by id; your saved fits from the Runs page appear as fit:NAME.",
 )
 with controls[2]:
     if mode == BUDGET:
@@ -106,7 +122,7 @@ if not selected_ids:
 
 results_area = st.container()
 st.subheader("The laws")
-laws = [law_card(registry.LAWS[law_id], key_prefix="scaling") for law_id in selected_ids]
+laws = [law_card(available[law_id], key_prefix="scaling") for law_id in selected_ids]
 titles = {law.id: law.info.title for law in laws}
 
 with results_area:
@@ -136,10 +152,11 @@ with results_area:
 
     frontier = pd.concat([cached_frontier(law, inputs_key) for law in laws], ignore_index=True)
     runs, models = published_points()
+    bands = {law.id: cached_band(fits[law.id][1]) for law in laws if law.id in fits and fits[law.id][1] is not None}
     st.plotly_chart(
         figures.frontier_figure(
             frontier, titles, runs=runs, models=models,
-            budget=flops if mode == BUDGET else None, marked=marked,
+            budget=flops if mode == BUDGET else None, marked=marked, bands=bands,
         ),
         key="frontier_chart",
     )

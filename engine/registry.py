@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+import numpy as np
+
+from engine.fit import fitted_law
 from engine.laws import chinchilla, data_constrained, kaplan
 from engine.laws.base import Law, LawError
 
@@ -10,6 +15,26 @@ LAWS: dict[str, Law] = {
 }
 
 DEFAULT_LAW_IDS = ("chinchilla", "chinchilla-epoch")
+
+
+FIT_PREFIX = "fit:"
+
+
+def saved_fit_laws(fits: Iterable[dict]) -> dict[str, tuple[Law, np.ndarray | None]]:
+    """Saved fits (rows of engine.store.list_fits) as laws, keyed 'fit:NAME', with their
+    bootstrap samples (rows of E, A, B, alpha, beta) when the fit had any."""
+    out = {}
+    for row in fits:
+        record = row["record"]
+        selection = record.get("selection", {})
+        sources = ", ".join(selection.get("sources", [])) or "selected runs"
+        law = fitted_law(
+            f"{FIT_PREFIX}{row['name']}", f"Your fit: {row['name']}", record["params"],
+            description=f"Fitted in FLOPwise on {row['n_points']} runs ({sources}), {row['created_at']:%Y-%m-%d}",
+        )
+        samples = np.asarray(record["samples"]) if record.get("samples") else None
+        out[law.id] = (law, samples)
+    return out
 
 
 def get_law(law_id: str) -> Law:
