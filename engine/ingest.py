@@ -123,7 +123,8 @@ def sha256_of(data: bytes) -> str:
 
 
 def read_table(data: bytes, file_name: str) -> pd.DataFrame:
-    """The file's cells as strings (Parquet keeps its types), or IngestError saying why not."""
+    """The file's cells: numbers where a whole column is numeric, text otherwise; or
+    IngestError saying why the file cannot be read."""
     if not data:
         raise IngestError(f"{file_name}: the file is empty")
     if data[:4] == b"PAR1" or file_name.lower().endswith(".parquet"):
@@ -140,9 +141,11 @@ def read_table(data: bytes, file_name: str) -> pd.DataFrame:
         except UnicodeDecodeError:
             continue
     try:
+        # Numeric columns parse in C; a column with any text cell stays text and is parsed by
+        # parse_quantities. Only empty cells are missing: 'nan' and 'NA' stay text, to be named.
         frame = pd.read_csv(
-            io.StringIO(text), sep=_sniff_delimiter(text[:65536]), dtype=str, keep_default_na=False,
-            skipinitialspace=True,
+            io.StringIO(text), sep=_sniff_delimiter(text[:65536]), keep_default_na=False, na_values=[""],
+            skipinitialspace=True, low_memory=False,
         )
     except Exception as exc:  # csv.Error, pandas ParserError, ...
         raise IngestError(f"{file_name}: cannot read as CSV ({exc})") from None

@@ -312,7 +312,7 @@ def store_upload(con: duckdb.DuckDBPyConnection, report: IngestReport, data: byt
         raise IngestError(f"{report.file_name}: no usable rows ({report.n_rejected} rejected); nothing stored")
     upload_id = f"u-{report.sha256[:16]}"
     runs = report.accepted.drop(columns=["row"]).assign(
-        run_id=[f"{upload_id}:{row:07d}" for row in report.accepted["row"]],
+        run_id=(upload_id + ":") + report.accepted["row"].astype(str).str.zfill(7),
         upload_id=upload_id,
         source=USER_SOURCE,
         n_params_convention="total",
