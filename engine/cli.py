@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from engine.carbon import WORLD_AVERAGE_G_PER_KWH
 from engine.fit import fit_chinchilla
 from engine.ingest import IngestError, read_upload
 from engine.laws.base import LawError
@@ -129,6 +130,64 @@ def cmd_fit(args: argparse.Namespace) -> dict[str, Any]:
     return summary
 
 
+def cmd_hardware(args: argparse.Namespace) -> dict[str, Any]:
+    from engine.hardware import load_catalog
+
+    return {"hardware": [d.as_row() for d in load_catalog().values()]}
+
+
+def cmd_footprint(args: argparse.Namespace) -> dict[str, Any]:
+    from engine.carbon import load_grid_intensities
+    from engine.footprint import FootprintError, training_footprint
+    from engine.hardware import HardwareError, load_catalog
+
+    catalog = load_catalog()
+    if args.hardware not in catalog:
+        raise CliError(f"unknown hardware {args.hardware!r}; known: {', '.join(catalog)}")
+    if args.grid_intensity is not None and args.region is not None:
+        raise CliError("give --grid-intensity or --region, not both")
+    if args.region is not None:
+        grids = load_grid_intensities()
+        if args.region not in grids:
+            raise CliError(f"unknown region {args.region!r}; e.g. {', '.join(list(grids)[:5])}, ...")
+        grid = grids[args.region].g_co2_per_kwh
+    else:
+        grid = args.grid_intensity if args.grid_intensity is not None else WORLD_AVERAGE_G_PER_KWH
+    device = catalog[args.hardware]
+    dtype = args.dtype or ("bf16" if "bf16" in device.supported_dtypes else device.supported_dtypes[0])
+    try:
+        fp = training_footprint(args.flops, device, n_devices=args.devices, dtype=dtype, mfu=args.mfu,
+                                power_w=args.power_w, pue=args.pue, grid_g_per_kwh=grid,
+                                price_per_device_hour=args.price_per_hour)
+    except (FootprintError, HardwareError) as exc:
+        raise CliError(str(exc)) from None
+    return fp.as_dict()
+
+
+def cmd_lifetime(args: argparse.Namespace) -> dict[str, Any]:
+    from engine.lifetime import lifetime_optimum
+
+    result = lifetime_optimum(get_law(args.law), args.loss, args.inference_tokens)
+    return {
+        "n_params": result.n_params, "n_tokens": result.n_tokens, "flops_train": result.flops_train,
+        "flops_inference": result.flops_inference, "flops_total": result.flops_total,
+        "chinchilla": {"n_params": result.chinchilla_n_params, "n_tokens": result.chinchilla_n_tokens,
+                       "flops_total": result.chinchilla_flops_total},
+    }
+
+
+def _non_negative_float(text: str) -> float:
+    value = _positive_float(text) if text.strip() not in ("0", "0.0") else 0.0
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = _positive_float(text)
+    if value > 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is a fraction of peak and must be at most 1")
+    return value
+
+
 def _non_negative_int(text: str) -> int:
     try:
         value = int(text)
@@ -179,12 +238,35 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bootstrap resamples for standard errors and 95%% intervals (0: none)")
     p.add_argument("--seed", type=int, default=0)
 
+    add("hardware", "the accelerator catalog (dense peaks, memory, bandwidth, power)", cmd_hardware)
+
+    p = add("footprint", "device-hours, days, energy, CO2e and cost of training for C FLOPs", cmd_footprint)
+    p.add_argument("--flops", required=True, type=_positive_float)
+    p.add_argument("--hardware", required=True, help="a hardware id from `hardware`")
+    p.add_argument("--devices", required=True, type=_positive_float)
+    p.add_argument("--mfu", type=_fraction, default=0.4, help="model FLOPs utilisation (default 0.4)")
+    p.add_argument("--dtype", help="data type of the peak (default bf16)")
+    p.add_argument("--power-w", type=_positive_float, help="average power per device in W (default: TDP)")
+    p.add_argument("--pue", type=_positive_float, default=1.0)
+    p.add_argument("--grid-intensity", type=_non_negative_float, help="gCO2e per kWh")
+    p.add_argument("--region", help="a country or cloud region name (see the Plan page)")
+    p.add_argument("--price-per-hour", type=_non_negative_float, help="$ per device-hour")
+
+    p = add("lifetime", "inference-aware optimum for a loss and a lifetime demand (Sardana et al.)", cmd_lifetime)
+    p.add_argument("--law", required=True)
+    p.add_argument("--loss", required=True, type=_positive_float)
+    p.add_argument("--inference-tokens", required=True, type=_non_negative_float)
+
     p = add("db", "create or open the run store, load published data, print counts", cmd_db)
     p.add_argument("--db", help="database file (default: $FLOPWISE_DB or data/flopwise.duckdb)")
     return parser
 
 
 def _print_human(result: dict[str, Any]) -> None:
+    if "hardware" in result:
+        for d in result["hardware"]:
+            print(f"{d['hardware_id']:12} {d['name']}")
+        return
     if "laws" in result:
         for law in result["laws"]:
             flag = "" if law["verified"] else "  [unverified]"

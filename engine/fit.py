@@ -447,7 +447,7 @@ def fit_chinchilla(
         weights = rng.multinomial(data.size, np.full(data.size, 1.0 / data.size), size=bootstrap).astype(float)
         fg = lambda x, rows: objective_and_gradient(x, data, weights[rows])  # noqa: E731
         boot = batched_lbfgs(fg, np.repeat(theta[None, :], bootstrap, axis=0), progress=progress,
-                             progress_label="bootstrap resamples", ftol=1e-9, max_iter=1000)
+                             progress_label="bootstrap resamples", ftol=1e-12, max_iter=3000)
         samples = _natural(boot.x)
     natural = _natural(theta[None, :])[0]
     params = {name: float(v) for name, v in zip(PARAM_NAMES, natural)}

@@ -24,6 +24,7 @@ import duckdb
 import pandas as pd
 
 from engine import published
+from engine.hardware import Device, HardwareError, device_from_row, load_catalog
 from engine.ingest import IngestError, IngestReport
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -101,6 +102,12 @@ CREATE TABLE IF NOT EXISTS runs (
     domain              VARCHAR,
     frontier            BOOLEAN,
     notes               VARCHAR
+);
+CREATE TABLE IF NOT EXISTS hardware (
+    hardware_id VARCHAR PRIMARY KEY,
+    name        VARCHAR NOT NULL,
+    created_at  TIMESTAMP NOT NULL,
+    record      VARCHAR NOT NULL  -- JSON: a catalog-shaped row (engine.hardware.CATALOG_COLUMNS)
 );
 CREATE TABLE IF NOT EXISTS fits (
     fit_id      VARCHAR PRIMARY KEY,
@@ -407,3 +414,32 @@ def list_fits(con: duckdb.DuckDBPyConnection) -> list[dict]:
 
 def delete_fit(con: duckdb.DuckDBPyConnection, fit_id: str) -> None:
     con.execute("DELETE FROM fits WHERE fit_id = ?", [fit_id])
+
+
+# --- user hardware -----------------------------------------------------------------------
+
+
+def add_device(con: duckdb.DuckDBPyConnection, row: dict) -> Device:
+    """Validate and store a user's device (a catalog-shaped row); ids must be new."""
+    device = device_from_row(row, user_defined=True)
+    if device.hardware_id in load_catalog():
+        raise HardwareError(f"{device.hardware_id} is a catalog device; choose another id")
+    if con.execute("SELECT 1 FROM hardware WHERE hardware_id = ?", [device.hardware_id]).fetchone():
+        raise HardwareError(f"a device {device.hardware_id!r} exists already")
+    con.execute("INSERT INTO hardware VALUES (?, ?, ?, ?)",
+                [device.hardware_id, device.name, datetime.now(timezone.utc).replace(tzinfo=None),
+                 json.dumps(device.as_row())])
+    return device
+
+
+def delete_device(con: duckdb.DuckDBPyConnection, hardware_id: str) -> None:
+    con.execute("DELETE FROM hardware WHERE hardware_id = ?", [hardware_id])
+
+
+def all_devices(con: duckdb.DuckDBPyConnection) -> dict[str, Device]:
+    """The shipped catalog followed by the users' own devices."""
+    devices = load_catalog()
+    for (record,) in con.execute("SELECT record FROM hardware ORDER BY created_at").fetchall():
+        device = device_from_row(json.loads(record), user_defined=True)
+        devices[device.hardware_id] = device
+    return devices

@@ -271,3 +271,39 @@ def isoflop_analysis_figure(runs: pd.DataFrame, labels: np.ndarray, budgets: pd.
         },
     )
 
+
+
+def pareto_figure(
+    candidates: pd.DataFrame, objective: str, *, x_label: str, loss_label: str,
+    chosen: Mapping[str, tuple[float, float]] | None = None, background: int = 4000, seed: int = 0,
+) -> go.Figure:
+    """Loss against one cost objective: a sample of all candidates in grey, the non-dominated
+    ones highlighted (hover shows N and D; each point carries its candidate index), and the chosen
+    scenarios (label -> (objective value, loss)) marked."""
+    front = candidates[candidates[f"pareto_{objective}"]].sort_values(objective)
+    rest = candidates[~candidates[f"pareto_{objective}"]]
+    if len(rest) > background:
+        rest = rest.sample(background, random_state=seed)
+    hover = "N = %{customdata[1]:.3s} params<br>D = %{customdata[2]:.3s} tokens<br>loss = %{y:.4f}<br>"
+    data = [
+        {"type": "scattergl", "x": rest[objective].to_numpy(), "y": rest["loss"].to_numpy(), "mode": "markers",
+         "name": f"candidates ({len(candidates):,})", "marker": {"color": "rgba(148, 163, 184, 0.35)", "size": 4},
+         "customdata": np.column_stack([rest.index, rest["n_params"], rest["n_tokens"]]),
+         "hovertemplate": hover + x_label + " = %{x:.3g}<extra>dominated</extra>"},
+        {"type": "scatter", "x": front[objective].to_numpy(), "y": front["loss"].to_numpy(), "mode": "lines+markers",
+         "name": f"Pareto front ({len(front):,})", "line": {"color": PALETTE[0], "width": 2},
+         "marker": {"color": PALETTE[0], "size": 6},
+         "customdata": np.column_stack([front.index, front["n_params"], front["n_tokens"]]),
+         "hovertemplate": hover + x_label + " = %{x:.3g}<extra>non-dominated: click to compare</extra>"},
+    ]
+    for i, (label, (x, y)) in enumerate((chosen or {}).items()):
+        data.append({"type": "scatter", "x": [x], "y": [y], "mode": "markers+text", "name": f"scenario {label}",
+                     "text": [label], "textposition": "top center",
+                     "marker": {"symbol": "star", "size": 16, "color": PALETTE[1 + i], "line": {"color": "white", "width": 1}},
+                     "hovertemplate": f"scenario {label}<br>" + x_label + " = %{x:.3g}<br>loss = %{y:.4f}<extra></extra>"})
+    return _figure(
+        data,
+        {"height": 430, "clickmode": "event+select",
+         "xaxis": {"type": "log", "title": {"text": x_label + " (log scale)"}},
+         "yaxis": {"title": {"text": loss_label}}},
+    )

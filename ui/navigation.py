@@ -25,6 +25,7 @@ class PageSpec:
 
 
 PAGES = (
-    PageSpec("scaling.py", "Scaling laws", "📈", "scaling", default=True),
+    PageSpec("plan.py", "Plan", "🧭", "plan", default=True),
+    PageSpec("scaling.py", "Scaling laws", "📈", "scaling"),
     PageSpec("runs.py", "Runs", "🧪", "runs"),
 )

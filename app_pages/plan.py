@@ -1,0 +1,227 @@
+"""Plan: from a budget to a recommendation, with cost, energy, carbon, inference and live fronts."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from engine import carbon, plan, registry, store
+from engine.laws.base import LawError
+from ui import db, figures
+from ui import format as fmt
+
+FRONTS = {"cost_usd": "Lifetime cost ($)", "co2_t": "Lifetime CO2e (t)", "latency_ms": "Decode latency (ms/token)"}
+DEFAULTS = plan.PlanInputs()
+BOUND = {"bind": "query-params"}  # every scenario widget lives in the URL
+
+
+@st.cache_data(show_spinner=False)
+def grids() -> dict:
+    return carbon.load_grid_intensities()
+
+
+@st.cache_data(show_spinner=False)
+def devices(version: tuple) -> dict:
+    return store.all_devices(db.cursor())
+
+
+@st.cache_data(show_spinner=False)
+def saved_fits(version: tuple) -> dict:
+    return {k: law for k, (law, _) in registry.saved_fit_laws(store.list_fits(db.cursor())).items()}
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def evaluate(inputs: plan.PlanInputs, law, device) -> plan.PlanResult:
+    return plan.evaluate(inputs, law, device, grids())
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def candidates(inputs: plan.PlanInputs, law, device, grid, budget: float | None) -> pd.DataFrame:
+    return plan.candidates(inputs, law, device, grid, budget=budget)
+
+
+def scenario_inputs(all_laws: dict, all_devices: dict) -> plan.PlanInputs:
+    """The widgets, each bound to the URL under its PlanInputs field name."""
+    top = st.columns([2, 3, 2, 2])
+    mode = top[0].radio("Plan from", plan.MODES, key="plan_mode", **BOUND)
+    values: dict = {"plan_mode": mode}
+    with top[1]:
+        if mode == "Compute budget":
+            values["log10_flops"] = st.slider("Training compute (log10 FLOPs)", 18.0, 27.0, DEFAULTS.log10_flops,
+                                              0.05, key="log10_flops", **BOUND)
+            st.caption(f"Budget: {fmt.flops(10 ** values['log10_flops'])}")
+        elif mode == "Target loss":
+            values["target_loss"] = st.number_input("Target loss (nats/token, on the law's data set)", 0.5, 10.0,
+                                                    DEFAULTS.target_loss, 0.01, key="target_loss", **BOUND)
+        else:
+            values["days"] = st.number_input("Days of training", 0.5, 3650.0, DEFAULTS.days, 1.0, key="days", **BOUND)
+    values["n_devices"] = top[2].number_input("Devices", 1, 1_000_000, DEFAULTS.n_devices, 8, key="n_devices", **BOUND)
+    law_ids = list(all_laws)
+    values["plan_law"] = top[3].selectbox("Law", law_ids, index=law_ids.index(DEFAULTS.plan_law),
+                                          key="plan_law", **BOUND)
+
+    hw = st.columns([3, 1, 2, 2, 2])
+    hw_ids = list(all_devices)
+    values["hardware"] = hw[0].selectbox("Hardware", hw_ids, index=hw_ids.index(DEFAULTS.hardware),
+                                         format_func=lambda h: all_devices[h].name, key="hardware", **BOUND)
+    dtypes = all_devices[values["hardware"]].supported_dtypes
+    values["train_dtype"] = hw[1].selectbox("Data type", dtypes,
+                                            index=dtypes.index("bf16") if "bf16" in dtypes else 0,
+                                            key="train_dtype", **BOUND)
+    values["mfu_train"] = hw[2].slider("MFU, training", 0.05, 0.8, DEFAULTS.mfu_train, 0.01, key="mfu_train", **BOUND)
+    values["mfu_prefill"] = hw[3].slider("MFU, prefill", 0.05, 0.8, DEFAULTS.mfu_prefill, 0.01,
+                                         key="mfu_prefill", **BOUND)
+    values["mfu_decode"] = hw[4].slider("MFU, decode", 0.005, 0.5, DEFAULTS.mfu_decode, 0.005,
+                                        key="mfu_decode", **BOUND,
+                                        help="Generation runs far below peak (Sardana et al.'s code assumes 1%).")
+
+    use = st.columns([2, 2, 3, 2, 1, 1])
+    values["inference_tokens_t"] = use[0].number_input("Lifetime tokens served (trillions)", 0.0, 1e6,
+                                                       DEFAULTS.inference_tokens_t, 0.5, key="inference_tokens_t", **BOUND)
+    values["prompt_fraction"] = use[1].slider("Share that is prompt", 0.0, 1.0, DEFAULTS.prompt_fraction, 0.05,
+                                              key="prompt_fraction", **BOUND)
+    regions = list(grids())
+    values["region"] = use[2].selectbox("Grid region", regions, index=regions.index(DEFAULTS.region),
+                                        key="region", **BOUND)
+    values["use_custom_grid"] = use[3].toggle("Custom gCO2e/kWh", key="use_custom_grid", **BOUND)
+    if values["use_custom_grid"]:
+        values["custom_grid"] = use[3].number_input("gCO2e per kWh", 0.0, 2000.0, DEFAULTS.custom_grid, 10.0,
+                                                    key="custom_grid", **BOUND)
+    values["pue"] = use[4].number_input("PUE", 1.0, 3.0, DEFAULTS.pue, 0.01, key="pue", **BOUND)
+    values["price"] = use[5].number_input("$/device-h", 0.0, 100.0, DEFAULTS.price, 0.1, key="price", **BOUND)
+    return plan.PlanInputs(**{**plan.PlanInputs().to_json(), **values})
+
+
+def explain(title: str, formula: str, inputs: dict, sources: str) -> None:
+    with st.expander(title):
+        st.latex(formula)
+        st.dataframe(pd.DataFrame({"input": list(inputs), "value": [str(v) for v in inputs.values()]}), hide_index=True)
+        st.caption(sources)
+
+
+def headline(result: plan.PlanResult, device, law) -> None:
+    a, b, c, d = st.columns(4)
+    a.metric("Parameters N", fmt.count(result.n_params, "params"))
+    b.metric("Training tokens D", fmt.count(result.n_tokens, "tokens"))
+    c.metric("Tokens per parameter", fmt.ratio(result.tokens_per_param))
+    d.metric("Predicted loss", fmt.loss(result.loss))
+    explain("How the model was chosen", r"N^*, D^* = \arg\min_{6ND = C} L(N, D)" if result.inputs.plan_mode != "Target loss"
+            else r"C^* = \min\{C : L^*(C) = \ell\}", {"law": law.info.title, "training FLOPs C": fmt.flops(result.flops)},
+            f"{law.info.citation}. {law.info.source_detail}.")
+    t = result.train
+    e1, e2, e3, e4, e5 = st.columns(5)
+    e1.metric("Training device-hours", fmt.count(t.device_hours))
+    e2.metric("Wall-clock days", f"{t.wall_days:,.1f}")
+    e3.metric("Training energy", f"{t.energy_kwh / 1000:,.1f} MWh")
+    e4.metric("Training tCO2e", f"{t.co2_kg / 1000:,.1f}",
+              help=None if t.embodied_co2_kg is None else f"+ {t.embodied_co2_kg / 1000:,.2f} t embodied")
+    e5.metric("Training cost", f"${t.cost_usd:,.0f}" if t.cost_usd is not None else "–")
+    explain(
+        "How the footprint is computed",
+        r"\text{device-h} = \frac{C}{\text{peak}\cdot\text{MFU}\cdot 3600},\quad E = \text{device-h}\cdot P\cdot"
+        r"\text{PUE},\quad CO_2 = E\cdot I_{grid},\quad \$ = \text{device-h}\cdot p",
+        {"peak (FLOP/s)": f"{device.peak_flops(result.inputs.train_dtype):.3g} ({result.inputs.train_dtype}, dense)",
+         "MFU": result.inputs.mfu_train, "power P per device (W)": device.tdp_w, "PUE": result.inputs.pue,
+         "grid intensity (gCO2e/kWh)": f"{result.grid.g_co2_per_kwh:g} ({result.grid.label}, {result.grid.year})",
+         "price $/device-hour": result.inputs.price,
+         "embodied per device (kg)": device.embodied_kg, "devices": result.inputs.n_devices},
+        f"Hardware: {device.source}. Grid: {result.grid.source}. Method: LLMCarbon (Faiz et al. 2024); embodied = "
+        "die area × CPA + memory × 0.4 kg/GB over a 5-year life.",
+    )
+    total_t = result.total_co2_kg / 1000
+    parts = [f"{n:,.1f} {e.label}" for n, e in carbon.equivalents(result.total_co2_kg)]
+    st.caption(f"Lifetime (training + serving) {total_t:,.1f} tCO2e ≈ {'; or '.join(parts)} "
+               f"({carbon.EQUIVALENTS[0].source}).")
+
+
+def serving_section(result: plan.PlanResult, device) -> None:
+    inf = result.inference
+    s1, s2, s3, s4 = st.columns(4)
+    s1.metric("Decode latency", f"{inf.decode_s_per_step * 1e3:,.1f} ms/token")
+    s2.metric("Throughput (batch 1)", f"{inf.tokens_per_s:,.0f} tokens/s")
+    s3.metric("Cost per 1M tokens", f"${inf.cost_per_million_tokens_usd:,.2f}" if inf.cost_per_million_tokens_usd else "–")
+    s4.metric("Lifetime serving cost", f"${result.serve.cost_usd:,.0f}" if result.serve else "–")
+    st.caption(f"{inf.explain()} Weights {inf.weight_bytes / 1e9:,.1f} GB, KV cache {inf.kv_cache_bytes / 1e9:,.2f} GB "
+               f"at {4096} tokens of context on one {device.name}; shape assumed from N (GQA, 8 KV heads).")
+    if result.lifetime and result.inputs.inference_tokens > 0:
+        lt = result.lifetime
+        st.markdown(
+            f"**Inference-aware alternative** (Sardana et al. 2024, cost version) for the same loss: "
+            f"{fmt.count(lt.n_params, 'params')} on {fmt.count(lt.n_tokens, 'tokens')} — "
+            f"{lt.n_params / result.n_params:.0%} of the parameters, {lt.n_tokens / result.n_tokens:.2f}× the tokens."
+        )
+
+
+def fronts_section(result, law, device) -> tuple[float, float] | None:
+    """Three fronts; a click on a point returns its (N, D)."""
+    budget = None if result.inputs.plan_mode == "Target loss" else result.flops
+    cands = candidates(result.inputs, law, device, result.grid, budget)
+    if cands.empty:
+        st.info("No candidate fits within this budget.")
+        return None
+    st.caption(f"{len(cands):,} candidate (N, D) configurations"
+               + (f" within {fmt.flops(budget)}" if budget else "") + "; non-dominated ones in blue. Click one to compare.")
+    picked = None
+    a_point = {"cost_usd": result.total_cost_usd, "co2_t": result.total_co2_kg / 1000,
+               "latency_ms": result.inference.decode_s_per_step * 1e3}
+    for tab, (objective, label) in zip(st.tabs(list(FRONTS.values())), FRONTS.items()):
+        with tab:
+            chosen = {"A": (a_point[objective], result.loss)}
+            b = st.session_state.get("plan_b")
+            if b is not None:
+                chosen["B"] = (b[objective], b["loss"])
+            event = st.plotly_chart(
+                figures.pareto_figure(cands, objective, x_label=label, loss_label="Loss (nats/token)", chosen=chosen),
+                key=f"front_{objective}", on_select="rerun", selection_mode="points",
+            )
+            points = event.selection.points if event else []
+            if points and points[0].get("customdata") is not None:
+                index = int(points[0]["customdata"][0])
+                row = cands.loc[index]
+                picked = (float(row["n_params"]), float(row["n_tokens"]))
+                st.session_state["plan_b"] = {k: float(row[k]) for k in ("cost_usd", "co2_t", "latency_ms", "loss")}
+    return picked
+
+
+st.title("Plan")
+st.caption("What should we train with this budget, what will it cost and emit, and what are the alternatives?")
+version = store.data_version(db.cursor())
+all_devices = devices(version)
+all_laws = {**{k: v for k, v in registry.LAWS.items() if v.has_loss}, **saved_fits(version)}
+try:
+    inputs = scenario_inputs(all_laws, all_devices)
+    law, device = all_laws[inputs.plan_law], all_devices[inputs.hardware]
+    result = evaluate(inputs, law, device)
+except (ValueError, LawError) as exc:
+    st.error(str(exc))
+    st.stop()
+
+for note in result.notes:
+    st.info(note)
+st.subheader("Recommendation (scenario A)")
+headline(result, device, law)
+st.subheader("Serving")
+serving_section(result, device)
+st.subheader("Alternatives")
+picked = fronts_section(result, law, device)
+if picked:
+    st.session_state["plan_b_alloc"] = picked
+alt = None
+if "plan_b_alloc" in st.session_state:
+    n_b, d_b = st.session_state["plan_b_alloc"]
+    alt = plan.with_allocation(result, n_b, d_b, law, device, grids())
+    table = plan.results_frame(result, alt).set_index("scenario").T
+    st.markdown("**Scenario A (recommended) against B (picked on a front)**")
+    st.dataframe(table, height=35 * (len(table) + 1))
+    if st.button("Clear B", key="clear_b"):
+        for key in ("plan_b_alloc", "plan_b"):
+            st.session_state.pop(key, None)
+        st.rerun()
+
+st.subheader("Share and export")
+st.code("?" + "&".join(f"{k}={v}" for k, v in inputs.query_params().items()), language=None)
+x1, x2 = st.columns(2)
+x1.download_button("Scenario as JSON", plan.export_json(result, law, device), file_name="flopwise_scenario.json",
+                   mime="application/json", key="export_json")
+x2.download_button("Results as CSV", plan.results_frame(*(r for r in (result, alt) if r is not None)).to_csv(index=False),
+                   file_name="flopwise_results.csv", mime="text/csv", key="export_csv")

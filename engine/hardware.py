@@ -1,0 +1,143 @@
+"""The accelerator catalog: dense peak throughput per data type, memory, bandwidth, power and
+the inputs of LLMCarbon's embodied-carbon estimate.
+
+Peaks are always dense (no 2:4 sparsity); vendors' headline figures are usually sparse and twice
+these. Units in names: ``*_tflops`` are 1e12 FLOP/s, ``memory_gb`` 1e9 bytes, ``bandwidth_gb_s``
+1e9 bytes/s, ``tdp_w`` watts, ``die_area_cm2`` cm², ``cpa_kg_per_cm2`` kg CO2e per cm² of die.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from engine.published import DATASETS_DIR
+
+CATALOG_FILE = "hardware_catalog.csv"
+DTYPES = ("fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4")
+_PEAK_COLUMNS = {
+    "fp32": "peak_fp32_tflops", "tf32": "peak_tf32_tflops", "bf16": "peak_bf16_tflops",
+    "fp16": "peak_fp16_tflops", "fp8": "peak_fp8_tflops", "int8": "peak_int8_tops", "fp4": "peak_fp4_tflops",
+}
+# LLMCarbon (Faiz et al. 2024) embodied carbon of memory: 0.4 kg CO2e per GB of DRAM.
+DRAM_KG_PER_GB = 0.4
+DEFAULT_LIFETIME_YEARS = 5.0  # LLMCarbon's amortisation period (1825 days)
+
+
+class HardwareError(ValueError):
+    """A device entry with a missing or impossible value; the message names the field."""
+
+
+@dataclass(frozen=True)
+class Device:
+    hardware_id: str
+    name: str
+    peak_tflops: dict[str, float]  # dtype -> dense peak, 1e12 FLOP/s (or OP/s for int8)
+    memory_gb: float
+    bandwidth_gb_s: float
+    tdp_w: float | None
+    die_area_cm2: float | None = None
+    cpa_kg_per_cm2: float | None = None
+    vendor: str = ""
+    source: str = ""
+    notes: str = ""
+    user_defined: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def peak_flops(self, dtype: str) -> float:
+        """Dense peak in FLOP/s for ``dtype``; HardwareError if the device lacks it."""
+        value = self.peak_tflops.get(dtype)
+        if value is None:
+            have = ", ".join(self.supported_dtypes) or "none"
+            raise HardwareError(f"{self.name} has no {dtype} peak in the catalog (it has: {have})")
+        return value * 1e12
+
+    @property
+    def supported_dtypes(self) -> list[str]:
+        return [d for d in DTYPES if self.peak_tflops.get(d) is not None]
+
+    @property
+    def memory_bytes(self) -> float:
+        return self.memory_gb * 1e9
+
+    @property
+    def bandwidth_bytes_per_s(self) -> float:
+        return self.bandwidth_gb_s * 1e9
+
+    def ridge_point(self, dtype: str) -> float:
+        """FLOPs per byte above which a kernel is compute-bound (peak / bandwidth)."""
+        return self.peak_flops(dtype) / self.bandwidth_bytes_per_s
+
+    @property
+    def embodied_kg(self) -> float | None:
+        """LLMCarbon embodied CO2e of one device: die area × CPA + memory GB × 0.4 kg/GB.
+        None when the die area is not known."""
+        if self.die_area_cm2 is None or self.cpa_kg_per_cm2 is None:
+            return None
+        return self.die_area_cm2 * self.cpa_kg_per_cm2 + self.memory_gb * DRAM_KG_PER_GB
+
+    def as_row(self) -> dict:
+        row = {k: v for k, v in asdict(self).items() if k not in ("peak_tflops", "extra")}
+        for dtype, column in _PEAK_COLUMNS.items():
+            row[column] = self.peak_tflops.get(dtype)
+        return row
+
+
+def _number(row: dict, key: str, *, required: bool) -> float | None:
+    value = row.get(key)
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+        if required:
+            raise HardwareError(f"{row.get('hardware_id') or 'device'}: {key} is required")
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise HardwareError(f"{row.get('hardware_id') or 'device'}: {key} must be a number, got {value!r}") from None
+    if not math.isfinite(number) or number <= 0:
+        raise HardwareError(f"{row.get('hardware_id') or 'device'}: {key} must be positive, got {value!r}")
+    return number
+
+
+def device_from_row(row: dict, *, user_defined: bool = False) -> Device:
+    """A Device from a catalog-shaped row, validated (positive numbers, units as in the names)."""
+    hardware_id = str(row.get("hardware_id") or "").strip()
+    if not hardware_id or len(hardware_id) > 60:
+        raise HardwareError("hardware_id must be 1 to 60 characters")
+    peaks = {d: _number(row, c, required=False) for d, c in _PEAK_COLUMNS.items()}
+    peaks = {d: v for d, v in peaks.items() if v is not None}
+    if not peaks:
+        raise HardwareError(f"{hardware_id}: give at least one peak throughput (e.g. peak_bf16_tflops)")
+    return Device(
+        hardware_id=hardware_id,
+        name=str(row.get("name") or hardware_id).strip(),
+        peak_tflops=peaks,
+        memory_gb=_number(row, "memory_gb", required=True),
+        bandwidth_gb_s=_number(row, "bandwidth_gb_s", required=True),
+        tdp_w=_number(row, "tdp_w", required=False),
+        die_area_cm2=_number(row, "die_area_cm2", required=False),
+        cpa_kg_per_cm2=_number(row, "cpa_kg_per_cm2", required=False),
+        vendor=str(row.get("vendor") or ""),
+        source=str(row.get("source") or ("added by a user" if user_defined else "")),
+        notes=str(row.get("notes") or ""),
+        user_defined=user_defined,
+    )
+
+
+def load_catalog(datasets_dir: Path = DATASETS_DIR) -> dict[str, Device]:
+    """The shipped catalog, by hardware_id."""
+    frame = pd.read_csv(datasets_dir / CATALOG_FILE)
+    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return {row["hardware_id"]: device_from_row(row) for row in rows}
+
+
+CATALOG_COLUMNS = tuple(
+    ["hardware_id", "name", "vendor", *_PEAK_COLUMNS.values(), "memory_gb", "bandwidth_gb_s", "tdp_w",
+     "die_area_cm2", "cpa_kg_per_cm2", "source", "notes", "user_defined"]
+)
+
+
+def catalog_frame(devices: dict[str, Device]) -> pd.DataFrame:
+    return pd.DataFrame([d.as_row() for d in devices.values()])[list(CATALOG_COLUMNS)]

@@ -1,0 +1,279 @@
+"""The Plan page's model: from a scenario (budget, hardware, region, prices, demand) to a
+recommendation, its footprint, the inference-aware alternative and the candidate fronts.
+
+Everything here is a pure function of :class:`PlanInputs`; the page only draws. Formulas live in
+footprint (energy, CO2, cost), inference (roofline), lifetime (Sardana) and pareto.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine.carbon import GridIntensity
+from engine.footprint import Footprint, device_hours_for_flops, footprint_from_device_hours, serving_device_hours
+from engine.hardware import DEFAULT_LIFETIME_YEARS, Device
+from engine.inference import InferenceEstimate, decode_latency_s, estimate
+from engine.laws.base import FLOPS_PER_PARAM_TOKEN, Law, LawError
+from engine.laws.chinchilla import ChinchillaLaw
+from engine.lifetime import LifetimeOptimum, dollar_weight, lifetime_optimum
+from engine.pareto import pareto_mask
+
+MODES = ("Compute budget", "Devices × days", "Target loss")
+SCHEMA = "flopwise.plan/1"
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """A scenario, in the units the Plan page's widgets use (field names = widget keys)."""
+
+    plan_mode: str = "Compute budget"
+    log10_flops: float = 23.0
+    n_devices: int = 1024
+    days: float = 30.0
+    target_loss: float = 2.0
+    plan_law: str = "chinchilla-epoch"
+    hardware: str = "h100-sxm"
+    train_dtype: str = "bf16"
+    mfu_train: float = 0.40
+    mfu_prefill: float = 0.50
+    mfu_decode: float = 0.05
+    inference_tokens_t: float = 1.0  # lifetime tokens served, trillions
+    prompt_fraction: float = 0.25  # share of served tokens that are prompt (prefill)
+    region: str = "United States"
+    use_custom_grid: bool = False
+    custom_grid: float = 400.0  # gCO2e/kWh
+    pue: float = 1.1
+    price: float = 2.0  # $ per device-hour
+
+    def __post_init__(self) -> None:
+        if self.plan_mode not in MODES:
+            raise ValueError(f"plan_mode must be one of {MODES}, got {self.plan_mode!r}")
+        for name in ("n_devices", "days", "target_loss", "mfu_train", "mfu_prefill", "mfu_decode", "pue"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be positive, got {value!r}")
+        for name in ("mfu_train", "mfu_prefill", "mfu_decode", "prompt_fraction"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} is a fraction between 0 and 1, got {getattr(self, name)!r}")
+        for name in ("inference_tokens_t", "price", "custom_grid"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)!r}")
+
+    @property
+    def inference_tokens(self) -> float:
+        return self.inference_tokens_t * 1e12
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "PlanInputs":
+        known = {f.name: f.type for f in fields(cls)}
+        unknown = set(data) - set(known)
+        if unknown:
+            raise ValueError(f"unknown scenario fields: {sorted(unknown)}")
+        defaults = cls()
+        values = {k: type(getattr(defaults, k))(v) for k, v in data.items()}
+        return cls(**values)
+
+    def query_params(self) -> dict[str, str]:
+        """The scenario as URL query parameters (the widgets' keys and their values)."""
+        return {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in asdict(self).items()}
+
+
+@dataclass
+class PlanResult:
+    inputs: PlanInputs
+    flops: float
+    n_params: float
+    n_tokens: float
+    loss: float
+    train: Footprint
+    serve: Footprint | None
+    inference: InferenceEstimate
+    lifetime: LifetimeOptimum | None
+    grid: GridIntensity
+    notes: list[str]
+
+    @property
+    def tokens_per_param(self) -> float:
+        return self.n_tokens / self.n_params
+
+    @property
+    def total_cost_usd(self) -> float:
+        return (self.train.cost_usd or 0.0) + (self.serve.cost_usd if self.serve else 0.0)
+
+    @property
+    def total_co2_kg(self) -> float:
+        return self.train.total_co2_kg + (self.serve.total_co2_kg if self.serve else 0.0)
+
+    def summary(self) -> dict[str, Any]:
+        out = {
+            "flops_train": self.flops, "n_params": self.n_params, "n_tokens": self.n_tokens,
+            "tokens_per_param": self.tokens_per_param, "loss": self.loss,
+            "train": self.train.as_dict(), "serve": self.serve.as_dict() if self.serve else None,
+            "total_cost_usd": self.total_cost_usd, "total_co2_kg": self.total_co2_kg,
+            "inference": self.inference.as_dict(), "grid_g_per_kwh": self.grid.g_co2_per_kwh,
+            "grid_source": self.grid.source, "notes": self.notes,
+        }
+        if self.lifetime:
+            out["lifetime_optimum"] = self.lifetime.as_dict()
+        return out
+
+
+def training_flops(inputs: PlanInputs, device: Device) -> float:
+    """The training budget: given, or devices × days × peak × MFU."""
+    if inputs.plan_mode == "Devices × days":
+        return inputs.n_devices * inputs.days * 86400.0 * device.peak_flops(inputs.train_dtype) * inputs.mfu_train
+    return 10.0**inputs.log10_flops
+
+
+def grid_for(inputs: PlanInputs, grids: dict[str, GridIntensity]) -> GridIntensity:
+    if inputs.use_custom_grid:
+        return GridIntensity("custom", inputs.custom_grid, "", "entered by the user")
+    if inputs.region not in grids:
+        raise ValueError(f"unknown region {inputs.region!r}")
+    return grids[inputs.region]
+
+
+def _serving(inputs: PlanInputs, n_params, device: Device) -> Any:
+    prompt = inputs.inference_tokens * inputs.prompt_fraction
+    output = inputs.inference_tokens - prompt
+    return serving_device_hours(n_params, prompt, output, device, dtype=inputs.train_dtype,
+                                mfu_prefill=inputs.mfu_prefill, mfu_decode=inputs.mfu_decode)
+
+
+def _price_per_flop(inputs: PlanInputs, device: Device) -> float:
+    return max(inputs.price, 1e-12) / (3600.0 * device.peak_flops(inputs.train_dtype))
+
+
+def evaluate(inputs: PlanInputs, law: Law, device: Device, grids: dict[str, GridIntensity]) -> PlanResult:
+    """The recommendation for a scenario and what it costs and emits."""
+    grid = grid_for(inputs, grids)
+    notes: list[str] = []
+    if inputs.plan_mode == "Target loss":
+        alloc = law.target(inputs.target_loss).scalar()
+    else:
+        alloc = law.optimal(training_flops(inputs, device)).scalar()
+    n, d, flops, loss = alloc["n_params"], alloc["n_tokens"], alloc["flops"], alloc["loss"]
+    common = dict(grid_g_per_kwh=grid.g_co2_per_kwh, pue=inputs.pue, price_per_device_hour=inputs.price)
+    train_hours = device_hours_for_flops(flops, device, dtype=inputs.train_dtype, mfu=inputs.mfu_train)
+    train = footprint_from_device_hours(train_hours, device, n_devices=inputs.n_devices, **common)
+    serve = None
+    if inputs.inference_tokens > 0:
+        serve = footprint_from_device_hours(float(_serving(inputs, n, device)), device,
+                                            n_devices=inputs.n_devices, **common)
+    lifetime = None
+    if isinstance(law, ChinchillaLaw) and math.isfinite(loss) and loss > law.loss_floor:
+        ppf = _price_per_flop(inputs, device)
+        prompt = inputs.inference_tokens * inputs.prompt_fraction
+        weight = dollar_weight(prompt_tokens=prompt, output_tokens=inputs.inference_tokens - prompt,
+                               train_price_per_flop=ppf, infer_price_per_flop=ppf, mfu_train=inputs.mfu_train,
+                               mfu_prefill=inputs.mfu_prefill, mfu_decode=inputs.mfu_decode)
+        lifetime = lifetime_optimum(law, loss, inputs.inference_tokens, inference_weight=weight)
+    else:
+        notes.append(f"{law.info.title} is not of the Chinchilla form: no inference-aware alternative.")
+    serving = estimate(n, device, dtype=inputs.train_dtype, mfu_prefill=inputs.mfu_prefill,
+                       mfu_decode=inputs.mfu_decode, price_per_device_hour=inputs.price)
+    if not serving.fits_in_memory:
+        notes.append(f"The weights and KV cache ({(serving.weight_bytes + serving.kv_cache_bytes) / 1e9:.0f} GB) do not "
+                     f"fit in one {device.name} ({device.memory_gb:.0f} GB): serving needs model parallelism.")
+    if train.embodied_co2_kg is None:
+        notes.append(f"No die area for {device.name}: embodied carbon is not estimated.")
+    return PlanResult(inputs, flops, n, d, loss, train, serve, serving, lifetime, grid, notes)
+
+
+def with_allocation(result: PlanResult, n_params: float, n_tokens: float, law: Law, device: Device,
+                    grids: dict[str, GridIntensity]) -> PlanResult:
+    """The same scenario for another (N, D): an alternative picked on a front."""
+    flops = FLOPS_PER_PARAM_TOKEN * n_params * n_tokens
+    inputs = replace(result.inputs, plan_mode="Compute budget", log10_flops=math.log10(flops))
+    alt = evaluate(inputs, law, device, grids)
+    if abs(alt.n_params / n_params - 1) > 1e-9:  # a point off the law's optimum: recompute for it
+        loss = float(law.loss(n_params, n_tokens))
+        alt = replace(alt, n_params=n_params, n_tokens=n_tokens, loss=loss,
+                      inference=estimate(n_params, device, dtype=inputs.train_dtype, mfu_prefill=inputs.mfu_prefill,
+                                         mfu_decode=inputs.mfu_decode, price_per_device_hour=inputs.price),
+                      serve=None if inputs.inference_tokens <= 0 else footprint_from_device_hours(
+                          float(_serving(inputs, n_params, device)), device, n_devices=inputs.n_devices,
+                          grid_g_per_kwh=alt.grid.g_co2_per_kwh, pue=inputs.pue, price_per_device_hour=inputs.price))
+    return alt
+
+
+def candidates(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity, *,
+               n_sizes: int = 400, n_ratios: int = 250, budget: float | None = None) -> pd.DataFrame:
+    """n_sizes × n_ratios (N, D) configurations (N log-spaced 1e7..1e13, D/N 1..10^4) with their
+    loss, lifetime cost, CO2e (operational + embodied) and decode latency; ``pareto_*`` columns
+    mark the non-dominated ones per pair of objectives. With ``budget``, only configurations
+    whose training compute is within it are kept."""
+    n = np.repeat(np.logspace(7, 13, n_sizes), n_ratios)
+    d = n * np.tile(np.logspace(0, 4, n_ratios), n_sizes)
+    flops = FLOPS_PER_PARAM_TOKEN * n * d
+    if budget is not None:
+        keep = flops <= budget * (1 + 1e-9)
+        n, d, flops = n[keep], d[keep], flops[keep]
+    loss = law.loss(n, d)
+    hours = flops / (device.peak_flops(inputs.train_dtype) * inputs.mfu_train) / 3600.0
+    if inputs.inference_tokens > 0:
+        hours = hours + _serving(inputs, n, device)
+    watts = device.tdp_w if device.tdp_w is not None else np.nan
+    energy_kwh = hours * watts / 1000.0 * inputs.pue
+    co2 = energy_kwh * grid.g_co2_per_kwh / 1000.0
+    if device.embodied_kg is not None:
+        co2 = co2 + hours * device.embodied_kg / (DEFAULT_LIFETIME_YEARS * 365.0 * 24.0)
+    frame = pd.DataFrame({
+        "n_params": n, "n_tokens": d, "flops": flops, "loss": loss, "cost_usd": hours * inputs.price,
+        "co2_t": co2 / 1000.0, "latency_ms": decode_latency_s(n, device, dtype=inputs.train_dtype,
+                                                                mfu=inputs.mfu_decode) * 1e3,
+    })
+    for objective in ("cost_usd", "co2_t", "latency_ms"):
+        frame[f"pareto_{objective}"] = pareto_mask(frame[["loss", objective]].to_numpy())
+    return frame
+
+
+def export_json(result: PlanResult, law: Law, device: Device) -> str:
+    """The scenario, the law (constants and citation), the device and the results, as JSON."""
+    from engine.registry import describe
+
+    return json.dumps({
+        "schema": SCHEMA, "inputs": result.inputs.to_json(), "law": describe(law),
+        "hardware": device.as_row(), "results": result.summary(),
+    }, indent=2, default=float)
+
+
+def import_json(text: str) -> PlanInputs:
+    """The inputs of an exported scenario; ValueError naming what is wrong."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON: {exc}") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        raise ValueError(f"not a FLOPwise scenario (schema {SCHEMA})")
+    return PlanInputs.from_json(data["inputs"])
+
+
+def results_frame(*results: PlanResult, labels: tuple[str, ...] = ("A", "B")) -> pd.DataFrame:
+    """Headline numbers of one or more results as rows (for the CSV export and the A/B table)."""
+    rows = []
+    for label, r in zip(labels, results):
+        rows.append({
+            "scenario": label, "n_params": r.n_params, "n_tokens": r.n_tokens, "tokens_per_param": r.tokens_per_param,
+            "loss": r.loss, "flops_train": r.flops, "train_device_hours": r.train.device_hours,
+            "train_wall_days": r.train.wall_days, "train_energy_mwh": r.train.energy_kwh / 1000,
+            "train_co2_t": r.train.co2_kg / 1000,
+            "train_embodied_co2_t": None if r.train.embodied_co2_kg is None else r.train.embodied_co2_kg / 1000,
+            "train_cost_usd": r.train.cost_usd, "serve_cost_usd": r.serve.cost_usd if r.serve else 0.0,
+            "serve_co2_t": r.serve.total_co2_kg / 1000 if r.serve else 0.0, "total_cost_usd": r.total_cost_usd,
+            "total_co2_t": r.total_co2_kg / 1000, "decode_ms_per_token": r.inference.decode_s_per_step * 1e3,
+            "grid_g_per_kwh": r.grid.g_co2_per_kwh,
+        })
+    return pd.DataFrame(rows)
+
+
+__all__ = ["PlanInputs", "PlanResult", "evaluate", "candidates", "export_json", "import_json", "LawError"]
