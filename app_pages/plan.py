@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import pandas as pd
 import streamlit as st
 
@@ -62,8 +64,10 @@ def scenario_inputs(all_laws: dict, all_devices: dict) -> plan.PlanInputs:
 
     hw = st.columns([3, 1, 2, 2, 2])
     hw_ids = list(all_devices)
+    # Options are ids (the URL holds the option's text); the full name is shown beneath.
     values["hardware"] = hw[0].selectbox("Hardware", hw_ids, index=hw_ids.index(DEFAULTS.hardware),
-                                         format_func=lambda h: all_devices[h].name, key="hardware", **BOUND)
+                                         key="hardware", **BOUND)
+    hw[0].caption(all_devices[values["hardware"]].name)
     dtypes = all_devices[values["hardware"]].supported_dtypes
     values["train_dtype"] = hw[1].selectbox("Data type", dtypes,
                                             index=dtypes.index("bf16") if "bf16" in dtypes else 0,
@@ -104,7 +108,7 @@ def headline(result: plan.PlanResult, device, law) -> None:
     a.metric("Parameters N", fmt.count(result.n_params, "params"))
     b.metric("Training tokens D", fmt.count(result.n_tokens, "tokens"))
     c.metric("Tokens per parameter", fmt.ratio(result.tokens_per_param))
-    d.metric("Predicted loss", fmt.loss(result.loss))
+    d.metric("Predicted loss (nats/token)", f"{result.loss:.4f}")
     explain("How the model was chosen", r"N^*, D^* = \arg\min_{6ND = C} L(N, D)" if result.inputs.plan_mode != "Target loss"
             else r"C^* = \min\{C : L^*(C) = \ell\}", {"law": law.info.title, "training FLOPs C": fmt.flops(result.flops)},
             f"{law.info.citation}. {law.info.source_detail}.")
@@ -219,7 +223,10 @@ if "plan_b_alloc" in st.session_state:
         st.rerun()
 
 st.subheader("Share and export")
-st.code("?" + "&".join(f"{k}={v}" for k, v in inputs.query_params().items()), language=None)
+st.caption("This link reproduces the scenario (every input is in the URL):")
+st.code("?" + urlencode(inputs.query_params()), language=None)
+with st.expander("Scenario as JSON (inputs, law with constants and citation, hardware, results)"):
+    st.code(plan.export_json(result, law, device), language="json")
 x1, x2 = st.columns(2)
 x1.download_button("Scenario as JSON", plan.export_json(result, law, device), file_name="flopwise_scenario.json",
                    mime="application/json", key="export_json")

@@ -301,9 +301,12 @@ def pareto_figure(
                      "text": [label], "textposition": "top center",
                      "marker": {"symbol": "star", "size": 16, "color": PALETTE[1 + i], "line": {"color": "white", "width": 1}},
                      "hovertemplate": f"scenario {label}<br>" + x_label + " = %{x:.3g}<br>loss = %{y:.4f}<extra></extra>"})
+    # Show the useful part of the front: from its best loss to well above the chosen scenarios.
+    low = float(front["loss"].min())
+    high = max([low + 0.5] + [y + 1.5 * (y - low) + 0.1 for _, y in (chosen or {}).values()])
     return _figure(
         data,
         {"height": 430, "clickmode": "event+select",
          "xaxis": {"type": "log", "title": {"text": x_label + " (log scale)"}},
-         "yaxis": {"title": {"text": loss_label}}},
+         "yaxis": {"title": {"text": loss_label}, "range": [low - 0.02 * (high - low), high]}},
     )

@@ -7,6 +7,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from engine.store import REPO_ROOT
+from ui.navigation import PAGES
 
 APP = str(REPO_ROOT / "app.py")
 
@@ -20,12 +21,15 @@ def clear_caches():
 
 @pytest.fixture
 def app():
-    """A factory: app(**query_params) runs the app once, opened at that URL."""
+    """A factory: app(page, **query_params) runs the app once, opened on that page (a file in
+    app_pages/, default the home page) at that URL."""
 
-    def make(**query_params: str | list[str]) -> AppTest:
+    def make(page: str | None = None, **query_params: str | list[str]) -> AppTest:
         at = AppTest.from_file(APP, default_timeout=60)
         for key, value in query_params.items():
             at.query_params[key] = value
+        if page is not None:
+            at.switch_page(str(next(p for p in PAGES if p.file == page).path))
         return at.run()
 
     return make

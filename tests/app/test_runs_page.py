@@ -19,8 +19,7 @@ def metric(at, label: str) -> str:
 
 
 def test_upload_fit_save_and_find_the_fit_on_the_scaling_page(app):
-    at = app()
-    at.switch_page(RUNS_PAGE).run()
+    at = app("runs.py")
     assert not at.exception
 
     at.file_uploader(key="uploads").set_value(("my_sweep.csv", SWEEP, "text/csv")).run()
@@ -50,8 +49,7 @@ def test_upload_fit_save_and_find_the_fit_on_the_scaling_page(app):
 
 
 def test_a_file_with_no_usable_rows_says_so(app):
-    at = app()
-    at.switch_page(RUNS_PAGE).run()
+    at = app("runs.py")
     at.file_uploader(key="uploads").set_value(("bad.csv", b"params,tokens,loss\n-1,1e9,2\n", "text/csv")).run()
     assert not at.exception
     assert any("No usable rows" in e.value for e in at.error)
@@ -59,8 +57,7 @@ def test_a_file_with_no_usable_rows_says_so(app):
 
 
 def test_an_unreadable_file_gets_a_message_not_a_traceback(app):
-    at = app()
-    at.switch_page(RUNS_PAGE).run()
+    at = app("runs.py")
     at.file_uploader(key="uploads").set_value(("x.csv", bytes(range(256)), "text/csv")).run()
     assert not at.exception
     assert any("binary" in e.value for e in at.error)

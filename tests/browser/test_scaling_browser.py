@@ -19,7 +19,7 @@ def n_star_text(law_id: str, flops: float) -> str:
 
 
 def test_app_loads_and_a_budget_change_updates_n_star(page, server_url):
-    page.goto(server_url)
+    page.goto(f"{server_url}/scaling")
     page.get_by_role("heading", name="Scaling laws").wait_for(timeout=TIMEOUT_MS)
     page.get_by_text(n_star_text("chinchilla", 10**23.76), exact=True).wait_for(timeout=TIMEOUT_MS)
 
@@ -36,7 +36,7 @@ def test_a_shared_link_shows_the_same_view_in_a_new_context(browser, server_url)
     context = browser.new_context()
     try:
         page = context.new_page()
-        page.goto(f"{server_url}/?log10_flops=21.5&laws=kaplan&laws=chinchilla-epoch")
+        page.goto(f"{server_url}/scaling?log10_flops=21.5&laws=kaplan&laws=chinchilla-epoch")
         page.get_by_text(n_star_text("kaplan", 10**21.5), exact=True).wait_for(timeout=TIMEOUT_MS)
         page.get_by_text(n_star_text("chinchilla-epoch", 10**21.5), exact=True).wait_for(timeout=TIMEOUT_MS)
         assert page.get_by_text("1.00e22 FLOPs").count() == 0

@@ -121,3 +121,43 @@ def test_fit_of_too_few_runs_exits_2(tmp_path):
     path.write_text("params,tokens,loss\n1e9,2e10,2.5\n2e9,2e10,2.4\n")
     out = run_cli("fit", str(path), "--json")
     assert out.returncode == 2 and "at least 5" in out.stderr
+
+
+def test_hardware_catalog_as_json(capsys):
+    rows = json_of(capsys, "hardware")["hardware"]
+    h100 = next(r for r in rows if r["hardware_id"] == "h100-sxm")
+    assert h100["peak_bf16_tflops"] == 989.4 and h100["memory_gb"] == 80 and h100["source"]
+
+
+def test_footprint_reproduces_gpt3(capsys):
+    result = json_of(capsys, "footprint", "--flops", "3.14e23", "--hardware", "v100-sxm2", "--devices", "10000",
+                     "--mfu", "0.197", "--dtype", "fp16", "--power-w", "330", "--pue", "1.1", "--grid-intensity", "429",
+                     "--price-per-hour", "1.5")
+    assert set(result) == {"device_hours", "wall_days", "energy_kwh", "co2_kg", "embodied_co2_kg", "cost_usd"}
+    assert result["energy_kwh"] == pytest.approx(1287e3, rel=0.01) and result["co2_kg"] == pytest.approx(552.1e3, rel=0.01)
+    assert result["cost_usd"] == pytest.approx(result["device_hours"] * 1.5)
+
+
+def test_footprint_by_region(capsys):
+    fr = json_of(capsys, "footprint", "--flops", "1e23", "--hardware", "h100-sxm", "--devices", "512", "--region", "France")
+    us = json_of(capsys, "footprint", "--flops", "1e23", "--hardware", "h100-sxm", "--devices", "512",
+                 "--region", "United States")
+    assert fr["energy_kwh"] == us["energy_kwh"] and fr["co2_kg"] < us["co2_kg"]
+
+
+def test_lifetime_command(capsys):
+    result = json_of(capsys, "lifetime", "--law", "chinchilla", "--loss", "2.05", "--inference-tokens", "2e12")
+    assert result["n_params"] < result["chinchilla"]["n_params"]
+    assert result["flops_total"] < result["chinchilla"]["flops_total"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(("footprint", "--flops", "1e23", "--hardware", "nope", "--devices", "8"), "unknown hardware"),
+     (("footprint", "--flops", "1e23", "--hardware", "h100-sxm", "--devices", "8", "--mfu", "40"), "at most 1"),
+     (("footprint", "--flops", "1e23", "--hardware", "tpu-v5e", "--devices", "8"), "no TDP"),
+     (("lifetime", "--law", "kaplan", "--loss", "2.5", "--inference-tokens", "1e12"), "Chinchilla form")],
+)
+def test_plan_commands_refuse_bad_input(args, message):
+    out = run_cli(*args, "--json")
+    assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
