@@ -26,7 +26,8 @@ SAMPLES = 20
 
 
 def main() -> None:
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+    at.switch_page(str(REPO / "app_pages" / "scaling.py")).run()
     assert not at.exception, at.exception
     for value in (20.0, 20.5):  # warm caches of published points and law frontiers
         at.slider(key="log10_flops").set_value(value).run()

@@ -32,3 +32,15 @@ def test_front_is_exactly_the_non_dominated_set(points):
 def test_nan_rows_are_left_out():
     mask = pareto_mask(np.array([[1.0, np.nan], [2.0, 2.0], [3.0, 1.0]]))
     assert mask.tolist() == [False, True, True]
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(16_385, 60_000), ties=st.booleans())
+@settings(max_examples=15, deadline=None)
+def test_large_sets_take_the_prefiltered_path_and_agree_with_the_exact_one(seed, n, ties):
+    from engine.pareto import _front_2d
+
+    rng = np.random.default_rng(seed)
+    pts = rng.random((n, 2))
+    if ties:
+        pts = np.round(pts * 50) / 50  # many exact duplicates and equal coordinates
+    assert np.array_equal(pareto_mask(pts), _front_2d(pts[:, 0].copy(), pts[:, 1].copy()))
