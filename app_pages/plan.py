@@ -11,6 +11,7 @@ from engine import carbon, plan, registry, store
 from engine.laws.base import LawError
 from ui import db, figures
 from ui import format as fmt
+from ui.widgets import device_form
 
 FRONTS = {"cost_usd": "Lifetime cost ($)", "co2_t": "Lifetime CO2e (t)", "latency_ms": "Decode latency (ms/token)"}
 DEFAULTS = plan.PlanInputs()
@@ -221,6 +222,9 @@ if "plan_b_alloc" in st.session_state:
         for key in ("plan_b_alloc", "plan_b"):
             st.session_state.pop(key, None)
         st.rerun()
+
+with st.expander("Your own hardware"):
+    device_form(db.cursor(), key="plan_device")
 
 st.subheader("Share and export")
 st.caption("This link reproduces the scenario (every input is in the URL):")

@@ -31,7 +31,8 @@ def load_grid_intensities(datasets_dir: Path = DATASETS_DIR) -> dict[str, GridIn
         out[row.country] = GridIntensity(row.country, float(row.g_co2_per_kwh), str(row.year), row.source)
     regions = pd.read_csv(datasets_dir / "grid_intensity_cloud_regions.csv", dtype={"year": str})
     for row in regions.itertuples():
-        label = f"{row.provider} {row.region} ({row.location})" if isinstance(row.location, str) else f"{row.provider} {row.region}"
+        name = f"{row.provider} {row.region}" if isinstance(row.region, str) else row.provider
+        label = f"{name} ({row.location})" if isinstance(row.location, str) and row.location else name
         out[label] = GridIntensity(label, float(row.g_co2_per_kwh), str(row.year), row.source)
     return out
 

@@ -379,10 +379,11 @@ def upload_bytes(con: duckdb.DuckDBPyConnection, upload_id: str) -> bytes:
 
 
 def data_version(con: duckdb.DuckDBPyConnection) -> tuple:
-    """Changes whenever runs or fits change: a cache key for derived views."""
+    """Changes whenever runs, fits or user devices change: a cache key for derived views."""
     return con.execute(
         "SELECT (SELECT count(*) FROM runs), (SELECT max(received_at) FROM uploads), "
-        "(SELECT count(*) FROM uploads), (SELECT count(*) FROM fits), (SELECT max(created_at) FROM fits)"
+        "(SELECT count(*) FROM uploads), (SELECT count(*) FROM fits), (SELECT max(created_at) FROM fits), "
+        "(SELECT count(*) FROM hardware), (SELECT max(created_at) FROM hardware)"
     ).fetchone()
 
 

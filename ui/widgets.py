@@ -39,3 +39,34 @@ def law_card(law: Law, *, key_prefix: str) -> Law:
                 name, value=float(value), format="%.6g", key=f"{key_prefix}_{info.id}_{name}"
             )
         return law.with_constants(**edits)
+
+
+def device_form(con, *, key: str) -> None:
+    """A form to add one's own accelerator (validated, stored in the run store)."""
+    from engine.hardware import HardwareError
+    from engine.store import add_device
+
+    flash = st.session_state.pop(f"{key}_added", None)
+    if flash:
+        st.success(flash)
+    with st.form(key=key, clear_on_submit=False):
+        st.markdown("**Add your own device** (dense peaks; leave unknown fields empty)")
+        c = st.columns(4)
+        row = {
+            "hardware_id": c[0].text_input("Id (short, unique)", key=f"{key}_id"),
+            "name": c[1].text_input("Name", key=f"{key}_name"),
+            "peak_bf16_tflops": c[2].number_input("bf16 peak (TFLOP/s)", 0.0, 1e5, 0.0, key=f"{key}_bf16") or None,
+            "peak_fp8_tflops": c[3].number_input("fp8 peak (TFLOP/s)", 0.0, 1e5, 0.0, key=f"{key}_fp8") or None,
+            "peak_fp32_tflops": c[0].number_input("fp32 peak (TFLOP/s)", 0.0, 1e5, 0.0, key=f"{key}_fp32") or None,
+            "memory_gb": c[1].number_input("Memory (GB)", 0.0, 1e5, 0.0, key=f"{key}_mem") or None,
+            "bandwidth_gb_s": c[2].number_input("Bandwidth (GB/s)", 0.0, 1e6, 0.0, key=f"{key}_bw") or None,
+            "tdp_w": c[3].number_input("TDP (W)", 0.0, 1e5, 0.0, key=f"{key}_tdp") or None,
+        }
+        if st.form_submit_button("Add device"):
+            try:
+                device = add_device(con, row)
+            except HardwareError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state[f"{key}_added"] = f"Added {device.name}; it is now in the hardware lists."
+                st.rerun()

@@ -69,3 +69,22 @@ def test_target_loss_and_devices_modes_run(app):
     assert not at.exception and metrics(at)["Predicted loss (nats/token)"] == "2.2000"
     at = app(plan_mode="Devices × days", n_devices="4000", days="30.0")
     assert not at.exception and metrics(at)["Wall-clock days"] == "30.0"
+
+
+def test_a_user_device_is_validated_stored_and_offered(app):
+    at = app()
+    at.text_input(key="plan_device_id").set_value("my-asic")
+    at.text_input(key="plan_device_name").set_value("My ASIC")
+    at.number_input(key="plan_device_bf16").set_value(500.0)
+    at.number_input(key="plan_device_mem").set_value(96.0)
+    at.number_input(key="plan_device_bw").set_value(4000.0)
+    at.number_input(key="plan_device_tdp").set_value(600.0)
+    at.button[-1].click().run()  # the form's submit button
+    assert not at.exception and any("Added My ASIC" in s.value for s in at.success)
+    assert "my-asic" in at.selectbox(key="hardware").options
+    at.selectbox(key="hardware").set_value("my-asic").run()
+    assert not at.exception
+    at.text_input(key="plan_device_id").set_value("bad")
+    at.number_input(key="plan_device_mem").set_value(0.0)
+    at.button[-1].click().run()
+    assert any("memory_gb is required" in e.value for e in at.error)
