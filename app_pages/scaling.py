@@ -128,7 +128,7 @@ titles = {law.id: law.info.title for law in laws}
 with results_area:
     if mode == BUDGET:
         table = scaling.optima_table(laws, flops, inputs)
-        marked = table[["law", "flops", "n_params", "n_tokens"]]
+        marked = table[table["error"] == ""][["law", "flops", "n_params", "n_tokens"]]
     else:
         table = scaling.target_table(laws, target_loss, inputs)
         marked = table[table["error"] == ""][["law", "flops", "n_params", "n_tokens"]]
@@ -137,10 +137,10 @@ with results_area:
     for i, row in enumerate(table.itertuples()):
         with columns[i % len(columns)].container(border=True):
             st.markdown(f"**{row.title}**" + ("" if row.verified else " ⚠ unverified"))
+            if row.error:
+                st.info(row.error)
+                continue
             if mode == TARGET:
-                if row.error:
-                    st.info(row.error)
-                    continue
                 st.metric("Least compute C", fmt.flops(row.flops))
             st.metric("N* (parameters)", fmt.count(row.n_params, "params"))
             st.metric("D* (tokens)", fmt.count(row.n_tokens, "tokens"))
@@ -150,7 +150,8 @@ with results_area:
             elif mode == BUDGET:
                 st.metric("Predicted loss", fmt.loss(row.loss))
 
-    frontier = pd.concat([cached_frontier(law, inputs_key) for law in laws], ignore_index=True)
+    frontier = pd.concat([cached_frontier(law, inputs_key) for law in laws if registry.has_compute_optimum(law)],
+                         ignore_index=True)
     runs, models = published_points()
     bands = {law.id: cached_band(fits[law.id][1]) for law in laws if law.id in fits and fits[law.id][1] is not None}
     st.plotly_chart(
@@ -167,7 +168,7 @@ with results_area:
         "compute; hover for names."
     )
 
-    loss_laws = [law for law in laws if law.has_loss]
+    loss_laws = [law for law in laws if law.has_loss and registry.has_compute_optimum(law)]
     if mode == BUDGET and loss_laws:
         iso_id = st.selectbox(
             "IsoFLOP curves for",

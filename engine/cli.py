@@ -20,6 +20,8 @@ from engine.laws.base import LawError
 from engine.registry import LAWS, describe, get_law
 
 EXIT_BAD_INPUT = 2
+ARG_HELP = ("a law-specific input, repeatable, e.g. --arg experts=8 or --arg bits_weights=8; for MoE laws "
+            "--params is the active parameter count")
 
 
 class CliError(Exception):
@@ -36,13 +38,28 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _law_inputs(law_id: str, unique_tokens: float | None) -> dict[str, Any]:
-    law = get_law(law_id)
-    if unique_tokens is None:
-        return {}
-    if "unique_tokens" not in law.info.extra_inputs:
-        raise CliError(f"law {law_id} takes no --unique-tokens")
-    return {"unique_tokens": unique_tokens}
+def _law_inputs(args: argparse.Namespace) -> dict[str, Any]:
+    """Law-specific inputs from --unique-tokens and repeated --arg name=value, checked against
+    the inputs the law takes."""
+    law = get_law(args.law)
+    inputs: dict[str, Any] = {}
+    if getattr(args, "unique_tokens", None) is not None:
+        if "unique_tokens" not in law.info.extra_inputs:
+            raise CliError(f"law {args.law} takes no --unique-tokens")
+        inputs["unique_tokens"] = args.unique_tokens
+    for item in getattr(args, "arg", None) or []:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise CliError(f"--arg {item!r} must be name=value")
+        if name not in law.info.extra_inputs:
+            takes = ", ".join(law.info.extra_inputs) or "none"
+            raise CliError(f"law {args.law} takes no input {name!r} (it takes: {takes})")
+        try:
+            inputs[name] = float(text)
+        except ValueError:
+            raise CliError(f"--arg {name}: {text!r} is not a number") from None
+    return inputs
 
 
 def cmd_laws(args: argparse.Namespace) -> dict[str, Any]:
@@ -52,7 +69,8 @@ def cmd_laws(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_optimal(args: argparse.Namespace) -> dict[str, Any]:
     law = get_law(args.law)
-    alloc = law.optimal(args.flops, **_law_inputs(args.law, args.unique_tokens)).scalar()
+    alloc = law.optimal(args.flops, **_law_inputs(args)).scalar()
+    extras = {k: v for k, v in alloc.items() if k not in ("flops", "n_params", "n_tokens", "tokens_per_param", "loss")}
     return {
         "law": law.id,
         "flops": alloc["flops"],
@@ -60,18 +78,19 @@ def cmd_optimal(args: argparse.Namespace) -> dict[str, Any]:
         "n_tokens": alloc["n_tokens"],
         "tokens_per_param": alloc["tokens_per_param"],
         "loss": None if math.isnan(alloc["loss"]) else alloc["loss"],
+        **extras,
     }
 
 
 def cmd_loss(args: argparse.Namespace) -> dict[str, Any]:
     law = get_law(args.law)
-    value = law.loss(args.params, args.tokens, **_law_inputs(args.law, args.unique_tokens))
+    value = law.loss(args.params, args.tokens, **_law_inputs(args))
     return {"law": law.id, "loss": float(value)}
 
 
 def cmd_target(args: argparse.Namespace) -> dict[str, Any]:
     law = get_law(args.law)
-    alloc = law.target(args.loss, **_law_inputs(args.law, args.unique_tokens)).scalar()
+    alloc = law.target(args.loss, **_law_inputs(args)).scalar()
     return {
         "law": law.id,
         "loss": alloc["loss"],
@@ -214,17 +233,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--law", required=True)
     p.add_argument("--flops", required=True, type=_positive_float, help="training FLOPs")
     p.add_argument("--unique-tokens", type=_positive_float, help="unique tokens available")
+    p.add_argument("--arg", action="append", metavar="NAME=VALUE", help=ARG_HELP)
 
     p = add("loss", "predicted loss for N parameters and D tokens", cmd_loss)
     p.add_argument("--law", required=True)
     p.add_argument("--params", required=True, type=_positive_float)
     p.add_argument("--tokens", required=True, type=_positive_float)
     p.add_argument("--unique-tokens", type=_positive_float)
+    p.add_argument("--arg", action="append", metavar="NAME=VALUE", help=ARG_HELP)
 
     p = add("target", "least compute that reaches a loss", cmd_target)
     p.add_argument("--law", required=True)
     p.add_argument("--loss", required=True, type=_positive_float)
     p.add_argument("--unique-tokens", type=_positive_float)
+    p.add_argument("--arg", action="append", metavar="NAME=VALUE", help=ARG_HELP)
 
     p = add("ingest", "validate a sweep file (CSV or Parquet) and store its accepted rows", cmd_ingest)
     p.add_argument("file")

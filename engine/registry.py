@@ -7,11 +7,11 @@ from collections.abc import Iterable
 import numpy as np
 
 from engine.fit import fitted_law
-from engine.laws import chinchilla, data_constrained, kaplan
+from engine.laws import chinchilla, data_constrained, kaplan, moe, precision
 from engine.laws.base import Law, LawError
 
 LAWS: dict[str, Law] = {
-    law.id: law for module in (chinchilla, kaplan, data_constrained) for law in module.LAWS
+    law.id: law for module in (chinchilla, kaplan, data_constrained, precision, moe) for law in module.LAWS
 }
 
 DEFAULT_LAW_IDS = ("chinchilla", "chinchilla-epoch")
@@ -45,6 +45,11 @@ def get_law(law_id: str) -> Law:
         raise LawError(f"unknown law {law_id!r}; known laws: {', '.join(LAWS)}") from None
 
 
+def has_compute_optimum(law: Law) -> bool:
+    """Whether the law allocates a compute budget (Clark's routed law is fitted at fixed data)."""
+    return not law.info.compute_model.startswith("fixed")
+
+
 def loss_laws() -> list[Law]:
     """Laws that predict a loss (not the allocation-only power laws)."""
     return [law for law in LAWS.values() if law.has_loss]
@@ -66,4 +71,6 @@ def describe(law: Law) -> dict:
         "valid_range": info.valid_range,
         "has_loss": law.has_loss,
         "extra_inputs": list(info.extra_inputs),
+        "compute_model": info.compute_model,
+        "params_meaning": info.params_meaning,
     }

@@ -21,11 +21,18 @@ def law_inputs(law: Law, inputs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def optima_table(laws: Sequence[Law], flops: float, inputs: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """One row per law: the compute-optimal N*, D*, D*/N* and loss at ``flops`` FLOPs."""
+    """One row per law: the compute-optimal N*, D*, D*/N* and loss at ``flops`` FLOPs (and any
+    extra choices the law makes, e.g. precision_bits); ``error`` says why a law cannot, else empty."""
     rows = []
     for law in laws:
-        alloc = law.optimal(flops, **law_inputs(law, inputs or {})).scalar()
-        rows.append({"law": law.id, "title": law.info.title, "verified": law.info.verified, **alloc})
+        row: dict[str, Any] = {"law": law.id, "title": law.info.title, "verified": law.info.verified}
+        try:
+            row.update(law.optimal(flops, **law_inputs(law, inputs or {})).scalar())
+            row["error"] = ""
+        except LawError as exc:
+            row.update(dict.fromkeys(("n_params", "n_tokens", "tokens_per_param", "loss"), np.nan))
+            row["flops"], row["error"] = flops, str(exc)
+        rows.append(row)
     return pd.DataFrame(rows)
 
 

@@ -44,6 +44,8 @@ class LawInfo:
     family: str
     extra_inputs: tuple[str, ...] = ()  # law-specific inputs beyond N and D, e.g. unique_tokens
     notes: str = ""
+    compute_model: str = "C = 6·N·D"  # how the law counts training compute
+    params_meaning: str = "parameters"  # what n_params means for this law (e.g. active parameters)
 
 
 @dataclass(frozen=True)

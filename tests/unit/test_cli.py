@@ -161,3 +161,22 @@ def test_lifetime_command(capsys):
 def test_plan_commands_refuse_bad_input(args, message):
     out = run_cli(*args, "--json")
     assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_law_specific_inputs_with_arg(capsys):
+    moe = json_of(capsys, "optimal", "--law", "moe-joint", "--flops", "1e21", "--arg", "experts=8")
+    assert moe["n_params"] == pytest.approx(3.79e9, rel=0.02) and moe["experts"] == 8
+    prec = json_of(capsys, "optimal", "--law", "precision", "--flops", "1e22")
+    assert prec["precision_bits"] == pytest.approx(7.0, abs=0.5)
+    ptq = json_of(capsys, "loss", "--law", "precision", "--params", "3e7", "--tokens", "2.6e10", "--arg", "bits_post=4")
+    full = json_of(capsys, "loss", "--law", "precision", "--params", "3e7", "--tokens", "2.6e10")
+    assert ptq["loss"] - full["loss"] == pytest.approx(0.108, abs=0.002)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(("--arg", "experts=8"), "takes no input 'experts'"), (("--arg", "experts"), "must be name=value")],
+)
+def test_bad_law_inputs_exit_2(args, message):
+    out = run_cli("loss", "--law", "chinchilla", "--params", "1e9", "--tokens", "1e10", *args, "--json")
+    assert out.returncode == 2 and message in out.stderr

@@ -1,0 +1,127 @@
+"""Precision and mixture-of-experts laws against the papers' numbers
+(shared/reference/laws_precision_moe_inference.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.laws.base import LawError
+from engine.laws.moe import ABNAR, CLARK, CLARK_DENSE, KRAJEWSKI, LUDZIEJEWSKI
+from engine.laws.precision import (
+    PRECISION, kbit_weight_bytes, largest_model_that_fits, optimal_qat_fraction, recommend_kbit,
+)
+
+
+@pytest.mark.parametrize(("bits", "ratio"), [(4, 0.191), (6, 0.611), (8, 0.828), (12, 0.967), (16, 0.994)])
+def test_kumar_effective_parameters(bits, ratio):
+    assert float(PRECISION.precision_factor(bits, bits, bits)) == pytest.approx(ratio, abs=0.0005)
+
+
+def test_kumar_full_precision_loss_and_ptq():
+    assert float(PRECISION.loss(3e7, 1.5e9)) == pytest.approx(4.100, abs=0.001)
+    assert float(PRECISION.ptq_degradation(3e7, 2.6e10, 4)) == pytest.approx(0.108, abs=0.001)
+    assert float(PRECISION.critical_data_size(3e7, 4)) == pytest.approx(2.9e10, rel=0.02)
+    # past D_crit more data raises the post-quantisation loss
+    d_crit = float(PRECISION.critical_data_size(3e7, 4))
+    post = lambda d: float(PRECISION.loss(3e7, d, bits_post=4))  # noqa: E731
+    assert post(d_crit * 2) > post(d_crit) < post(d_crit / 2)
+
+
+@pytest.mark.parametrize("flops", [1e18, 1e21, 1e24])
+def test_kumar_compute_optimal_precision_is_7_bits_at_any_budget(flops):
+    alloc = PRECISION.optimal(flops)
+    assert float(alloc.extras["precision_bits"]) == pytest.approx(7.0, abs=0.5)
+    p = float(alloc.extras["precision_bits"])
+    assert 6 / 16 * float(alloc.n_params * alloc.n_tokens) * p == pytest.approx(flops, rel=1e-9)
+    for other in (4.0, 5.0, 10.0, 16.0):  # no other precision does better at this compute
+        assert float(PRECISION.optimal(flops, bits=other).loss) >= float(alloc.loss) - 1e-12
+
+
+def test_kumar_refuses_activations_at_3_bits_or_fewer():
+    with pytest.raises(LawError, match="outside the law"):
+        PRECISION.loss(1e8, 1e10, bits_weights=8, bits_activations=3)
+    with pytest.raises(LawError, match="outside the law"):
+        PRECISION.loss(1e8, 1e10, bits_kv=2.5)
+
+
+def test_dettmers_memory_and_rules():
+    assert float(kbit_weight_bytes(1e9, 4, block_size=64)) == pytest.approx(1e9 * 4.25 / 8)
+    assert largest_model_that_fits(48e9, 4) == pytest.approx(48e9 * 8 / 4.25)
+    family = [7e9, 13e9, 30e9, 66e9, 175e9]  # the paper's exception: 48 GB -> 66B at 5 bits, not 175B
+    assert recommend_kbit(48e9, family) == (66e9, 5.0)
+    assert recommend_kbit(1e9, family) is None
+
+
+def test_qat_fraction_grows_with_tokens_per_parameter_byte():
+    low, high = optimal_qat_fraction(1e9, [1e10, 1e12], 4)
+    assert 0 < low < high < 1
+
+
+KRAJEWSKI_TABLE2 = [  # active (12·d²·n_blocks), tokens, G, FLOPs, loss
+    (100e6, 4.37e9, 8, 2.95e18, 3.133), (1e9, 28.94e9, 16, 1.93e20, 2.491), (3e9, 72.90e9, 16, 1.41e21, 2.245),
+    (7e9, 137.60e9, 32, 6.46e21, 2.076), (70e9, 941.07e9, 32, 4.16e23, 1.694), (300e9, 2.96e12, 64, 5.69e24, 1.503),
+    (1e12, 7.94e12, 64, 4.97e25, 1.367),
+]
+
+
+@pytest.mark.parametrize(("n", "d", "g", "flops", "loss"), KRAJEWSKI_TABLE2)
+def test_krajewski_table2_flops_and_losses(n, d, g, flops, loss):
+    assert float(KRAJEWSKI.flops(n, d, g)) == pytest.approx(flops, rel=0.005)  # three significant figures
+    assert float(KRAJEWSKI.loss(n, d, g)) == pytest.approx(loss, abs=0.03)
+
+
+def test_krajewski_optimal_granularity_never_falls_with_budget():
+    granularity = KRAJEWSKI.optimal(np.logspace(18, 26, 17)).extras["granularity"]
+    assert np.all(np.diff(granularity) >= 0) and granularity[-1] > granularity[0]
+
+
+@pytest.mark.parametrize(
+    ("experts", "m", "mu", "n", "nu"),
+    [(1, 30.3640, -0.1817, 53.9838, -0.1965), (8, 21.8330, -0.1676, 119.9126, -0.2338),
+     (32, 16.5424, -0.1557, 234.6726, -0.2652)],
+)
+def test_ludziejewski_table4_from_table3(experts, m, mu, n, nu):
+    got = [float(x) for x in LUDZIEJEWSKI.reduced(experts)]
+    assert got == pytest.approx([m, mu, n, nu], rel=0.005)
+
+
+@pytest.mark.parametrize(
+    ("flops", "experts", "n_act", "tokens"),
+    [(1e20, 1, 1.7e9, 9.7e9), (1e20, 32, 669e6, 24.9e9), (1e21, 8, 3.79e9, 4.40e10), (1e21, 1, 5.7e9, 29.3e9),
+     (1e22, 16, 13.2e9, 126.5e9)],
+)
+def test_ludziejewski_table1_optima(flops, experts, n_act, tokens):
+    alloc = LUDZIEJEWSKI.optimal(flops, experts=experts)
+    assert float(alloc.n_params) == pytest.approx(n_act, rel=0.02)
+    assert float(alloc.n_tokens) == pytest.approx(tokens, rel=0.02)
+
+
+def test_ludziejewski_memory_rule_of_section_4_5():
+    assert float(LUDZIEJEWSKI.loss(1.1e9, 8e9, 1)) == pytest.approx(2.666, abs=0.001)
+    assert float(LUDZIEJEWSKI.loss(7.09e8, 1.6e10, 2)) == pytest.approx(2.626, abs=0.001)
+    assert float(LUDZIEJEWSKI.loss(4.26e8, 3.2e10, 4)) == pytest.approx(2.597, abs=0.001)
+
+
+def test_ludziejewski_memory_limit_lowers_the_best_expert_count():
+    free = LUDZIEJEWSKI.optimal(1e23).extras["experts"]
+    tight = LUDZIEJEWSKI.optimal(1e23, memory_bytes=24e9).extras["experts"]
+    assert float(free) == 32 and float(tight) == 1
+    assert float(LUDZIEJEWSKI.memory_bytes(LUDZIEJEWSKI.optimal(1e23, memory_bytes=24e9).n_params, 1)) <= 24e9
+
+
+@pytest.mark.parametrize("n", [1e7, 1e8, 1e9])
+def test_clark_at_one_expert_is_within_2_percent_of_the_dense_law(n):
+    dense = (CLARK_DENSE["N_c"] / n) ** CLARK_DENSE["alpha_N"]
+    assert float(CLARK.loss(n, None, experts=1)) == pytest.approx(dense, rel=0.02)
+    assert not CLARK.info.verified and not ABNAR.info.verified
+
+
+def test_clark_has_no_compute_optimum():
+    with pytest.raises(LawError, match="fixed 130B-token budget"):
+        CLARK.optimal(1e21)
+
+
+@pytest.mark.parametrize(("active", "sparsity", "loss"), [(1e9, 0.0, 2.566), (2.5e8, 0.75, 2.628), (1e8, 0.9, 2.702)])
+def test_abnar_examples(active, sparsity, loss):
+    assert float(ABNAR.loss(active, 2e10, sparsity)) == pytest.approx(loss, abs=0.001)
