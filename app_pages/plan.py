@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from engine import carbon, plan, registry, store
+from engine import bench, carbon, plan, registry, store
 from engine.laws.base import LawError
 from ui import db, figures
 from ui import format as fmt
@@ -26,6 +26,11 @@ def grids() -> dict:
 @st.cache_data(show_spinner=False)
 def devices(version: tuple) -> dict:
     return store.all_devices(db.cursor())
+
+
+@st.cache_data(show_spinner=False)
+def measurements(version: tuple) -> dict:
+    return {b["bench_id"]: b for b in store.list_benchmarks(db.cursor())}
 
 
 @st.cache_data(show_spinner=False)
@@ -69,7 +74,15 @@ def scenario_inputs(all_laws: dict, all_devices: dict) -> plan.PlanInputs:
     values["hardware"] = hw[0].selectbox("Hardware", hw_ids, index=hw_ids.index(DEFAULTS.hardware),
                                          key="hardware", **BOUND)
     hw[0].caption(all_devices[values["hardware"]].name)
-    dtypes = all_devices[values["hardware"]].supported_dtypes
+    stored = measurements(store.data_version(db.cursor()))
+    values["use_measured"] = hw[0].toggle("Use measured", key="use_measured", disabled=not stored, **BOUND,
+                                          help="Replace the catalog peaks and bandwidth by a microbenchmark of this "
+                                               "machine (Hardware page).")
+    if values["use_measured"] and stored:
+        ids = list(stored)
+        values["measurement"] = hw[0].selectbox("Measurement", ids, key="measurement", **BOUND)
+    device_now = measured_or_catalog(values, all_devices, stored)
+    dtypes = device_now.supported_dtypes
     values["train_dtype"] = hw[1].selectbox("Data type", dtypes,
                                             index=dtypes.index("bf16") if "bf16" in dtypes else 0,
                                             key="train_dtype", **BOUND)
@@ -97,6 +110,15 @@ def scenario_inputs(all_laws: dict, all_devices: dict) -> plan.PlanInputs:
     return plan.PlanInputs(**{**plan.PlanInputs().to_json(), **values})
 
 
+def measured_or_catalog(values: dict, all_devices: dict, stored: dict):
+    """The catalog device, or with "use measured" one built from the chosen benchmark."""
+    if values.get("use_measured") and values.get("measurement") in stored:
+        record = stored[values["measurement"]]
+        like = all_devices.get(bench.catalog_match(record["result"]["machine"]) or "")
+        return bench.measured_device(record["result"], bench_id=record["bench_id"], like=like)
+    return all_devices[values["hardware"]]
+
+
 def explain(title: str, formula: str, inputs: dict, sources: str) -> None:
     with st.expander(title):
         st.latex(formula)
@@ -117,8 +139,8 @@ def headline(result: plan.PlanResult, device, law) -> None:
     e1, e2, e3, e4, e5 = st.columns(5)
     e1.metric("Training device-hours", fmt.count(t.device_hours))
     e2.metric("Wall-clock days", f"{t.wall_days:,.1f}")
-    e3.metric("Training energy", f"{t.energy_kwh / 1000:,.1f} MWh")
-    e4.metric("Training tCO2e", f"{t.co2_kg / 1000:,.1f}",
+    e3.metric("Training energy", "–" if t.energy_kwh is None else f"{t.energy_kwh / 1000:,.1f} MWh")
+    e4.metric("Training tCO2e", "–" if t.co2_kg is None else f"{t.co2_kg / 1000:,.1f}",
               help=None if t.embodied_co2_kg is None else f"+ {t.embodied_co2_kg / 1000:,.2f} t embodied")
     e5.metric("Training cost", f"${t.cost_usd:,.0f}" if t.cost_usd is not None else "–")
     explain(
@@ -133,10 +155,10 @@ def headline(result: plan.PlanResult, device, law) -> None:
         f"Hardware: {device.source}. Grid: {result.grid.source}. Method: LLMCarbon (Faiz et al. 2024); embodied = "
         "die area × CPA + memory × 0.4 kg/GB over a 5-year life.",
     )
-    total_t = result.total_co2_kg / 1000
-    parts = [f"{n:,.1f} {e.label}" for n, e in carbon.equivalents(result.total_co2_kg)]
-    st.caption(f"Lifetime (training + serving) {total_t:,.1f} tCO2e ≈ {'; or '.join(parts)} "
-               f"({carbon.EQUIVALENTS[0].source}).")
+    if result.total_co2_kg is not None:
+        parts = [f"{n:,.1f} {e.label}" for n, e in carbon.equivalents(result.total_co2_kg)]
+        st.caption(f"Lifetime (training + serving) {result.total_co2_kg / 1000:,.1f} tCO2e ≈ {'; or '.join(parts)} "
+                   f"({carbon.EQUIVALENTS[0].source}).")
 
 
 def serving_section(result: plan.PlanResult, device) -> None:
@@ -167,10 +189,14 @@ def fronts_section(result, law, device) -> tuple[float, float] | None:
     st.caption(f"{len(cands):,} candidate (N, D) configurations"
                + (f" within {fmt.flops(budget)}" if budget else "") + "; non-dominated ones in blue. Click one to compare.")
     picked = None
-    a_point = {"cost_usd": result.total_cost_usd, "co2_t": result.total_co2_kg / 1000,
+    a_point = {"cost_usd": result.total_cost_usd,
+               "co2_t": float("nan") if result.total_co2_kg is None else result.total_co2_kg / 1000,
                "latency_ms": result.inference.decode_s_per_step * 1e3}
     for tab, (objective, label) in zip(st.tabs(list(FRONTS.values())), FRONTS.items()):
         with tab:
+            if not cands[f"pareto_{objective}"].any():
+                st.info(f"No {label.lower()} for this device (a figure it needs is missing).")
+                continue
             chosen = {"A": (a_point[objective], result.loss)}
             b = st.session_state.get("plan_b")
             if b is not None:
@@ -195,7 +221,11 @@ all_devices = devices(version)
 all_laws = {**{k: v for k, v in registry.LAWS.items() if v.has_loss}, **saved_fits(version)}
 try:
     inputs = scenario_inputs(all_laws, all_devices)
-    law, device = all_laws[inputs.plan_law], all_devices[inputs.hardware]
+    law = all_laws[inputs.plan_law]
+    device = measured_or_catalog(inputs.to_json(), all_devices, measurements(version))
+    if inputs.use_measured:
+        st.info(f"Using measured peaks and bandwidth: {device.name}, from {device.source}. "
+                f"Power and embodied carbon stay those of the catalog entry it matches, if any.")
     result = evaluate(inputs, law, device)
 except (ValueError, LawError) as exc:
     st.error(str(exc))

@@ -195,6 +195,25 @@ def cmd_lifetime(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def cmd_bench(args: argparse.Namespace) -> dict[str, Any]:
+    from engine import bench
+
+    def progress(fraction: float, message: str) -> None:
+        if not args.json:
+            print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
+
+    try:
+        result = bench.run(args.device, quick=args.quick, progress=progress).as_dict()
+    except bench.BenchmarkError as exc:
+        raise CliError(str(exc)) from None
+    if args.db:
+        from engine.store import open_store, save_benchmark
+
+        with open_store(args.db) as store:
+            result["bench_id"] = save_benchmark(store.cursor(), result)
+    return result
+
+
 def _non_negative_float(text: str) -> float:
     value = _positive_float(text) if text.strip() not in ("0", "0.0") else 0.0
     return value
@@ -279,12 +298,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--loss", required=True, type=_positive_float)
     p.add_argument("--inference-tokens", required=True, type=_non_negative_float)
 
+    p = add("bench", "microbenchmark this machine: matmul throughput, memory bandwidth, transfers, power", cmd_bench)
+    p.add_argument("--quick", action="store_true", help="the quick mode (under 30 s)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    p.add_argument("--db", help="also store the result in this database")
+
     p = add("db", "create or open the run store, load published data, print counts", cmd_db)
     p.add_argument("--db", help="database file (default: $FLOPWISE_DB or data/flopwise.duckdb)")
     return parser
 
 
 def _print_human(result: dict[str, Any]) -> None:
+    if "gemm" in result:
+        for row in result["gemm"]:
+            print(f"{row['dtype']:8} {row['m']}x{row['k']}x{row['n']:<6} {row['flops_per_s'] / 1e9:10.1f} GFLOP/s"
+                  f"{'' if row['correct'] else '  WRONG RESULT'}")
+        for row in result["bandwidth"] + result["transfer"]:
+            print(f"{row['kind']:15} {row['bytes'] / 2**20:8.0f} MiB {row['bytes_per_s'] / 1e9:8.1f} GB/s")
+        print(f"power: {result['power'] or 'not available'}; {result['duration_s']:.1f} s")
+        return
     if "hardware" in result:
         for d in result["hardware"]:
             print(f"{d['hardware_id']:12} {d['name']}")

@@ -32,13 +32,15 @@ class FootprintError(ValueError):
 class Footprint:
     device_hours: float
     wall_days: float
-    energy_kwh: float
-    co2_kg: float  # operational
+    energy_kwh: float | None  # None when no power figure is known (and none was required)
+    co2_kg: float | None  # operational; None with the energy
     embodied_co2_kg: float | None  # None when the device's die area is unknown
     cost_usd: float | None  # None without a price
 
     @property
-    def total_co2_kg(self) -> float:
+    def total_co2_kg(self) -> float | None:
+        if self.co2_kg is None:
+            return None
         return self.co2_kg + (self.embodied_co2_kg or 0.0)
 
     def as_dict(self) -> dict:
@@ -81,12 +83,17 @@ def footprint_from_device_hours(
     power_utilisation: float = 1.0,
     price_per_device_hour: float | None = None,
     lifetime_years: float = DEFAULT_LIFETIME_YEARS,
+    require_power: bool = True,
 ) -> Footprint:
-    """Footprint of ``device_hours`` on ``n_devices`` devices (see the module formulas)."""
+    """Footprint of ``device_hours`` on ``n_devices`` devices (see the module formulas). Without a
+    power figure (no TDP, no ``power_w``) this raises, or with ``require_power=False`` leaves the
+    energy and operational CO2e as None."""
     hours = _positive("device_hours", device_hours)
     n = _positive("n_devices", n_devices)
-    watts = average_power_w(device, power_w, power_utilisation)
-    energy_kwh = hours * watts / 1000.0 * _positive("pue", pue)
+    if power_w is None and device.tdp_w is None and not require_power:
+        energy_kwh = None
+    else:
+        energy_kwh = hours * average_power_w(device, power_w, power_utilisation) / 1000.0 * _positive("pue", pue)
     if grid_g_per_kwh is None or grid_g_per_kwh < 0:
         raise FootprintError(f"grid intensity must be 0 or more gCO2e/kWh, got {grid_g_per_kwh!r}")
     wall_hours = hours / n
@@ -94,7 +101,8 @@ def footprint_from_device_hours(
     embodied = None if per_device is None else n * per_device * wall_hours / (
         _positive("lifetime_years", lifetime_years) * HOURS_PER_YEAR)
     cost = None if price_per_device_hour is None else hours * float(price_per_device_hour)
-    return Footprint(hours, wall_hours / 24.0, energy_kwh, energy_kwh * grid_g_per_kwh / 1000.0, embodied, cost)
+    co2 = None if energy_kwh is None else energy_kwh * grid_g_per_kwh / 1000.0
+    return Footprint(hours, wall_hours / 24.0, energy_kwh, co2, embodied, cost)
 
 
 def device_hours_for_flops(flops: float, device: Device, *, dtype: str = "bf16", mfu: float = 0.4) -> float:

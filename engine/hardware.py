@@ -17,9 +17,9 @@ import pandas as pd
 from engine.published import DATASETS_DIR
 
 CATALOG_FILE = "hardware_catalog.csv"
-DTYPES = ("fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4")
+DTYPES = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4")
 _PEAK_COLUMNS = {
-    "fp32": "peak_fp32_tflops", "tf32": "peak_tf32_tflops", "bf16": "peak_bf16_tflops",
+    "fp64": "peak_fp64_tflops", "fp32": "peak_fp32_tflops", "tf32": "peak_tf32_tflops", "bf16": "peak_bf16_tflops",
     "fp16": "peak_fp16_tflops", "fp8": "peak_fp8_tflops", "int8": "peak_int8_tops", "fp4": "peak_fp4_tflops",
 }
 # LLMCarbon (Faiz et al. 2024) embodied carbon of memory: 0.4 kg CO2e per GB of DRAM.

@@ -20,7 +20,7 @@ import numpy as np
 from engine.flops import Architecture
 from engine.hardware import Device
 
-BYTES_PER_ELEMENT = {"fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5}
+BYTES_PER_ELEMENT = {"fp64": 8.0, "fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5}
 
 
 def default_architecture(n_params: float, *, seq_len: int = 4096, n_kv_heads: int = 8) -> Architecture:

@@ -50,6 +50,8 @@ class PlanInputs:
     custom_grid: float = 400.0  # gCO2e/kWh
     pue: float = 1.1
     price: float = 2.0  # $ per device-hour
+    use_measured: bool = False  # replace the catalog peaks and bandwidth by a stored measurement
+    measurement: str = ""  # its bench_id
 
     def __post_init__(self) -> None:
         if self.plan_mode not in MODES:
@@ -110,8 +112,9 @@ class PlanResult:
         return (self.train.cost_usd or 0.0) + (self.serve.cost_usd if self.serve else 0.0)
 
     @property
-    def total_co2_kg(self) -> float:
-        return self.train.total_co2_kg + (self.serve.total_co2_kg if self.serve else 0.0)
+    def total_co2_kg(self) -> float | None:
+        parts = [self.train.total_co2_kg] + ([self.serve.total_co2_kg] if self.serve else [])
+        return None if any(p is None for p in parts) else sum(parts)
 
     def summary(self) -> dict[str, Any]:
         out = {
@@ -162,7 +165,8 @@ def evaluate(inputs: PlanInputs, law: Law, device: Device, grids: dict[str, Grid
     else:
         alloc = law.optimal(training_flops(inputs, device)).scalar()
     n, d, flops, loss = alloc["n_params"], alloc["n_tokens"], alloc["flops"], alloc["loss"]
-    common = dict(grid_g_per_kwh=grid.g_co2_per_kwh, pue=inputs.pue, price_per_device_hour=inputs.price)
+    common = dict(grid_g_per_kwh=grid.g_co2_per_kwh, pue=inputs.pue, price_per_device_hour=inputs.price,
+                  require_power=False)
     train_hours = device_hours_for_flops(flops, device, dtype=inputs.train_dtype, mfu=inputs.mfu_train)
     train = footprint_from_device_hours(train_hours, device, n_devices=inputs.n_devices, **common)
     serve = None
@@ -184,6 +188,8 @@ def evaluate(inputs: PlanInputs, law: Law, device: Device, grids: dict[str, Grid
     if not serving.fits_in_memory:
         notes.append(f"The weights and KV cache ({(serving.weight_bytes + serving.kv_cache_bytes) / 1e9:.0f} GB) do not "
                      f"fit in one {device.name} ({device.memory_gb:.0f} GB): serving needs model parallelism.")
+    if train.energy_kwh is None:
+        notes.append(f"No power figure for {device.name}: energy and CO2e are not estimated (device-hours and cost are).")
     if train.embodied_co2_kg is None:
         notes.append(f"No die area for {device.name}: embodied carbon is not estimated.")
     return PlanResult(inputs, flops, n, d, loss, train, serve, serving, lifetime, grid, notes)
@@ -202,7 +208,8 @@ def with_allocation(result: PlanResult, n_params: float, n_tokens: float, law: L
                                          mfu_decode=inputs.mfu_decode, price_per_device_hour=inputs.price),
                       serve=None if inputs.inference_tokens <= 0 else footprint_from_device_hours(
                           float(_serving(inputs, n_params, device)), device, n_devices=inputs.n_devices,
-                          grid_g_per_kwh=alt.grid.g_co2_per_kwh, pue=inputs.pue, price_per_device_hour=inputs.price))
+                          grid_g_per_kwh=alt.grid.g_co2_per_kwh, pue=inputs.pue, price_per_device_hour=inputs.price,
+                          require_power=False))
     return alt
 
 
@@ -261,16 +268,18 @@ def import_json(text: str) -> PlanInputs:
 def results_frame(*results: PlanResult, labels: tuple[str, ...] = ("A", "B")) -> pd.DataFrame:
     """Headline numbers of one or more results as rows (for the CSV export and the A/B table)."""
     rows = []
+    def tonnes(kg: float | None) -> float | None:
+        return None if kg is None else kg / 1000
+
     for label, r in zip(labels, results):
         rows.append({
             "scenario": label, "n_params": r.n_params, "n_tokens": r.n_tokens, "tokens_per_param": r.tokens_per_param,
             "loss": r.loss, "flops_train": r.flops, "train_device_hours": r.train.device_hours,
-            "train_wall_days": r.train.wall_days, "train_energy_mwh": r.train.energy_kwh / 1000,
-            "train_co2_t": r.train.co2_kg / 1000,
-            "train_embodied_co2_t": None if r.train.embodied_co2_kg is None else r.train.embodied_co2_kg / 1000,
+            "train_wall_days": r.train.wall_days, "train_energy_mwh": tonnes(r.train.energy_kwh),
+            "train_co2_t": tonnes(r.train.co2_kg), "train_embodied_co2_t": tonnes(r.train.embodied_co2_kg),
             "train_cost_usd": r.train.cost_usd, "serve_cost_usd": r.serve.cost_usd if r.serve else 0.0,
-            "serve_co2_t": r.serve.total_co2_kg / 1000 if r.serve else 0.0, "total_cost_usd": r.total_cost_usd,
-            "total_co2_t": r.total_co2_kg / 1000, "decode_ms_per_token": r.inference.decode_s_per_step * 1e3,
+            "serve_co2_t": tonnes(r.serve.total_co2_kg) if r.serve else 0.0, "total_cost_usd": r.total_cost_usd,
+            "total_co2_t": tonnes(r.total_co2_kg), "decode_ms_per_token": r.inference.decode_s_per_step * 1e3,
             "grid_g_per_kwh": r.grid.g_co2_per_kwh,
         })
     return pd.DataFrame(rows)

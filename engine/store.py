@@ -109,6 +109,14 @@ CREATE TABLE IF NOT EXISTS hardware (
     created_at  TIMESTAMP NOT NULL,
     record      VARCHAR NOT NULL  -- JSON: a catalog-shaped row (engine.hardware.CATALOG_COLUMNS)
 );
+CREATE TABLE IF NOT EXISTS benchmarks (
+    bench_id    VARCHAR PRIMARY KEY,
+    created_at  TIMESTAMP NOT NULL,
+    device      VARCHAR NOT NULL CHECK (device IN ('cpu', 'cuda')),
+    mode        VARCHAR NOT NULL CHECK (mode IN ('quick', 'full')),
+    machine     VARCHAR NOT NULL,  -- JSON: CPU model, cores, GPU name, driver, library versions
+    result      VARCHAR NOT NULL   -- JSON: engine.bench.BenchResult.as_dict()
+);
 CREATE TABLE IF NOT EXISTS fits (
     fit_id      VARCHAR PRIMARY KEY,
     name        VARCHAR NOT NULL UNIQUE,
@@ -379,11 +387,12 @@ def upload_bytes(con: duckdb.DuckDBPyConnection, upload_id: str) -> bytes:
 
 
 def data_version(con: duckdb.DuckDBPyConnection) -> tuple:
-    """Changes whenever runs, fits or user devices change: a cache key for derived views."""
+    """Changes whenever runs, fits, user devices or benchmarks change: a cache key for derived views."""
     return con.execute(
         "SELECT (SELECT count(*) FROM runs), (SELECT max(received_at) FROM uploads), "
         "(SELECT count(*) FROM uploads), (SELECT count(*) FROM fits), (SELECT max(created_at) FROM fits), "
-        "(SELECT count(*) FROM hardware), (SELECT max(created_at) FROM hardware)"
+        "(SELECT count(*) FROM hardware), (SELECT sum(hash(record)) FROM hardware), "
+        "(SELECT count(*) FROM benchmarks), (SELECT max(created_at) FROM benchmarks)"
     ).fetchone()
 
 
@@ -444,3 +453,33 @@ def all_devices(con: duckdb.DuckDBPyConnection) -> dict[str, Device]:
         device = device_from_row(json.loads(record), user_defined=True)
         devices[device.hardware_id] = device
     return devices
+
+
+def update_device(con: duckdb.DuckDBPyConnection, row: dict) -> Device:
+    """Replace a user's device entry (validated like a new one)."""
+    device = device_from_row(row, user_defined=True)
+    if not con.execute("SELECT 1 FROM hardware WHERE hardware_id = ?", [device.hardware_id]).fetchone():
+        raise HardwareError(f"no device {device.hardware_id!r} of yours to edit")
+    con.execute("UPDATE hardware SET name = ?, record = ? WHERE hardware_id = ?",
+                [device.name, json.dumps(device.as_row()), device.hardware_id])
+    return device
+
+
+# --- benchmarks --------------------------------------------------------------------------------
+
+
+def save_benchmark(con: duckdb.DuckDBPyConnection, result: dict) -> str:
+    """Store a microbenchmark result (engine.bench.BenchResult.as_dict()); returns its id."""
+    created = datetime.now(timezone.utc).replace(tzinfo=None)
+    bench_id = f"bench-{created:%Y%m%d-%H%M%S}-{hashlib.sha256(json.dumps(result, sort_keys=True).encode()).hexdigest()[:6]}"
+    con.execute("INSERT INTO benchmarks VALUES (?, ?, ?, ?, ?, ?)",
+                [bench_id, created, result["device"], result["mode"], json.dumps(result["machine"]), json.dumps(result)])
+    return bench_id
+
+
+def list_benchmarks(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Stored benchmarks, newest first: bench_id, created_at, device, mode, machine, result."""
+    rows = con.execute("SELECT bench_id, created_at, device, mode, machine, result FROM benchmarks "
+                       "ORDER BY created_at DESC").fetchall()
+    return [{"bench_id": b, "created_at": t, "device": d, "mode": m, "machine": json.loads(mc), "result": json.loads(r)}
+            for b, t, d, m, mc, r in rows]

@@ -310,3 +310,34 @@ def pareto_figure(
          "xaxis": {"type": "log", "title": {"text": x_label + " (log scale)"}},
          "yaxis": {"title": {"text": loss_label}, "range": [low - 0.02 * (high - low), high]}},
     )
+
+
+def roofline_figure(devices: list, dtype: str, *, measured: list[dict] | None = None,
+                    measured_bandwidth: float | None = None) -> go.Figure:
+    """Attainable FLOP/s = min(peak, intensity × bandwidth) per device for one data type, ridge
+    points marked; optional measured matmuls (at their arithmetic intensity) and measured bandwidth."""
+    intensity = np.logspace(-1, 4, 200)
+    data = []
+    for i, device in enumerate(devices):
+        if dtype not in device.peak_tflops:
+            continue
+        peak, bw = device.peak_flops(dtype), device.bandwidth_bytes_per_s
+        data.append(_scatter(intensity, np.minimum(peak, intensity * bw), mode="lines", name=device.name,
+                             line={"color": color_for(i), "width": 2},
+                             hovertemplate="%{x:.3g} FLOP/byte<br>%{y:.3s}FLOP/s<extra>" + device.name + "</extra>"))
+        data.append(_scatter([peak / bw], [peak], mode="markers", name=f"ridge {peak / bw:.0f} FLOP/byte",
+                             showlegend=False, marker={"color": color_for(i), "size": 9, "symbol": "diamond"},
+                             hovertemplate="ridge point: %{x:.0f} FLOP/byte<br>peak %{y:.3s}FLOP/s<extra></extra>"))
+    if measured_bandwidth:
+        data.append(_scatter(intensity, intensity * measured_bandwidth, mode="lines", name="measured bandwidth",
+                             line={"color": "#111827", "dash": "dot"}))
+    if measured:
+        data.append(_scatter([r["intensity"] for r in measured], [r["flops_per_s"] for r in measured], mode="markers",
+                             name="measured matmul", marker={"color": "#111827", "size": 10, "symbol": "x"},
+                             text=[f"{r['dtype']} {r['m']}×{r['k']}×{r['n']}" for r in measured],
+                             hovertemplate="%{text}<br>%{y:.3s}FLOP/s<extra>measured</extra>"))
+    return _figure(data, {
+        "height": 460, "title": {"text": f"Roofline, {dtype} (dense peaks)"},
+        "xaxis": {"type": "log", "title": {"text": "Arithmetic intensity (FLOPs per byte moved, log scale)"}},
+        "yaxis": {"type": "log", "title": {"text": "Attainable throughput (FLOP/s, log scale)"}},
+    })

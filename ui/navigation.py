@@ -28,4 +28,5 @@ PAGES = (
     PageSpec("plan.py", "Plan", "🧭", "plan", default=True),
     PageSpec("scaling.py", "Scaling laws", "📈", "scaling"),
     PageSpec("runs.py", "Runs", "🧪", "runs"),
+    PageSpec("hardware.py", "Hardware", "🖥️", "hardware"),
 )

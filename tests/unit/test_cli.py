@@ -180,3 +180,20 @@ def test_law_specific_inputs_with_arg(capsys):
 def test_bad_law_inputs_exit_2(args, message):
     out = run_cli("loss", "--law", "chinchilla", "--params", "1e9", "--tokens", "1e10", *args, "--json")
     assert out.returncode == 2 and message in out.stderr
+
+
+def test_bench_command_quick_json(tmp_path):
+    out = run_cli("bench", "--quick", "--json", "--db", str(tmp_path / "b.duckdb"))
+    assert out.returncode == 0, out.stderr
+    result = json.loads(out.stdout)
+    assert set(result) >= {"machine", "gemm", "bandwidth", "transfer", "power", "bench_id"}
+    assert all(r["correct"] and r["flops_per_s"] > 0 for r in result["gemm"])
+
+
+def test_bench_on_an_absent_gpu_exits_2():
+    from engine.bench import torch_cuda
+
+    if torch_cuda() is not None:
+        pytest.skip("a GPU is present")
+    out = run_cli("bench", "--device", "cuda", "--json")
+    assert out.returncode == 2 and "no CUDA device" in out.stderr

@@ -1,0 +1,140 @@
+"""Hardware: the accelerator catalog and your own entries; measure this machine and use it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from engine import bench, store
+from engine.hardware import DTYPES, HardwareError, catalog_frame
+from ui import db, figures
+from ui.widgets import device_form
+
+BOUND = {"bind": "query-params"}
+
+
+@st.cache_data(show_spinner=False)
+def devices(version: tuple) -> dict:
+    return store.all_devices(db.cursor())
+
+
+@st.cache_data(show_spinner=False)
+def benchmarks(version: tuple) -> list[dict]:
+    return store.list_benchmarks(db.cursor())
+
+
+def catalog_section(all_devices: dict) -> None:
+    st.subheader("Catalog")
+    st.caption("Dense peaks (never the sparse headline figures), memory, bandwidth, power and the inputs of the "
+               "embodied-carbon estimate; each row says where its numbers come from. Your own devices are marked.")
+    frame = catalog_frame(all_devices).rename(columns={
+        "memory_gb": "memory (GB)", "bandwidth_gb_s": "bandwidth (GB/s)", "tdp_w": "TDP (W)",
+        "die_area_cm2": "die area (cm²)", "cpa_kg_per_cm2": "kg CO2e per cm²"})
+    st.dataframe(frame, hide_index=True)
+    c1, c2 = st.columns([1, 3])
+    dtype = c1.selectbox("Data type", [d for d in DTYPES if any(d in dev.peak_tflops for dev in all_devices.values())],
+                         index=3, key="hw_dtype", **BOUND)
+    with_dtype = [h for h, dev in all_devices.items() if dtype in dev.peak_tflops]
+    chosen = c2.multiselect("Devices on the roofline", with_dtype,
+                            default=[h for h in ("a100-80gb", "h100-sxm", "b200", "mi300x") if h in with_dtype],
+                            key="hw_devices", **BOUND)
+    st.plotly_chart(figures.roofline_figure([all_devices[h] for h in chosen], dtype), key="catalog_roofline")
+
+
+def own_devices_section(all_devices: dict) -> None:
+    st.subheader("Your devices")
+    device_form(db.cursor(), key="hw_add")
+    own = [h for h, dev in all_devices.items() if dev.user_defined and not h.startswith("measured:")]
+    if not own:
+        return
+    choice = st.selectbox("Edit or delete", own, key="hw_edit_choice")
+    row = all_devices[choice].as_row()
+    with st.form("hw_edit"):
+        cols = st.columns(4)
+        edited = dict(row)
+        for i, (field, label) in enumerate((("name", "Name"), ("peak_bf16_tflops", "bf16 peak (TFLOP/s)"),
+                                            ("memory_gb", "Memory (GB)"), ("bandwidth_gb_s", "Bandwidth (GB/s)"),
+                                            ("tdp_w", "TDP (W)"), ("peak_fp32_tflops", "fp32 peak (TFLOP/s)"))):
+            if field == "name":
+                edited[field] = cols[i % 4].text_input(label, row[field] or "", key=f"hw_edit_{field}")
+            else:
+                edited[field] = cols[i % 4].number_input(label, 0.0, 1e6, float(row[field] or 0.0),
+                                                         key=f"hw_edit_{field}") or None
+        save, delete = st.columns(2)
+        if save.form_submit_button("Save changes"):
+            try:
+                store.update_device(db.cursor(), edited)
+                st.rerun()
+            except HardwareError as exc:
+                st.error(str(exc))
+        if delete.form_submit_button("Delete this device"):
+            store.delete_device(db.cursor(), choice)
+            st.rerun()
+
+
+def benchmark_section(all_devices: dict, past: list[dict]) -> None:
+    st.subheader("Measure this machine")
+    st.caption("Matrix-multiply throughput per data type (each product checked against a float64 reference), memory "
+               "bandwidth past the caches, host-device transfers and power where a GPU reports it. Uses at most half "
+               "of the free memory. Quick: under 30 s; full: under 5 minutes.")
+    has_gpu = bench.torch_cuda() is not None
+    c1, c2, c3 = st.columns(3)
+    mode = c1.radio("Mode", ["quick", "full"], horizontal=True, key="bench_mode")
+    device = c2.selectbox("Device", ["cpu", "cuda"] if has_gpu else ["cpu"], key="bench_device",
+                          help=None if has_gpu else "No CUDA device is visible (PyTorch missing or no GPU).")
+    if c3.button("Run benchmark", type="primary", key="run_bench"):
+        st.button("Cancel", key="cancel_bench", help="Stops the run at its next step; nothing is stored.")
+        bar = st.progress(0.0, text="Starting")
+        try:
+            result = bench.run(device, quick=mode == "quick",
+                               progress=lambda f, m: bar.progress(min(f, 1.0), text=m)).as_dict()
+        except bench.BenchmarkError as exc:
+            st.error(str(exc))
+            return
+        bench_id = store.save_benchmark(db.cursor(), result)
+        st.session_state["bench_done"] = f"Stored {bench_id} ({result['duration_s']:.1f} s)."
+        st.rerun()
+    if message := st.session_state.pop("bench_done", None):
+        st.success(message)
+    if not past:
+        st.info("No measurements yet.")
+        return
+    ids = [b["bench_id"] for b in past]
+    shown = st.selectbox("Measurement", ids, key="bench_shown")
+    record = next(b for b in past if b["bench_id"] == shown)
+    result = record["result"]
+    machine = result["machine"]
+    st.markdown(f"**{machine.get('gpu_name') or machine.get('cpu_model')}** · {machine.get('cpu_count')} cores · "
+                f"{record['device']} · {record['mode']} · {result['duration_s']:.1f} s · numpy {machine.get('numpy')}")
+    gemm = pd.DataFrame(result["gemm"])
+    gemm["GFLOP/s"] = gemm["flops_per_s"] / 1e9
+    st.dataframe(gemm[["dtype", "m", "k", "n", "seconds", "GFLOP/s", "correct"]], hide_index=True)
+    moves = pd.DataFrame(result["bandwidth"] + result["transfer"])
+    moves["GB/s"] = moves["bytes_per_s"] / 1e9
+    moves["MiB"] = moves["bytes"] / 2**20
+    st.dataframe(moves[["kind", "MiB", "GB/s"]], hide_index=True)
+    st.caption(f"Power: {result['power']}" if result["power"] else "Power: not available on this device (no NVML).")
+    match = bench.catalog_match(machine)
+    if match and match in all_devices:
+        for row in bench.achieved_fractions(result, all_devices[match]):
+            st.markdown(f"- {row['words']}")
+    else:
+        st.caption("No catalog entry matches this processor, so no achieved fraction of a catalog peak; add your own "
+                   "device above to compare, or use the measured figures directly on the Plan page.")
+    measured_dtypes = sorted({r["dtype"] for r in result["gemm"]})
+    dtype = st.selectbox("Roofline data type", measured_dtypes, key="bench_dtype")
+    points = [{**r, "intensity": bench.gemm_intensity(r)} for r in result["gemm"] if r["dtype"] == dtype]
+    measured = bench.measured_device(result, bench_id=shown, like=all_devices.get(match) if match else None)
+    name = {"float64": "fp64", "float32": "fp32"}.get(dtype, dtype)
+    catalog = [all_devices[match]] if match else []
+    st.plotly_chart(figures.roofline_figure([measured, *catalog], name, measured=points,
+                                            measured_bandwidth=measured.bandwidth_bytes_per_s), key="bench_roofline")
+
+
+st.title("Hardware")
+st.caption("What the accelerators can do on paper, and what this machine does in practice.")
+version = store.data_version(db.cursor())
+all_devices = devices(version)
+catalog_section(all_devices)
+own_devices_section(all_devices)
+benchmark_section(all_devices, benchmarks(version))
