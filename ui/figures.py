@@ -341,3 +341,32 @@ def roofline_figure(devices: list, dtype: str, *, measured: list[dict] | None = 
         "xaxis": {"type": "log", "title": {"text": "Arithmetic intensity (FLOPs per byte moved, log scale)"}},
         "yaxis": {"type": "log", "title": {"text": "Attainable throughput (FLOP/s, log scale)"}},
     })
+
+
+def line_chart(frame: pd.DataFrame, x: str, y: str, *, x_label: str, y_label: str, group: str | None = None,
+               group_label: str = "", log_x: bool = False, log_y: bool = False, title: str = "",
+               marks: Mapping[str, tuple[float, float]] | None = None, mode: str = "lines",
+               vline: tuple[float, str] | None = None) -> go.Figure:
+    """One line per ``group`` value (or one line), optional labelled marker points and a labelled
+    vertical line; units belong in the axis labels."""
+    parts = [(None, frame)] if group is None else list(frame.groupby(group, sort=True))
+    data = []
+    for i, (key, part) in enumerate(parts):
+        name = y_label if key is None else f"{group_label}{key:g}" if isinstance(key, (int, float)) else str(key)
+        data.append(_scatter(part[x], part[y], mode=mode, name=name, line={"color": color_for(i), "width": 2},
+                             marker={"color": color_for(i), "size": 6},
+                             hovertemplate=f"{x_label}: %{{x:.4g}}<br>{y_label}: %{{y:.4g}}<extra>{name}</extra>"))
+    for i, (label, (mx, my)) in enumerate((marks or {}).items()):
+        data.append(_scatter([mx], [my], mode="markers+text", name=label, text=[label], textposition="top center",
+                             marker={"symbol": "star", "size": 14, "color": PALETTE[(i + 1) % len(PALETTE)]}))
+    layout: dict[str, Any] = {
+        "height": 400, "title": {"text": title},
+        "xaxis": {"type": "log" if log_x else "linear", "title": {"text": x_label + (" (log scale)" if log_x else "")}},
+        "yaxis": {"type": "log" if log_y else "linear", "title": {"text": y_label + (" (log scale)" if log_y else "")}},
+    }
+    if vline is not None:
+        layout["shapes"] = [{"type": "line", "xref": "x", "yref": "y domain", "x0": vline[0], "x1": vline[0], "y0": 0,
+                             "y1": 1, "line": {"color": "#dc2626", "dash": "dash", "width": 1.5}}]
+        layout["annotations"] = [{"x": vline[0], "y": 1, "xref": "x", "yref": "y domain", "text": vline[1],
+                                  "showarrow": False, "yanchor": "bottom", "font": {"color": "#dc2626"}}]
+    return _figure(data, layout)

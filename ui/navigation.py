@@ -27,6 +27,8 @@ class PageSpec:
 PAGES = (
     PageSpec("plan.py", "Plan", "🧭", "plan", default=True),
     PageSpec("scaling.py", "Scaling laws", "📈", "scaling"),
+    PageSpec("precision.py", "Precision", "🎚️", "precision"),
+    PageSpec("moe.py", "Mixture of experts", "🧩", "moe"),
     PageSpec("runs.py", "Runs", "🧪", "runs"),
     PageSpec("hardware.py", "Hardware", "🖥️", "hardware"),
 )

@@ -219,12 +219,16 @@ class JointMoeLaw(Law):
         kv = 2.0 * kv_tokens * (d / 64.0) * d
         return (self.total_params(n_active, experts) + kv) * bytes_per_value
 
-    def _max_active_for_memory(self, memory: float, experts: float, **kw: float) -> float:
-        lo, hi = 1e6, 1e14
-        for _ in range(200):
-            mid = np.sqrt(lo * hi)
-            lo, hi = (mid, hi) if self.memory_bytes(mid, experts, **kw) <= memory else (lo, mid)
-        return lo
+    def max_active_for_memory(self, memory_bytes: Any, experts: float, **kw: float) -> np.ndarray:
+        """The most active parameters whose model fits in ``memory_bytes`` (vectorized bisection
+        in log N; memory grows monotonically with N)."""
+        memory = np.asarray(memory_bytes, float)
+        lo, hi = np.full_like(memory, np.log(1e6)), np.full_like(memory, np.log(1e14))
+        for _ in range(60):
+            mid = 0.5 * (lo + hi)
+            fits = self.memory_bytes(np.exp(mid), experts, **kw) <= memory
+            lo, hi = np.where(fits, mid, lo), np.where(fits, hi, mid)
+        return np.exp(lo)
 
     def optimal(self, flops: Any, experts: Any = None, memory_bytes: float | None = None, **inputs: Any) -> Allocation:
         """Compute-optimal (N_act, D) for an expert count, or the best count among 1..32 when
@@ -236,7 +240,7 @@ class JointMoeLaw(Law):
         for e in options:
             n, d = self._optimal_fixed(c_arr, float(e))
             if memory_bytes is not None:
-                n = np.minimum(n, self._max_active_for_memory(memory_bytes, float(e)))
+                n = np.minimum(n, self.max_active_for_memory(memory_bytes, float(e)))
                 d = c_arr / (FLOPS_PER_PARAM_TOKEN * n)
             l_ = self.loss(n, d, e)
             if best is None:

@@ -1,0 +1,76 @@
+"""Mixture of experts: when does a sparse model beat a dense one, at equal compute and at equal memory?"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engine import precision_moe
+from engine.laws.moe import ABNAR, CLARK, EXPERT_COUNTS, KRAJEWSKI, LUDZIEJEWSKI
+from ui import figures
+from ui import format as fmt
+from ui.widgets import law_card
+
+BOUND = {"bind": "query-params"}
+
+
+@st.cache_data(show_spinner=False)
+def memory_curves(law, flops: float):
+    return precision_moe.loss_against_memory(law, flops)
+
+
+@st.cache_data(show_spinner=False)
+def sparsity_curve(joint, fine):
+    return precision_moe.optimal_sparsity_against_budget(joint, fine)
+
+
+st.title("Mixture of experts")
+st.caption("Ludziejewski et al. (2025): loss in active parameters, tokens and experts, so MoE and dense compare at "
+           "equal compute and at equal memory. Krajewski et al. (2024): fine-grained experts (granularity G).")
+
+c = st.columns(3)
+log10_flops = c[0].slider("Training compute (log10 FLOPs)", 19.0, 25.0, 22.0, 0.1, key="m_log10_flops", **BOUND)
+experts = c[1].select_slider("Experts E", list(EXPERT_COUNTS), value=8, key="experts", **BOUND)
+memory_gb = c[2].slider("Memory limit (GB, weights + 16k-token KV cache, bf16)", 4, 2000, 80, key="memory_gb", **BOUND)
+flops = 10.0**log10_flops
+
+compare = precision_moe.dense_vs_moe(LUDZIEJEWSKI, flops, int(experts), memory_gb * 1e9)
+dense, sparse = compare.iloc[0], compare.iloc[-1]
+cols = st.columns(2)
+for col, row, label in ((cols[0], dense, "Dense (E = 1)"), (cols[1], sparse, f"MoE (E = {int(experts)})")):
+    with col.container(border=True):
+        st.markdown(f"**{label}** within {memory_gb} GB")
+        a, b, cc = st.columns(3)
+        a.metric("Active parameters", fmt.count(row["n_params"], "params"))
+        b.metric("Total parameters", fmt.count(row["total_params"], "params"))
+        cc.metric("Training tokens", fmt.count(row["n_tokens"], "tokens"))
+        st.metric("Predicted loss (nats/token, FineWeb-Edu)", f"{row['loss']:.4f}")
+        st.caption(f"Memory {row['memory_gb']:,.1f} GB")
+if int(experts) > 1:
+    verdict = "beats" if sparse["loss"] < dense["loss"] else "does not beat"
+    st.markdown(f"At {fmt.flops(flops)} and {memory_gb} GB, the {int(experts)}-expert model **{verdict}** the dense one "
+                f"(loss {sparse['loss']:.4f} against {dense['loss']:.4f}).")
+
+curves = memory_curves(LUDZIEJEWSKI, flops)
+st.plotly_chart(figures.line_chart(
+    curves, "memory_limit_gb", "loss", group="experts", group_label="E = ", log_x=True,
+    x_label="Memory limit (GB)", y_label="Best loss within the limit (nats/token)",
+    title=f"Where sparsity stops paying: best loss per expert count at {fmt.flops(flops)}",
+    vline=(float(memory_gb), f"{memory_gb} GB")), key="memory_chart")
+st.caption("With little memory, more experts leave fewer active parameters and lose; with enough memory they win at "
+           "equal compute.")
+
+trend = sparsity_curve(LUDZIEJEWSKI, KRAJEWSKI)
+left, right = st.columns(2)
+left.plotly_chart(figures.line_chart(
+    trend.melt(id_vars="flops", value_vars=["experts", "granularity"], var_name="choice", value_name="value"),
+    "flops", "value", group="choice", log_x=True, log_y=True, x_label="Training compute (FLOPs)",
+    y_label="Compute-optimal choice (count)", title="Optimal experts (Ludziejewski) and granularity (Krajewski)",
+    mode="lines+markers"), key="sparsity_chart")
+right.plotly_chart(figures.line_chart(
+    trend.melt(id_vars="flops", value_vars=["active_params", "total_params"], var_name="parameters", value_name="count"),
+    "flops", "count", group="parameters", log_x=True, log_y=True, x_label="Training compute (FLOPs)",
+    y_label="Parameters", title="Active against total parameters at the optimum"), key="params_chart")
+
+st.subheader("The laws")
+for law in (LUDZIEJEWSKI, KRAJEWSKI, CLARK, ABNAR):
+    law_card(law, key_prefix="moe")

@@ -1,0 +1,95 @@
+"""Precision: what training precision and post-training quantization do to loss, memory and cost."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from engine import precision_moe
+from engine.laws.base import LawError
+from engine.laws.precision import KBIT_RULES, PRECISION, kbit_weight_bytes, largest_model_that_fits
+from engine.pareto import pareto_mask
+from ui import figures
+from ui import format as fmt
+from ui.widgets import law_card
+
+BOUND = {"bind": "query-params"}
+
+
+@st.cache_data(show_spinner=False)
+def bits_curve(law, flops: float):
+    return precision_moe.loss_against_training_bits(law, flops)
+
+
+@st.cache_data(show_spinner=False)
+def memory_candidates(law, flops: float, train_bits: float):
+    frame = precision_moe.memory_loss_candidates(law, flops, train_bits=train_bits)
+    frame["pareto"] = pareto_mask(frame[["memory_gb", "loss"]].to_numpy())
+    return frame
+
+
+st.title("Precision")
+st.caption("Kumar et al. (2025): training in fewer bits shrinks the effective parameter count; quantizing after "
+           "training adds a loss that grows with the tokens trained on. Compute is C = (6/16)·N·D·P.")
+law = law_card(PRECISION, key_prefix="precision")
+
+c = st.columns(5)
+log10_flops = c[0].slider("Training compute (log10 FLOPs)", 18.0, 26.0, 21.0, 0.1, key="p_log10_flops", **BOUND)
+bits_w = c[1].slider("Training bits: weights", 3, 16, 16, key="bits_weights", **BOUND)
+bits_a = c[2].slider("Training bits: activations", 4, 16, 16, key="bits_activations", **BOUND,
+                     help="3 bits or fewer is outside the law (not stable in the paper's runs).")
+bits_kv = c[3].slider("Training bits: KV cache", 4, 16, 16, key="bits_kv", **BOUND)
+bits_post = c[4].slider("Serving bits (post-training)", 3, 16, 4, key="bits_post", **BOUND)
+flops = 10.0**log10_flops
+train_bits = max(bits_w, bits_a, bits_kv)  # the compute model's P
+
+try:
+    chosen = law.optimal(flops, bits=float(train_bits)).scalar()
+    n, d = chosen["n_params"], chosen["n_tokens"]
+    loss_trained = float(law.loss(n, d, bits_w, bits_a, bits_kv))
+    loss_served = float(law.loss(n, d, bits_w, bits_a, bits_kv, bits_post=bits_post if bits_post < bits_w else None))
+    best = law.optimal(flops).scalar()
+except LawError as exc:
+    st.error(str(exc))
+    st.stop()
+
+m = st.columns(5)
+m[0].metric("Parameters N (at this budget)", fmt.count(n, "params"))
+m[1].metric("Loss after training", f"{loss_trained:.4f}")
+m[2].metric("Loss served at this precision", f"{loss_served:.4f}", delta=f"{loss_served - loss_trained:+.4f}",
+            delta_color="inverse")
+m[3].metric("Weight memory when served", f"{float(kbit_weight_bytes(n, bits_post)) / 1e9:,.2f} GB",
+            help="k bits per weight plus a 16-bit constant per block of 64 (Dettmers & Zettlemoyer).")
+m[4].metric("Compute-optimal precision", f"{best['precision_bits']:.1f} bits",
+            help="With N, D and P all free (Kumar Eq. 7): independent of the budget.")
+
+left, right = st.columns(2)
+curve = bits_curve(law, flops)
+left.plotly_chart(figures.line_chart(
+    curve, "bits", "loss", x_label="Training precision P (bits, weights = activations = KV)",
+    y_label="Compute-optimal loss (nats/token, Dolma)", title=f"Loss against bits at {fmt.flops(flops)}",
+    mode="lines+markers", marks={"P*": (best["precision_bits"], best["loss"])}), key="bits_chart")
+
+ptq = precision_moe.ptq_against_tokens(law, n, bits_post)
+d_crit = float(law.critical_data_size(n, bits_post))
+right.plotly_chart(figures.line_chart(
+    ptq.melt(id_vars="tokens_per_param", value_vars=["loss_full", "loss_quantised"], var_name="variant", value_name="loss"),
+    "tokens_per_param", "loss", group="variant", x_label="Training tokens per parameter", log_x=True,
+    y_label="Loss (nats/token)", title=f"Quantization damage for N = {fmt.count(n)} at {bits_post} bits",
+    vline=(d_crit / n, f"D_crit = {fmt.count(d_crit, 'tokens')}")), key="ptq_chart")
+st.caption(f"Past the critical data size D_crit = {fmt.count(d_crit, 'tokens')} ({d_crit / n:,.0f} tokens per parameter) "
+           f"more pretraining raises the loss after {bits_post}-bit quantization.")
+
+cands = memory_candidates(law, flops, float(train_bits))
+front = cands[cands["pareto"]]
+st.plotly_chart(figures.line_chart(
+    front.sort_values("memory_gb"), "memory_gb", "loss", group="serve_bits", group_label="served at ",
+    mode="markers", x_label="Weight memory (GB)", log_x=True, y_label="Loss when served (nats/token)",
+    title="Memory against loss: the non-dominated models across serving precisions"), key="memory_front")
+counts = front["serve_bits"].value_counts().sort_index()
+st.caption("Front membership by serving precision: " + ", ".join(f"{b:g} bits: {k}" for b, k in counts.items()))
+
+with st.expander("k-bit inference rules (Dettmers & Zettlemoyer 2023)"):
+    for rule in KBIT_RULES:
+        st.markdown(f"- {rule}")
+    gb = st.number_input("Memory available (GB)", 1.0, 10_000.0, 48.0, key="kbit_memory")
+    st.markdown(f"Largest model that fits at 4 bits (block 64): **{fmt.count(largest_model_that_fits(gb * 1e9, 4), 'params')}**")

@@ -1,0 +1,75 @@
+"""Analyses the Precision and Mixture-of-experts pages show, over the laws in laws/precision.py
+and laws/moe.py. Tables in unit-named columns; no formulas beyond calling the laws."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from engine.laws.moe import EXPERT_COUNTS, FineGrainedMoeLaw, JointMoeLaw
+from engine.laws.precision import PrecisionLaw, kbit_weight_bytes
+
+TRAINING_BITS = np.arange(4.0, 16.5, 0.5)
+SERVING_BITS = (3.0, 4.0, 5.0, 6.0, 8.0, 16.0)
+
+
+def loss_against_training_bits(law: PrecisionLaw, flops: float, bits=TRAINING_BITS) -> pd.DataFrame:
+    """The compute-optimal loss at ``flops`` for each tied training precision (C = (6/16)·N·D·P)."""
+    rows = [{"bits": float(p), **law.optimal(flops, bits=float(p)).scalar()} for p in bits]
+    return pd.DataFrame(rows)
+
+
+def ptq_against_tokens(law: PrecisionLaw, n_params: float, bits_post: float, ratios=np.logspace(0, 4, 120)) -> pd.DataFrame:
+    """delta_PTQ and the post-quantisation loss as training tokens per parameter grow."""
+    d = n_params * ratios
+    return pd.DataFrame({
+        "tokens_per_param": ratios, "n_tokens": d,
+        "delta_ptq": law.ptq_degradation(n_params, d, bits_post),
+        "loss_full": law.loss(n_params, d), "loss_quantised": law.loss(n_params, d, bits_post=bits_post),
+    })
+
+
+def memory_loss_candidates(law: PrecisionLaw, flops: float, *, train_bits: float = 16.0, sizes: int = 60,
+                           block_size: int = 64) -> pd.DataFrame:
+    """Models trained at ``flops`` (N around the optimum, D from the budget) served at each
+    post-training precision: weight memory (Dettmers' k-bit bytes) against loss (Kumar)."""
+    best = law.optimal(flops, bits=train_bits)
+    n = float(best.n_params) * np.logspace(-1.5, 1.0, sizes)
+    d = 16.0 * flops / (6.0 * n * train_bits)
+    frames = []
+    for post in SERVING_BITS:
+        loss = law.loss(n, d, train_bits, train_bits, train_bits, bits_post=post if post < train_bits else None)
+        frames.append(pd.DataFrame({"n_params": n, "n_tokens": d, "serve_bits": post, "loss": loss,
+                                    "memory_gb": kbit_weight_bytes(n, post, block_size) / 1e9}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def dense_vs_moe(law: JointMoeLaw, flops: float, experts: int, memory_bytes: float | None = None) -> pd.DataFrame:
+    """The optimum for a dense model (E = 1) and for ``experts`` at the same compute (and memory)."""
+    rows = []
+    for e in sorted({1, experts}):
+        alloc = law.optimal(flops, experts=e, memory_bytes=memory_bytes).scalar()
+        alloc["memory_gb"] = float(law.memory_bytes(alloc["n_params"], e)) / 1e9
+        rows.append({"experts": e, **alloc})
+    return pd.DataFrame(rows)
+
+
+def loss_against_memory(law: JointMoeLaw, flops: float, memories_gb=np.logspace(0.5, 3.2, 40)) -> pd.DataFrame:
+    """The best loss per expert count as the memory limit grows (where sparsity stops paying)."""
+    frames = []
+    memories = np.asarray(memories_gb, float)
+    for e in EXPERT_COUNTS:
+        unconstrained = law.optimal(flops, experts=e)
+        n = np.minimum(float(unconstrained.n_params), law.max_active_for_memory(memories * 1e9, float(e)))
+        frames.append(pd.DataFrame({"experts": e, "memory_limit_gb": memories, "n_params": n,
+                                    "loss": law.loss(n, flops / (6.0 * n), e)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def optimal_sparsity_against_budget(joint: JointMoeLaw, fine: FineGrainedMoeLaw,
+                                    budgets=np.logspace(19, 25, 25)) -> pd.DataFrame:
+    """Ludziejewski's best expert count and Krajewski's best granularity at each budget."""
+    j = joint.optimal(budgets)
+    f = fine.optimal(budgets)
+    return pd.DataFrame({"flops": budgets, "experts": j.extras["experts"], "active_params": j.n_params,
+                         "total_params": j.extras["total_params"], "granularity": f.extras["granularity"]})
