@@ -40,9 +40,9 @@ for col, row, label in ((cols[0], dense, "Dense (E = 1)"), (cols[1], sparse, f"M
     with col.container(border=True):
         st.markdown(f"**{label}** within {memory_gb} GB")
         a, b, cc = st.columns(3)
-        a.metric("Active parameters", fmt.count(row["n_params"], "params"))
-        b.metric("Total parameters", fmt.count(row["total_params"], "params"))
-        cc.metric("Training tokens", fmt.count(row["n_tokens"], "tokens"))
+        a.metric("Active parameters", fmt.count(row["n_params"]))
+        b.metric("Total parameters", fmt.count(row["total_params"]))
+        cc.metric("Training tokens", fmt.count(row["n_tokens"]))
         st.metric("Predicted loss (nats/token, FineWeb-Edu)", f"{row['loss']:.4f}")
         st.caption(f"Memory {row['memory_gb']:,.1f} GB")
 if int(experts) > 1:

@@ -53,7 +53,7 @@ except LawError as exc:
     st.stop()
 
 m = st.columns(5)
-m[0].metric("Parameters N (at this budget)", fmt.count(n, "params"))
+m[0].metric("Parameters N (at this budget)", fmt.count(n))
 m[1].metric("Loss after training", f"{loss_trained:.4f}")
 m[2].metric("Loss served at this precision", f"{loss_served:.4f}", delta=f"{loss_served - loss_trained:+.4f}",
             delta_color="inverse")

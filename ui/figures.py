@@ -367,6 +367,8 @@ def line_chart(frame: pd.DataFrame, x: str, y: str, *, x_label: str, y_label: st
     if vline is not None:
         layout["shapes"] = [{"type": "line", "xref": "x", "yref": "y domain", "x0": vline[0], "x1": vline[0], "y0": 0,
                              "y1": 1, "line": {"color": "#dc2626", "dash": "dash", "width": 1.5}}]
-        layout["annotations"] = [{"x": vline[0], "y": 1, "xref": "x", "yref": "y domain", "text": vline[1],
+        # annotations on a log axis take log10 coordinates (shapes take data coordinates)
+        x_text = float(np.log10(vline[0])) if log_x else vline[0]
+        layout["annotations"] = [{"x": x_text, "y": 1, "xref": "x", "yref": "y domain", "text": vline[1],
                                   "showarrow": False, "yanchor": "bottom", "font": {"color": "#dc2626"}}]
     return _figure(data, layout)

@@ -50,3 +50,13 @@ def test_figures_pass_plotly_validation():
     ):
         validated = go.Figure(fig.to_dict())
         assert len(validated.data) == len(fig.data)
+
+
+def test_labelled_line_on_a_log_axis_is_placed_in_log_units():
+    frame = pd.DataFrame({"x": [1.0, 10.0, 100.0], "y": [3.0, 2.0, 1.0]})
+    fig = figures.line_chart(frame, "x", "y", x_label="x (units)", y_label="y (units)", log_x=True, vline=(46.0, "D"))
+    assert fig.layout.shapes[0].x0 == 46.0  # shapes: data coordinates
+    assert abs(fig.layout.annotations[0].x - 1.6627578) < 1e-6  # annotations: log10 on a log axis
+    import plotly.graph_objects as go
+
+    go.Figure(fig.to_dict())  # valid
