@@ -299,7 +299,10 @@ class RoutedLaw(Law):
         k = self.constants
         log_n = np.log10(np.asarray(n_params, float))
         log_e = np.log10(transformed_experts(experts, k.E_start, k.E_max))
-        return 10.0 ** (k.a * log_n + k.b * log_e + k.c * log_n * log_e + k.d)
+        value = 10.0 ** (k.a * log_n + k.b * log_e + k.c * log_n * log_e + k.d)
+        if n_tokens is not None:  # D does not enter (fixed 130B tokens) but the grid's shape does
+            value = np.broadcast_to(value, np.broadcast_shapes(value.shape, np.shape(n_tokens))).copy()
+        return value
 
     def optimal(self, flops: Any, **inputs: Any) -> Allocation:
         raise LawError("moe-routed is fitted at a fixed 130B-token budget: it has no compute-optimal allocation")
