@@ -180,6 +180,23 @@ def _time(fn: Callable[[], Any], *, repeats: int, budget_s: float) -> float:
     return statistics.median(samples)
 
 
+class _Ticker:
+    """Counts finished steps, reports progress, and stops the run when asked (with partial results)."""
+
+    def __init__(self, steps: int, result: BenchResult, started: float, progress: Progress | None,
+                 should_stop: Callable[[], bool] | None) -> None:
+        self.steps, self.done, self.result, self.started = max(steps, 1), 0, result, started
+        self.progress, self.should_stop = progress, should_stop
+
+    def __call__(self, message: str) -> None:
+        self.done += 1
+        if self.progress:
+            self.progress(self.done / self.steps, message)
+        if self.should_stop and self.should_stop():
+            self.result.duration_s = time.perf_counter() - self.started
+            raise Cancelled(self.result)
+
+
 # --- CPU ---------------------------------------------------------------------------------------
 
 
@@ -197,19 +214,9 @@ def run_cpu(*, quick: bool = True, progress: Progress | None = None, should_stop
     result = BenchResult(machine=machine_identity("cpu"), device="cpu", mode="quick" if quick else "full")
     memory_cap = available_memory_bytes() // 2
     gemms, sizes = _cpu_plan(quick, memory_cap)
-    steps = len(gemms) + 2 * len(sizes)
+    tick = _Ticker(len(gemms) + 2 * len(sizes), result, started, progress, should_stop)
     budget = 0.6 if quick else 4.0
     rng = np.random.default_rng(0)
-    done = 0
-
-    def tick(message: str) -> None:
-        nonlocal done
-        done += 1
-        if progress:
-            progress(done / steps, message)
-        if should_stop and should_stop():
-            result.duration_s = time.perf_counter() - started
-            raise Cancelled(result)
 
     for dtype, m, k, n in gemms:
         a = rng.standard_normal((m, k)).astype(dtype)
@@ -258,17 +265,7 @@ def run_cuda(*, quick: bool = True, progress: Progress | None = None, should_sto
     plan = [(dt, s) for dt in _TORCH_DTYPES for s in sizes if 3 * s * s * 4 <= cap]
     transfer_sizes = [2**26, 2**28] if quick else [2**26, 2**28, 2**30]
     transfer_sizes = [s for s in transfer_sizes if 2 * s <= cap]
-    steps = len(plan) + 2 * len(transfer_sizes) + len(transfer_sizes)
-    done = 0
-
-    def tick(message: str) -> None:
-        nonlocal done
-        done += 1
-        if progress:
-            progress(done / steps, message)
-        if should_stop and should_stop():
-            result.duration_s = time.perf_counter() - started
-            raise Cancelled(result)
+    tick = _Ticker(len(plan) + 3 * len(transfer_sizes), result, started, progress, should_stop)
 
     def cuda_time(fn: Callable[[], Any], repeats: int = 20) -> float:
         fn()

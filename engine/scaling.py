@@ -20,36 +20,33 @@ def law_inputs(law: Law, inputs: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in inputs.items() if k in law.info.extra_inputs and v is not None}
 
 
-def optima_table(laws: Sequence[Law], flops: float, inputs: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """One row per law: the compute-optimal N*, D*, D*/N* and loss at ``flops`` FLOPs (and any
-    extra choices the law makes, e.g. precision_bits); ``error`` says why a law cannot, else empty."""
+def _per_law(laws: Sequence[Law], answer: Any, fallback: dict[str, Any]) -> pd.DataFrame:
+    """One row per law from ``answer(law)`` (an Allocation); a LawError becomes ``fallback`` with
+    the reason in ``error`` (empty when the law answered)."""
     rows = []
     for law in laws:
         row: dict[str, Any] = {"law": law.id, "title": law.info.title, "verified": law.info.verified}
         try:
-            row.update(law.optimal(flops, **law_inputs(law, inputs or {})).scalar())
+            row.update(answer(law).scalar())
             row["error"] = ""
         except LawError as exc:
-            row.update(dict.fromkeys(("n_params", "n_tokens", "tokens_per_param", "loss"), np.nan))
-            row["flops"], row["error"] = flops, str(exc)
+            row.update(dict.fromkeys(("n_params", "n_tokens", "tokens_per_param", "flops", "loss"), np.nan))
+            row.update(fallback)
+            row["error"] = str(exc)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def optima_table(laws: Sequence[Law], flops: float, inputs: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """One row per law: the compute-optimal N*, D*, D*/N* and loss at ``flops`` FLOPs (and any
+    extra choices the law makes, e.g. precision_bits); ``error`` says why a law cannot, else empty."""
+    return _per_law(laws, lambda law: law.optimal(flops, **law_inputs(law, inputs or {})), {"flops": flops})
 
 
 def target_table(laws: Sequence[Law], loss: float, inputs: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """One row per law: the least compute reaching ``loss`` and its N*, D*; ``error`` says why
     a law cannot (no loss model, loss at or below its floor, unreachable), else is empty."""
-    rows = []
-    for law in laws:
-        row: dict[str, Any] = {"law": law.id, "title": law.info.title, "verified": law.info.verified}
-        try:
-            row.update(law.target(loss, **law_inputs(law, inputs or {})).scalar())
-            row["error"] = ""
-        except LawError as exc:
-            row.update(dict.fromkeys(("n_params", "n_tokens", "flops", "tokens_per_param"), np.nan))
-            row["loss"], row["error"] = loss, str(exc)
-        rows.append(row)
-    return pd.DataFrame(rows)
+    return _per_law(laws, lambda law: law.target(loss, **law_inputs(law, inputs or {})), {"loss": loss})
 
 
 def isoflop_curves(

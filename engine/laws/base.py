@@ -123,6 +123,16 @@ class Law(ABC):
     def target(self, loss: Any, **inputs: Any) -> Allocation:
         """Least-compute allocation whose predicted loss equals ``loss``."""
 
+    def target_by_search(self, loss: Any, *, hi_flops: float = 1e40, **inputs: Any) -> Allocation:
+        """``target`` for laws without a closed form: the least C whose optimum reaches the loss,
+        by bisection on the non-increasing frontier loss L*(C) (engine.optimize)."""
+        from engine.optimize import least_flops_for_loss
+
+        l_arr = self.check_target_loss(loss)
+        flops = least_flops_for_loss(lambda c_: self.optimal(c_, **inputs).loss, l_arr, hi_flops=hi_flops)
+        alloc = self.optimal(flops, **inputs)
+        return Allocation(alloc.n_params, alloc.n_tokens, flops, alloc.loss, alloc.extras)
+
     def check_target_loss(self, loss: Any) -> np.ndarray:
         arr = as_positive_array("loss", loss)
         if np.any(arr <= self.loss_floor):

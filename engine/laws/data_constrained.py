@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from engine.laws.base import Allocation, Law, LawError, LawInfo, as_positive_array
-from engine.optimize import least_flops_for_loss, minimize_over_params
+from engine.optimize import minimize_over_params
 
 
 @dataclass(frozen=True)
@@ -107,9 +107,7 @@ class DataConstrainedLaw(Law):
                 f"target loss {loss!r} is out of reach with {float(np.max(u)):.3g} unique tokens: "
                 f"repeating them cannot bring the loss below {float(np.min(self.saturation_loss(u))):.4f}"
             )
-        flops = least_flops_for_loss(lambda c_: self.optimal(c_, u).loss, l_arr)
-        alloc = self.optimal(flops, u)
-        return Allocation(alloc.n_params, alloc.n_tokens, flops, alloc.loss)
+        return self.target_by_search(l_arr, unique_tokens=u)
 
 
 DATA_CONSTRAINED = DataConstrainedLaw(

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from engine.laws.base import FLOPS_PER_PARAM_TOKEN, Allocation, Law, LawError, LawInfo, as_positive_array
-from engine.optimize import least_flops_for_loss, minimize_over_params
+from engine.optimize import minimize_over_params
 
 GPT2_VOCAB = 50_257
 
@@ -118,10 +118,7 @@ class FineGrainedMoeLaw(Law):
         return Allocation(best_n, best_d, c_arr, best_l, {"granularity": best_g, "total_params": self.total_params(best_n)})
 
     def target(self, loss: Any, granularity: Any = None, **inputs: Any) -> Allocation:
-        l_arr = self.check_target_loss(loss)
-        flops = least_flops_for_loss(lambda c_: self.optimal(c_, granularity).loss, l_arr, hi_flops=1e32)
-        alloc = self.optimal(flops, granularity)
-        return Allocation(alloc.n_params, alloc.n_tokens, flops, alloc.loss, alloc.extras)
+        return self.target_by_search(loss, hi_flops=1e32, granularity=granularity)
 
 
 KRAJEWSKI = FineGrainedMoeLaw(
@@ -252,10 +249,7 @@ class JointMoeLaw(Law):
         return Allocation(n, d, c_arr, l_best, {"experts": e_best, "total_params": self.total_params(n, e_best)})
 
     def target(self, loss: Any, experts: Any = None, **inputs: Any) -> Allocation:
-        l_arr = self.check_target_loss(loss)
-        flops = least_flops_for_loss(lambda c_: self.optimal(c_, experts).loss, l_arr)
-        alloc = self.optimal(flops, experts)
-        return Allocation(alloc.n_params, alloc.n_tokens, flops, alloc.loss, alloc.extras)
+        return self.target_by_search(loss, experts=experts)
 
 
 LUDZIEJEWSKI = JointMoeLaw(
@@ -380,10 +374,7 @@ class SparsityLaw(Law):
         return Allocation(n, d, c_arr, self.loss(n, d, sparsity), {"total_params": n / self._dense_share(sparsity)})
 
     def target(self, loss: Any, sparsity: Any = 0.0, **inputs: Any) -> Allocation:
-        l_arr = self.check_target_loss(loss)
-        flops = least_flops_for_loss(lambda c_: self.optimal(c_, sparsity).loss, l_arr)
-        alloc = self.optimal(flops, sparsity)
-        return Allocation(alloc.n_params, alloc.n_tokens, flops, alloc.loss, alloc.extras)
+        return self.target_by_search(loss, sparsity=sparsity)
 
 
 ABNAR = SparsityLaw(
