@@ -48,7 +48,7 @@ def candidates(inputs: plan.PlanInputs, law, device, grid, budget: float | None)
     return plan.candidates(inputs, law, device, grid, budget=budget)
 
 
-def scenario_inputs(all_laws: dict, all_devices: dict) -> plan.PlanInputs:
+def scenario_inputs(all_laws: dict, all_devices: dict, version: tuple) -> plan.PlanInputs:
     """The widgets, each bound to the URL under its PlanInputs field name."""
     top = st.columns([2, 3, 2, 2])
     mode = top[0].radio("Plan from", plan.MODES, key="plan_mode", **BOUND)
@@ -74,7 +74,7 @@ def scenario_inputs(all_laws: dict, all_devices: dict) -> plan.PlanInputs:
     values["hardware"] = hw[0].selectbox("Hardware", hw_ids, index=hw_ids.index(DEFAULTS.hardware),
                                          key="hardware", **BOUND)
     hw[0].caption(all_devices[values["hardware"]].name)
-    stored = measurements(store.data_version(db.cursor()))
+    stored = measurements(version)
     values["use_measured"] = hw[0].toggle("Use measured", key="use_measured", disabled=not stored, **BOUND,
                                           help="Replace the catalog peaks and bandwidth by a microbenchmark of this "
                                                "machine (Hardware page).")
@@ -220,7 +220,7 @@ version = store.data_version(db.cursor())
 all_devices = devices(version)
 all_laws = {**{k: v for k, v in registry.LAWS.items() if v.has_loss}, **saved_fits(version)}
 try:
-    inputs = scenario_inputs(all_laws, all_devices)
+    inputs = scenario_inputs(all_laws, all_devices, version)
     law = all_laws[inputs.plan_law]
     device = measured_or_catalog(inputs.to_json(), all_devices, measurements(version))
     if inputs.use_measured:
