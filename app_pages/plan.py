@@ -13,7 +13,6 @@ from ui import db, figures
 from ui import format as fmt
 from ui.widgets import device_form
 
-FRONTS = {"cost_usd": "Lifetime cost ($)", "co2_t": "Lifetime CO2e (t)", "latency_ms": "Decode latency (ms/token)"}
 DEFAULTS = plan.PlanInputs()
 BOUND = {"bind": "query-params"}  # every scenario widget lives in the URL
 
@@ -44,8 +43,8 @@ def evaluate(inputs: plan.PlanInputs, law, device) -> plan.PlanResult:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def candidates(inputs: plan.PlanInputs, law, device, grid, budget: float | None) -> pd.DataFrame:
-    return plan.candidates(inputs, law, device, grid, budget=budget)
+def front_view(inputs: plan.PlanInputs, law, device, grid, objective: str, budget: float | None):
+    return plan.front_view(inputs, law, device, grid, objective, budget=budget)
 
 
 def scenario_inputs(all_laws: dict, all_devices: dict, version: tuple) -> plan.PlanInputs:
@@ -107,6 +106,9 @@ def scenario_inputs(all_laws: dict, all_devices: dict, version: tuple) -> plan.P
                                                     key="custom_grid", **BOUND)
     values["pue"] = use[4].number_input("PUE", 1.0, 3.0, DEFAULTS.pue, 0.01, key="pue", **BOUND)
     values["price"] = use[5].number_input("$/device-h", 0.0, 100.0, DEFAULTS.price, 0.1, key="price", **BOUND)
+    values["memory_limit_gb"] = st.number_input(
+        "Serving memory limit for the candidates (GB of weights; 0 = none)", 0.0, 100_000.0,
+        DEFAULTS.memory_limit_gb, 8.0, key="memory_limit_gb", **BOUND)
     return plan.PlanInputs(**{**plan.PlanInputs().to_json(), **values})
 
 
@@ -180,38 +182,43 @@ def serving_section(result: plan.PlanResult, device) -> None:
 
 
 def fronts_section(result, law, device) -> tuple[float, float] | None:
-    """Three fronts; a click on a point returns its (N, D)."""
-    budget = None if result.inputs.plan_mode == "Target loss" else result.flops
-    cands = candidates(result.inputs, law, device, result.grid, budget)
-    if cands.empty:
-        st.info("No candidate fits within this budget.")
+    """One front at a time (the objective is in the URL); a click on a point returns its (N, D)."""
+    inputs = result.inputs
+    budget = None if inputs.plan_mode == "Target loss" else result.flops
+    objective = plan.FRONTS[st.radio("Front: loss against", list(plan.FRONTS), horizontal=True,
+                                     key="plan_front", **BOUND)]
+    view, count = front_view(inputs, law, device, result.grid, objective, budget)
+    front = view[view[f"pareto_{objective}"]]
+    if front.empty:
+        st.info(f"No {plan.OBJECTIVES[objective].lower()} for this device (a figure it needs is missing).")
         return None
-    st.caption(f"{len(cands):,} candidate (N, D) configurations"
-               + (f" within {fmt.flops(budget)}" if budget else "") + "; non-dominated ones in blue. Click one to compare.")
-    picked = None
+    st.caption(
+        f"{count:,} candidates: active parameters × tokens" + (f" within {fmt.flops(budget)}" if budget else "")
+        + f" × serving precision {', '.join(f'{b:g}' for b in plan.SERVING_BITS)} bits × experts "
+        f"{', '.join(str(e) for e in plan.EXPERTS)}. Losses: {law.id} + Kumar et al.'s PTQ damage + Ludziejewski "
+        "et al.'s MoE gain (both verified laws; their differences are transferred across data sets, an approximation). "
+        "Click a point to compare it as scenario B.")
+    st.caption("On the front: " + ", ".join(f"{b:g}-bit {k}" for b, k in front["serve_bits"].value_counts().sort_index().items())
+               + "; " + ", ".join(f"E={e:g} {k}" for e, k in front["experts"].value_counts().sort_index().items()))
     a_point = {"cost_usd": result.total_cost_usd,
                "co2_t": float("nan") if result.total_co2_kg is None else result.total_co2_kg / 1000,
-               "latency_ms": result.inference.decode_s_per_step * 1e3}
-    for tab, (objective, label) in zip(st.tabs(list(FRONTS.values())), FRONTS.items()):
-        with tab:
-            if not cands[f"pareto_{objective}"].any():
-                st.info(f"No {label.lower()} for this device (a figure it needs is missing).")
-                continue
-            chosen = {"A": (a_point[objective], result.loss)}
-            b = st.session_state.get("plan_b")
-            if b is not None:
-                chosen["B"] = (b[objective], b["loss"])
-            event = st.plotly_chart(
-                figures.pareto_figure(cands, objective, x_label=label, loss_label="Loss (nats/token)", chosen=chosen),
-                key=f"front_{objective}", on_select="rerun", selection_mode="points",
-            )
-            points = event.selection.points if event else []
-            if points and points[0].get("customdata") is not None:
-                index = int(points[0]["customdata"][0])
-                row = cands.loc[index]
-                picked = (float(row["n_params"]), float(row["n_tokens"]))
-                st.session_state["plan_b"] = {k: float(row[k]) for k in ("cost_usd", "co2_t", "latency_ms", "loss")}
-    return picked
+               "latency_ms": result.inference.decode_s_per_step * 1e3,
+               "memory_gb": result.inference.weight_bytes / 1e9}
+    chosen = {"A": (a_point[objective], result.loss)}
+    b = st.session_state.get("plan_b")
+    if b is not None and objective in b:
+        chosen["B"] = (b[objective], b["loss"])
+    event = st.plotly_chart(
+        figures.pareto_figure(view, objective, x_label=plan.OBJECTIVES[objective], loss_label="Loss (nats/token)",
+                              chosen=chosen),
+        key=f"front_{objective}", on_select="rerun", selection_mode="points",
+    )
+    points = event.selection.points if event else []
+    if points and points[0].get("customdata") is not None:
+        row = view.iloc[int(points[0]["customdata"][0])]
+        st.session_state["plan_b"] = {k: float(row[k]) for k in (*plan.OBJECTIVES, "loss")}
+        return float(row["n_params"]), float(row["n_tokens"])
+    return None
 
 
 st.title("Plan")

@@ -1,7 +1,7 @@
-"""The Plan page's rerun after a budget-slider change, through AppTest (issue 4; aim <= 200 ms).
+"""The Plan page's rerun after a budget-slider change, through AppTest (issues 4 and 5; aim <= 200 ms).
 
-Each sample moves the slider to a new budget, so the recommendation, the 100k-candidate set and
-its three fronts are recomputed (no cache hit)."""
+Each sample moves the slider to a new budget, so the recommendation and the candidate set (1e6:
+size × tokens × serving precision × experts) with its front are recomputed (no cache hit)."""
 
 from __future__ import annotations
 

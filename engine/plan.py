@@ -19,7 +19,7 @@ from engine.carbon import GridIntensity
 from engine.footprint import Footprint, device_hours_for_flops, footprint_from_device_hours, serving_device_hours
 from engine.hardware import DEFAULT_LIFETIME_YEARS, Device
 from engine.inference import InferenceEstimate, decode_latency_s, estimate
-from engine.laws.base import FLOPS_PER_PARAM_TOKEN, Law, LawError
+from engine.laws.base import FLOPS_PER_PARAM_TOKEN, Law
 from engine.laws.chinchilla import ChinchillaLaw
 from engine.lifetime import LifetimeOptimum, dollar_weight, lifetime_optimum
 from engine.pareto import pareto_mask
@@ -52,6 +52,8 @@ class PlanInputs:
     price: float = 2.0  # $ per device-hour
     use_measured: bool = False  # replace the catalog peaks and bandwidth by a stored measurement
     measurement: str = ""  # its bench_id
+    memory_limit_gb: float = 0.0  # serving memory limit on the candidates (0: none)
+    plan_front: str = "cost"  # the objective the front chart shows (a key of FRONTS)
 
     def __post_init__(self) -> None:
         if self.plan_mode not in MODES:
@@ -63,7 +65,9 @@ class PlanInputs:
         for name in ("mfu_train", "mfu_prefill", "mfu_decode", "prompt_fraction"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} is a fraction between 0 and 1, got {getattr(self, name)!r}")
-        for name in ("inference_tokens_t", "price", "custom_grid"):
+        if self.plan_front not in FRONTS:
+            raise ValueError(f"plan_front must be one of {tuple(FRONTS)}, got {self.plan_front!r}")
+        for name in ("inference_tokens_t", "price", "custom_grid", "memory_limit_gb"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)!r}")
 
@@ -213,35 +217,119 @@ def with_allocation(result: PlanResult, n_params: float, n_tokens: float, law: L
     return alt
 
 
-def candidates(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity, *,
-               n_sizes: int = 400, n_ratios: int = 250, budget: float | None = None) -> pd.DataFrame:
-    """n_sizes × n_ratios (N, D) configurations (N log-spaced 1e7..1e13, D/N 1..10^4) with their
-    loss, lifetime cost, CO2e (operational + embodied) and decode latency; ``pareto_*`` columns
-    mark the non-dominated ones per pair of objectives. With ``budget``, only configurations
-    whose training compute is within it are kept."""
-    n = np.repeat(np.logspace(7, 13, n_sizes), n_ratios)
-    d = n * np.tile(np.logspace(0, 4, n_ratios), n_sizes)
+SERVING_BITS = (16.0, 8.0, 6.0, 4.0)
+EXPERTS = (1, 2, 4, 8, 16)
+OBJECTIVES = {"cost_usd": "Lifetime cost ($)", "co2_t": "Lifetime CO2e (t)",
+              "latency_ms": "Decode latency (ms/token)", "memory_gb": "Serving memory (GB)"}
+# The front selector's words (what the URL holds) and the column each one plots.
+FRONTS = {"cost": "cost_usd", "CO2e": "co2_t", "latency": "latency_ms", "memory": "memory_gb"}
+
+
+def _candidate_arrays(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity, *,
+                      n_sizes: int, n_ratios: int, budget: float | None) -> "_LazyColumns":
+    """The candidate columns (see ``candidates``), flattened on demand."""
+    from engine.laws.moe import LUDZIEJEWSKI
+    from engine.laws.precision import PRECISION, kbit_weight_bytes
+
+    if budget is None:  # N 1e7..1e13 and D/N 1..10^4
+        n = np.repeat(np.logspace(7, 13, n_sizes), n_ratios)
+        d = n * np.tile(np.logspace(0, 4, n_ratios), n_sizes)
+    else:  # ways to spend up to the budget: N up to C/(6·1e8), a share 1e-3..1 of C
+        top = max(np.log10(budget / (FLOPS_PER_PARAM_TOKEN * 1e8)), 7.0 + 1e-6)
+        n = np.repeat(np.logspace(7, top, n_sizes), n_ratios)
+        d = np.tile(np.logspace(-3, 0, n_ratios), n_sizes) * budget / (FLOPS_PER_PARAM_TOKEN * n)
     flops = FLOPS_PER_PARAM_TOKEN * n * d
-    if budget is not None:
-        keep = flops <= budget * (1 + 1e-9)
-        n, d, flops = n[keep], d[keep], flops[keep]
-    loss = law.loss(n, d)
+    bits = np.asarray(SERVING_BITS)[None, None, :]
+    experts = np.asarray(EXPERTS, float)[None, :, None]
+    shape = (len(n), len(EXPERTS), len(SERVING_BITS))
+    base = law.loss(n, d)[:, None, None]
+    moe_gain = (LUDZIEJEWSKI.loss(n[:, None], d[:, None], experts[..., 0])
+                - LUDZIEJEWSKI.loss(n, d, 1.0)[:, None])[:, :, None]
+    ptq = np.where(bits < 16, PRECISION.ptq_degradation(n[:, None, None], d[:, None, None], bits), 0.0)
     hours = flops / (device.peak_flops(inputs.train_dtype) * inputs.mfu_train) / 3600.0
     if inputs.inference_tokens > 0:
         hours = hours + _serving(inputs, n, device)
     watts = device.tdp_w if device.tdp_w is not None else np.nan
-    energy_kwh = hours * watts / 1000.0 * inputs.pue
-    co2 = energy_kwh * grid.g_co2_per_kwh / 1000.0
+    co2_kg = hours * watts / 1000.0 * inputs.pue * grid.g_co2_per_kwh / 1000.0
     if device.embodied_kg is not None:
-        co2 = co2 + hours * device.embodied_kg / (DEFAULT_LIFETIME_YEARS * 365.0 * 24.0)
-    frame = pd.DataFrame({
-        "n_params": n, "n_tokens": d, "flops": flops, "loss": loss, "cost_usd": hours * inputs.price,
-        "co2_t": co2 / 1000.0, "latency_ms": decode_latency_s(n, device, dtype=inputs.train_dtype,
-                                                                mfu=inputs.mfu_decode) * 1e3,
-    })
-    for objective in ("cost_usd", "co2_t", "latency_ms"):
+        co2_kg = co2_kg + hours * device.embodied_kg / (DEFAULT_LIFETIME_YEARS * 365.0 * 24.0)
+    total = LUDZIEJEWSKI.total_params(n[:, None], experts[..., 0])[:, :, None]
+    latency_ms = np.maximum(2.0 * n[:, None, None] / (device.peak_flops(inputs.train_dtype) * inputs.mfu_decode),
+                            n[:, None, None] * bits / 8.0 / device.bandwidth_bytes_per_s) * 1e3
+    columns = {
+        "n_params": n[:, None, None], "n_tokens": d[:, None, None], "flops": flops[:, None, None],
+        "experts": experts, "serve_bits": bits, "total_params": total, "loss": base + moe_gain + ptq,
+        "cost_usd": (hours * inputs.price)[:, None, None], "co2_t": (co2_kg / 1000.0)[:, None, None],
+        "latency_ms": latency_ms, "memory_gb": kbit_weight_bytes(total, bits) / 1e9,
+    }
+    return _LazyColumns({k: np.broadcast_to(v, shape) for k, v in columns.items()},
+                        inputs.memory_limit_gb if inputs.memory_limit_gb > 0 else None)
+
+
+class _LazyColumns(dict):
+    """Candidate columns as broadcast views, flattened on first use; ``take(rows)`` gathers a few
+    rows without flattening every column (1e6 rows × 11 columns is ~90 MB of copies)."""
+
+    def __init__(self, views: dict[str, np.ndarray], memory_limit_gb: float | None) -> None:
+        super().__init__()
+        self.views = views
+        self.rows = None if memory_limit_gb is None else np.flatnonzero(
+            views["memory_gb"].ravel() <= memory_limit_gb)
+
+    def __missing__(self, key: str) -> np.ndarray:
+        flat = np.ascontiguousarray(self.views[key]).ravel()
+        self[key] = flat if self.rows is None else flat[self.rows]
+        return self[key]
+
+    def __len__(self) -> int:
+        return len(self["loss"])
+
+    def keys(self):  # noqa: D102 - all columns, materialised or not
+        return self.views.keys()
+
+    def take(self, positions: np.ndarray) -> dict[str, np.ndarray]:
+        flat_positions = positions if self.rows is None else self.rows[positions]
+        shape = self.views["loss"].shape
+        index = np.unravel_index(flat_positions, shape)
+        return {k: v[index] for k, v in self.views.items()}
+
+
+def candidates(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity, *,
+               n_sizes: int = 250, n_ratios: int = 200, budget: float | None = None,
+               objectives: tuple[str, ...] = tuple(OBJECTIVES)) -> pd.DataFrame:
+    """Candidate configurations: N (active parameters) × D × serving precision (16, 8, 6, 4 bits)
+    × experts (1..16): 1e6 by default. Without a budget N spans 1e7..1e13 and D/N 1..10^4; with one,
+    the candidates are the ways to spend up to it (N up to C/(6·1e8), a share 1e-3..1 of C).
+    Per candidate: loss, lifetime cost, CO2e (operational + embodied), decode latency and serving
+    memory; ``pareto_<objective>`` marks the non-dominated ones for loss against each objective.
+
+    The precision and expert dimensions adjust the plan law's loss by differences from their own
+    laws, transferred (each law's loss is on its own data set, so these are approximations):
+    + delta_PTQ(N, D, bits) of Kumar et al. (0 at 16 bits) and + [L(N, D, E) - L(N, D, 1)] of
+    Ludziejewski et al. Serving memory is the k-bit weights (Dettmers & Zettlemoyer, block 64) of
+    the total parameters, N_total(N_act, E) (Ludziejewski App. A); with ``inputs.memory_limit_gb``
+    only the candidates that fit are kept."""
+    arrays = _candidate_arrays(inputs, law, device, grid, n_sizes=n_sizes, n_ratios=n_ratios, budget=budget)
+    frame = pd.DataFrame({k: arrays[k] for k in arrays.keys()})
+    for objective in objectives:
         frame[f"pareto_{objective}"] = pareto_mask(frame[["loss", objective]].to_numpy())
     return frame
+
+
+def front_view(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity, objective: str, *,
+               budget: float | None = None, background: int = 4000, seed: int = 0) -> tuple[pd.DataFrame, int]:
+    """What a front chart needs, without building the whole table: the non-dominated candidates for
+    ``objective`` plus a sample of the others (``pareto_<objective>`` says which), and the count."""
+    arrays = _candidate_arrays(inputs, law, device, grid, n_sizes=250, n_ratios=200, budget=budget)
+    count = len(arrays)
+    on_front = pareto_mask(np.column_stack([arrays["loss"], arrays[objective]]))
+    rest = np.flatnonzero(~on_front)
+    if len(rest) > background:
+        rest = np.random.default_rng(seed).choice(rest, background, replace=False)
+    keep = np.concatenate([np.flatnonzero(on_front), rest])
+    frame = pd.DataFrame(arrays.take(keep))
+    frame[f"pareto_{objective}"] = on_front[keep]
+    return frame, count
 
 
 def export_json(result: PlanResult, law: Law, device: Device) -> str:
@@ -285,4 +373,3 @@ def results_frame(*results: PlanResult, labels: tuple[str, ...] = ("A", "B")) ->
     return pd.DataFrame(rows)
 
 
-__all__ = ["PlanInputs", "PlanResult", "evaluate", "candidates", "export_json", "import_json", "LawError"]

@@ -280,20 +280,24 @@ def pareto_figure(
     """Loss against one cost objective: a sample of all candidates in grey, the non-dominated
     ones highlighted (hover shows N and D; each point carries its candidate index), and the chosen
     scenarios (label -> (objective value, loss)) marked."""
+    candidates = candidates.reset_index(drop=True)  # customdata[0] is the row position
     front = candidates[candidates[f"pareto_{objective}"]].sort_values(objective)
     rest = candidates[~candidates[f"pareto_{objective}"]]
     if len(rest) > background:
         rest = rest.sample(background, random_state=seed)
-    hover = "N = %{customdata[1]:.3s} params<br>D = %{customdata[2]:.3s} tokens<br>loss = %{y:.4f}<br>"
+    extra = [c for c in ("serve_bits", "experts") if c in candidates]
+    hover = ("N = %{customdata[1]:.3s} params<br>D = %{customdata[2]:.3s} tokens<br>"
+             + ("%{customdata[3]:g}-bit, %{customdata[4]:g} experts<br>" if len(extra) == 2 else "")
+             + "loss = %{y:.4f}<br>")
     data = [
         {"type": "scattergl", "x": rest[objective].to_numpy(), "y": rest["loss"].to_numpy(), "mode": "markers",
          "name": f"candidates ({len(candidates):,})", "marker": {"color": "rgba(148, 163, 184, 0.35)", "size": 4},
-         "customdata": np.column_stack([rest.index, rest["n_params"], rest["n_tokens"]]),
+         "customdata": np.column_stack([rest.index, rest["n_params"], rest["n_tokens"], *(rest[c] for c in extra)]),
          "hovertemplate": hover + x_label + " = %{x:.3g}<extra>dominated</extra>"},
         {"type": "scatter", "x": front[objective].to_numpy(), "y": front["loss"].to_numpy(), "mode": "lines+markers",
          "name": f"Pareto front ({len(front):,})", "line": {"color": PALETTE[0], "width": 2},
          "marker": {"color": PALETTE[0], "size": 6},
-         "customdata": np.column_stack([front.index, front["n_params"], front["n_tokens"]]),
+         "customdata": np.column_stack([front.index, front["n_params"], front["n_tokens"], *(front[c] for c in extra)]),
          "hovertemplate": hover + x_label + " = %{x:.3g}<extra>non-dominated: click to compare</extra>"},
     ]
     for i, (label, (x, y)) in enumerate((chosen or {}).items()):

@@ -206,8 +206,9 @@ def kbit_weight_bytes(n_params: Any, bits: float = 4.0, block_size: int = 64, sc
     (16/64 = 0.25 extra bits per parameter at block 64)."""
     if block_size <= 0:
         raise LawError("block_size must be positive")
-    overhead = 0.0 if bits >= 16 else scale_bits / block_size
-    return np.asarray(n_params, float) * (bits + overhead) / 8.0
+    k = np.asarray(bits, float)
+    overhead = np.where(k >= 16, 0.0, scale_bits / block_size)
+    return np.asarray(n_params, float) * (k + overhead) / 8.0
 
 
 def largest_model_that_fits(memory_bytes: float, bits: float = 4.0, block_size: int = 64) -> float:

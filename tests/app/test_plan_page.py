@@ -88,3 +88,12 @@ def test_a_user_device_is_validated_stored_and_offered(app):
     at.number_input(key="plan_device_mem").set_value(0.0)
     at.button[-1].click().run()
     assert any("memory_gb is required" in e.value for e in at.error)
+
+
+def test_the_front_mixes_precisions_and_expert_counts(app):
+    at = app(plan_front="memory")
+    assert not at.exception
+    line = next(c.value for c in at.caption if c.value.startswith("On the front:"))
+    bits = {part.split("-bit")[0].strip() for part in line.removeprefix("On the front:").split(";")[0].split(",")}
+    experts = {part.split("E=")[1].split()[0] for part in line.split(";")[1].split(",")}
+    assert len(bits) > 1 and len(experts) > 1

@@ -22,7 +22,7 @@ TIMEOUT_MS = 30_000
 def test_changing_the_budget_redraws_the_front(page, server_url):
     page.goto(server_url)
     page.get_by_role("heading", name="Plan").wait_for(timeout=TIMEOUT_MS)
-    caption = page.get_by_text(re.compile(r"candidate \(N, D\) configurations within 1\.00e23 FLOPs"))
+    caption = page.get_by_text(re.compile(r"candidates: active parameters × tokens within 1\.00e23 FLOPs"))
     caption.wait_for(timeout=TIMEOUT_MS)
     page.locator(".js-plotly-plot").first.wait_for(timeout=TIMEOUT_MS)
     traces_before = page.locator(".js-plotly-plot").first.locator(".scatterlayer .trace").count()
@@ -31,7 +31,7 @@ def test_changing_the_budget_redraws_the_front(page, server_url):
     slider = page.get_by_role("slider").first  # the training-compute slider
     slider.focus()
     slider.press("End")
-    page.get_by_text(re.compile(r"candidate \(N, D\) configurations within 1\.00e27 FLOPs")).wait_for(timeout=TIMEOUT_MS)
+    page.get_by_text(re.compile(r"candidates: active parameters × tokens within 1\.00e27 FLOPs")).wait_for(timeout=TIMEOUT_MS)
     page.wait_for_url(re.compile(r"log10_flops=27"), timeout=TIMEOUT_MS)
     expected = plan.evaluate(dataclasses.replace(plan.PlanInputs(), log10_flops=27.0), get_law("chinchilla-epoch"),
                              load_catalog()["h100-sxm"], load_grid_intensities())

@@ -48,14 +48,35 @@ def test_region_changes_carbon_and_nothing_else():
     assert (us.train.energy_kwh, us.train.cost_usd, us.total_cost_usd) == (fr.train.energy_kwh, fr.train.cost_usd, fr.total_cost_usd)
 
 
-def test_candidates_number_at_least_100k_and_fronts_are_marked():
+def test_a_million_candidates_over_size_tokens_precision_and_experts():
     inputs = plan.PlanInputs()
-    frame = plan.candidates(inputs, get_law(inputs.plan_law), CATALOG[inputs.hardware], GRIDS[inputs.region])
-    assert len(frame) >= 100_000
-    for objective in ("cost_usd", "co2_t", "latency_ms"):
+    args = (inputs, get_law(inputs.plan_law), CATALOG[inputs.hardware], GRIDS[inputs.region])
+    frame = plan.candidates(*args)
+    assert len(frame) >= 1_000_000
+    assert set(frame["serve_bits"]) == set(plan.SERVING_BITS) and set(frame["experts"]) == set(plan.EXPERTS)
+    for objective in plan.OBJECTIVES:
         assert 0 < frame[f"pareto_{objective}"].sum() < len(frame)
-    within = plan.candidates(inputs, get_law(inputs.plan_law), CATALOG[inputs.hardware], GRIDS[inputs.region], budget=1e22)
-    assert (within.flops <= 1e22 * (1 + 1e-9)).all()
+    # memory: a 4-bit or sparse model is the better buy somewhere on the front
+    memory_front = frame[frame["pareto_memory_gb"]]
+    assert memory_front["serve_bits"].nunique() > 1 and memory_front["experts"].nunique() > 1
+    # the dimensions act as their laws say
+    # a model inside the joint law's fitted range: ~1B active parameters on ~20 tokens per parameter
+    pick = ((frame.n_params / 1e9).map(abs).sub(1).abs() + (frame.n_tokens / frame.n_params / 20 - 1).abs()).idxmin()
+    one = frame[(frame.n_params == frame.n_params[pick]) & (frame.n_tokens == frame.n_tokens[pick])]
+    dense16 = one[(one.experts == 1) & (one.serve_bits == 16)].iloc[0]
+    assert (one[one.experts == 8].memory_gb.max() > one[one.experts == 1].memory_gb.max())
+    assert one[(one.experts == 1) & (one.serve_bits == 4)].loss.iloc[0] > dense16.loss  # PTQ damage
+    assert one[(one.experts == 8) & (one.serve_bits == 16)].loss.iloc[0] < dense16.loss  # MoE gain
+
+
+def test_candidates_within_a_budget_and_a_memory_limit():
+    inputs = dataclasses.replace(plan.PlanInputs(), memory_limit_gb=40.0)
+    frame = plan.candidates(inputs, get_law(inputs.plan_law), CATALOG[inputs.hardware], GRIDS[inputs.region],
+                            budget=1e22, objectives=("memory_gb",))
+    assert (frame.flops <= 1e22 * (1 + 1e-9)).all() and (frame.memory_gb <= 40.0).all() and len(frame) > 100_000
+    view, count = plan.front_view(inputs, get_law(inputs.plan_law), CATALOG[inputs.hardware], GRIDS[inputs.region],
+                                  "memory_gb", budget=1e22)
+    assert count == len(frame) and view["pareto_memory_gb"].sum() == frame["pareto_memory_gb"].sum()
 
 
 def test_export_parses_back_to_the_same_inputs():
