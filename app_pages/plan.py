@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from engine import bench, carbon, plan, registry, store
+from engine.fit import allocation_band
 from engine.laws.base import LawError
 from ui import db, figures
 from ui import format as fmt
@@ -34,7 +35,8 @@ def measurements(version: tuple) -> dict:
 
 @st.cache_data(show_spinner=False)
 def saved_fits(version: tuple) -> dict:
-    return {k: law for k, (law, _) in registry.saved_fit_laws(store.list_fits(db.cursor())).items()}
+    """Saved fits by law id: (law, bootstrap samples or None)."""
+    return registry.saved_fit_laws(store.list_fits(db.cursor()))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -128,12 +130,21 @@ def explain(title: str, formula: str, inputs: dict, sources: str) -> None:
         st.caption(sources)
 
 
-def headline(result: plan.PlanResult, device, law) -> None:
+def headline(result: plan.PlanResult, device, law, samples=None) -> None:
     a, b, c, d = st.columns(4)
-    a.metric("Parameters N", fmt.count(result.n_params, "params"))
-    b.metric("Training tokens D", fmt.count(result.n_tokens, "tokens"))
+    band = None
+    if samples is not None and result.inputs.plan_mode != "Target loss":
+        band = allocation_band(samples, [result.flops]).iloc[0]
+    a.metric("Parameters N", fmt.count(result.n_params, "params"),
+             help=None if band is None else f"95% band from the fit's bootstrap: {fmt.count(band.n_params_lo)} to "
+                                            f"{fmt.count(band.n_params_hi)}")
+    b.metric("Training tokens D", fmt.count(result.n_tokens, "tokens"),
+             help=None if band is None else f"95% band: {fmt.count(band.n_tokens_lo)} to {fmt.count(band.n_tokens_hi)}")
     c.metric("Tokens per parameter", fmt.ratio(result.tokens_per_param))
     d.metric("Predicted loss (nats/token)", f"{result.loss:.4f}")
+    if band is not None:
+        st.caption(f"Your fit's 95% bootstrap band at this budget: N* {fmt.count(band.n_params_lo)}–"
+                   f"{fmt.count(band.n_params_hi)}, D* {fmt.count(band.n_tokens_lo)}–{fmt.count(band.n_tokens_hi)}.")
     explain("How the model was chosen", r"N^*, D^* = \arg\min_{6ND = C} L(N, D)" if result.inputs.plan_mode != "Target loss"
             else r"C^* = \min\{C : L^*(C) = \ell\}", {"law": law.info.title, "training FLOPs C": fmt.flops(result.flops)},
             f"{law.info.citation}. {law.info.source_detail}.")
@@ -172,6 +183,19 @@ def serving_section(result: plan.PlanResult, device) -> None:
     s4.metric("Lifetime serving cost", f"${result.serve.cost_usd:,.0f}" if result.serve else "–")
     st.caption(f"{inf.explain()} Weights {inf.weight_bytes / 1e9:,.1f} GB, KV cache {inf.kv_cache_bytes / 1e9:,.2f} GB "
                f"at {4096} tokens of context on one {device.name}; shape assumed from N (GQA, 8 KV heads).")
+    explain(
+        "How the serving numbers are computed",
+        r"t_{token} = \max\left(\frac{2N + 2 n_{layer} L_{ctx} d_{attn}}{\text{peak}\cdot\text{MFU}_{decode}},\ "
+        r"\frac{\text{weights} + \text{KV}}{\text{bandwidth}}\right),\quad "
+        r"\$/10^6 = \frac{10^6\, t_{token}}{3600}\, p",
+        {"FLOPs per token": f"{inf.flops_per_token:.3g}", "weight bytes": f"{inf.weight_bytes:.3g}",
+         "KV-cache bytes": f"{inf.kv_cache_bytes:.3g}", "bandwidth (B/s)": f"{device.bandwidth_bytes_per_s:.3g}",
+         "MFU decode": result.inputs.mfu_decode, "price $/device-hour": result.inputs.price,
+         "lifetime tokens served": f"{result.inputs.inference_tokens:.3g}",
+         "prompt share (prefill MFU)": result.inputs.prompt_fraction},
+        "Kaplan et al. 2020 Eq. 2.2 for FLOPs per token; a roofline with the device's catalog (or measured) peak and "
+        "bandwidth; lifetime serving device-hours = 2N·(prompt/MFU_prefill + output/MFU_decode)/peak.",
+    )
     if result.lifetime and result.inputs.inference_tokens > 0:
         lt = result.lifetime
         st.markdown(
@@ -225,7 +249,8 @@ st.title("Plan")
 st.caption("What should we train with this budget, what will it cost and emit, and what are the alternatives?")
 version = store.data_version(db.cursor())
 all_devices = devices(version)
-all_laws = {**{k: v for k, v in registry.LAWS.items() if v.has_loss}, **saved_fits(version)}
+fits = saved_fits(version)
+all_laws = {**{k: v for k, v in registry.LAWS.items() if v.has_loss}, **{k: law for k, (law, _) in fits.items()}}
 try:
     inputs = scenario_inputs(all_laws, all_devices, version)
     law = all_laws[inputs.plan_law]
@@ -241,7 +266,7 @@ except (ValueError, LawError) as exc:
 for note in result.notes:
     st.info(note)
 st.subheader("Recommendation (scenario A)")
-headline(result, device, law)
+headline(result, device, law, fits.get(law.id, (None, None))[1])
 st.subheader("Serving")
 serving_section(result, device)
 st.subheader("Alternatives")

@@ -47,6 +47,11 @@ def test_upload_fit_save_and_find_the_fit_on_the_scaling_page(app):
     assert not at.exception
     assert any("Your fit: mine" in md.value for md in at.markdown)
 
+    at.switch_page(str(next(p for p in PAGES if p.file == "plan.py").path)).run()
+    at.selectbox(key="plan_law").set_value("fit:mine").run()
+    assert not at.exception
+    assert any(c.value.startswith("Your fit's 95% bootstrap band") for c in at.caption)
+
 
 def test_a_file_with_no_usable_rows_says_so(app):
     at = app("runs.py")
