@@ -74,8 +74,8 @@ def pareto_mask(objectives: np.ndarray) -> np.ndarray:
         raise ValueError("objectives must be a 2-D array (points × objectives)")
     n, k = obj.shape
     mask = np.zeros(n, dtype=bool)
-    finite = np.all(np.isfinite(obj), axis=1)
-    idx = np.flatnonzero(finite) if not finite.all() else None
+    # one reduction in the common all-finite case; per-row checks only when something is not finite
+    idx = None if np.isfinite(obj).all() else np.flatnonzero(np.all(np.isfinite(obj), axis=1))
     pts = obj if idx is None else obj[idx]
     if len(pts) == 0:
         return mask
