@@ -125,7 +125,7 @@ def benchmark_section(all_devices: dict, past: list[dict]) -> None:
     dtype = st.selectbox("Roofline data type", measured_dtypes, key="bench_dtype")
     points = [{**r, "intensity": bench.gemm_intensity(r)} for r in result["gemm"] if r["dtype"] == dtype]
     measured = bench.measured_device(result, bench_id=shown, like=all_devices.get(match) if match else None)
-    name = {"float64": "fp64", "float32": "fp32"}.get(dtype, dtype)
+    name = bench.catalog_dtype(dtype)
     catalog = [all_devices[match]] if match else []
     st.plotly_chart(figures.roofline_figure([measured, *catalog], name, measured=points,
                                             measured_bandwidth=measured.bandwidth_bytes_per_s), key="bench_roofline")

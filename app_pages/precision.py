@@ -6,7 +6,7 @@ import streamlit as st
 
 from engine import precision_moe
 from engine.laws.base import LawError
-from engine.laws.precision import KBIT_RULES, PRECISION, kbit_weight_bytes, largest_model_that_fits
+from engine.laws.precision import KBIT_RULES, PRECISION, largest_model_that_fits
 from engine.pareto import pareto_mask
 from ui import figures
 from ui import format as fmt
@@ -40,26 +40,22 @@ bits_a = c[2].slider("Training bits: activations", 4, 16, 16, key="bits_activati
 bits_kv = c[3].slider("Training bits: KV cache", 4, 16, 16, key="bits_kv", **BOUND)
 bits_post = c[4].slider("Serving bits (post-training)", 3, 16, 4, key="bits_post", **BOUND)
 flops = 10.0**log10_flops
-train_bits = max(bits_w, bits_a, bits_kv)  # the compute model's P
 
 try:
-    chosen = law.optimal(flops, bits=float(train_bits)).scalar()
-    n, d = chosen["n_params"], chosen["n_tokens"]
-    loss_trained = float(law.loss(n, d, bits_w, bits_a, bits_kv))
-    loss_served = float(law.loss(n, d, bits_w, bits_a, bits_kv, bits_post=bits_post if bits_post < bits_w else None))
-    best = law.optimal(flops).scalar()
+    scenario = precision_moe.precision_scenario(law, flops, bits_w, bits_a, bits_kv, bits_post)
 except LawError as exc:
     st.error(str(exc))
     st.stop()
+n = scenario["n_params"]
 
 m = st.columns(5)
 m[0].metric("Parameters N (at this budget)", fmt.count(n))
-m[1].metric("Loss after training", f"{loss_trained:.4f}")
-m[2].metric("Loss served at this precision", f"{loss_served:.4f}", delta=f"{loss_served - loss_trained:+.4f}",
-            delta_color="inverse")
-m[3].metric("Weight memory when served", f"{float(kbit_weight_bytes(n, bits_post)) / 1e9:,.2f} GB",
+m[1].metric("Loss after training", f"{scenario['loss_trained']:.4f}")
+m[2].metric("Loss served at this precision", f"{scenario['loss_served']:.4f}",
+            delta=f"{scenario['loss_served'] - scenario['loss_trained']:+.4f}", delta_color="inverse")
+m[3].metric("Weight memory when served", f"{scenario['memory_gb']:,.2f} GB",
             help="k bits per weight plus a 16-bit constant per block of 64 (Dettmers & Zettlemoyer).")
-m[4].metric("Compute-optimal precision", f"{best['precision_bits']:.1f} bits",
+m[4].metric("Compute-optimal precision", f"{scenario['optimal_bits']:.1f} bits",
             help="With N, D and P all free (Kumar Eq. 7): independent of the budget.")
 
 left, right = st.columns(2)
@@ -67,7 +63,7 @@ curve = bits_curve(law, flops)
 left.plotly_chart(figures.line_chart(
     curve, "bits", "loss", x_label="Training precision P (bits, weights = activations = KV)",
     y_label="Compute-optimal loss (nats/token, Dolma)", title=f"Loss against bits at {fmt.flops(flops)}",
-    mode="lines+markers", marks={"P*": (best["precision_bits"], best["loss"])}), key="bits_chart")
+    mode="lines+markers", marks={"P*": (scenario["optimal_bits"], scenario["optimal_loss"])}), key="bits_chart")
 
 ptq = precision_moe.ptq_against_tokens(law, n, bits_post)
 d_crit = float(law.critical_data_size(n, bits_post))
@@ -79,7 +75,7 @@ right.plotly_chart(figures.line_chart(
 st.caption(f"Past the critical data size D_crit = {fmt.count(d_crit, 'tokens')} ({d_crit / n:,.0f} tokens per parameter) "
            f"more pretraining raises the loss after {bits_post}-bit quantization.")
 
-cands = memory_candidates(law, flops, float(train_bits))
+cands = memory_candidates(law, flops, scenario["train_bits"])
 front = cands[cands["pareto"]]
 st.plotly_chart(figures.line_chart(
     front.sort_values("memory_gb"), "memory_gb", "loss", group="serve_bits", group_label="served at ",

@@ -105,15 +105,14 @@ def browse_section(runs: pd.DataFrame) -> pd.DataFrame:
     chosen_sets = mid.multiselect("Loss data set", eval_sets, key="eval_sets", help="Empty: all")
     log_n = right.slider("Parameters (log10)", 3.0, 14.0, (3.0, 14.0), 0.1, key="log10_n_range",
                          bind="query-params")
-    upload_ids = None
-    uploaded = fit_ready[fit_ready["source"] == store.USER_SOURCE]["upload_id"].unique()
-    if store.USER_SOURCE in chosen and len(uploaded) > 1:
+    user_uploads = None
+    uploaded = fit_ready[fit_ready["source"] == runs_lib.USER_SOURCE]["upload_id"].unique()
+    if runs_lib.USER_SOURCE in chosen and len(uploaded) > 1:
         names = store.list_uploads(db.cursor()).set_index("upload_id")["file_name"]
-        picked_uploads = st.multiselect("Your uploads", list(uploaded), default=list(uploaded), key="upload_filter",
-                                        format_func=lambda u: f"{names.get(u, u)} ({u})")
-        upload_ids = set(picked_uploads) | set(fit_ready.loc[fit_ready["source"] != store.USER_SOURCE, "upload_id"])
+        user_uploads = st.multiselect("Your uploads", list(uploaded), default=list(uploaded), key="upload_filter",
+                                      format_func=lambda u: f"{names.get(u, u)} ({u})")
     selected = runs_lib.select_runs(
-        fit_ready, sources=chosen, upload_ids=upload_ids, eval_sets=chosen_sets or None,
+        fit_ready, sources=chosen, user_uploads=user_uploads, eval_sets=chosen_sets or None,
         n_params_range=(10 ** log_n[0], 10 ** log_n[1]),
     )
     st.caption(f"{len(selected):,} runs selected of {len(fit_ready):,} with parameters, tokens and loss "

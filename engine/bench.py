@@ -330,7 +330,12 @@ def run(device: str = "cpu", *, quick: bool = True, progress: Progress | None = 
 
 # --- from measurements to estimates --------------------------------------------------------------
 
-_DTYPE_NAMES = {"float64": "fp64", "float32": "fp32"}
+_NUMPY_TO_CATALOG = {"float64": "fp64", "float32": "fp32"}
+
+
+def catalog_dtype(name: str) -> str:
+    """The catalog's name for a measured data type (numpy's float64 is the catalog's fp64)."""
+    return _NUMPY_TO_CATALOG.get(name, name)
 
 
 def measured_device(result: dict, *, bench_id: str, like: Any | None = None) -> Any:
@@ -341,7 +346,7 @@ def measured_device(result: dict, *, bench_id: str, like: Any | None = None) -> 
     peaks: dict[str, float] = {}
     for row in result["gemm"]:
         if row["correct"]:
-            name = _DTYPE_NAMES.get(row["dtype"], row["dtype"])
+            name = catalog_dtype(row["dtype"])
             peaks[name] = max(peaks.get(name, 0.0), row["flops_per_s"] / 1e12)
     bandwidth = max((row["bytes_per_s"] for row in result["bandwidth"]), default=None)
     if not peaks or bandwidth is None:
@@ -373,7 +378,9 @@ def catalog_match(machine: dict) -> str | None:
 
 def gemm_intensity(row: dict) -> float:
     """FLOPs per byte a GEMM must move at least: 2mnk / ((mk + kn + mn) · element bytes)."""
-    size = {"float64": 8, "float32": 4, "fp32": 4, "tf32": 4, "bf16": 2, "fp16": 2}.get(row["dtype"], 4)
+    from engine.inference import BYTES_PER_ELEMENT
+
+    size = BYTES_PER_ELEMENT[catalog_dtype(row["dtype"])]
     m, n, k = row["m"], row["n"], row["k"]
     return 2.0 * m * n * k / ((m * k + k * n + m * n) * size)
 
@@ -382,7 +389,7 @@ def achieved_fractions(result: dict, device: Any) -> list[dict]:
     """Per measured GEMM, the share of ``device``'s catalog peak for that data type, in words too."""
     rows = []
     for row in result["gemm"]:
-        name = _DTYPE_NAMES.get(row["dtype"], row["dtype"])
+        name = catalog_dtype(row["dtype"])
         peak = device.peak_tflops.get(name)
         if peak is None:
             continue

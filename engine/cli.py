@@ -215,7 +215,12 @@ def cmd_bench(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _non_negative_float(text: str) -> float:
-    value = _positive_float(text) if text.strip() not in ("0", "0.0") else 0.0
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or a positive finite number")
     return value
 
 

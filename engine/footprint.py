@@ -57,6 +57,20 @@ def serving_device_hours(n_params, prompt_tokens: float, output_tokens: float, d
     return flops_per_param * np.asarray(n_params, float) / peak / 3600.0
 
 
+def operational(device_hours, watts, pue: float, grid_g_per_kwh: float):
+    """(energy kWh, operational CO2e kg) = device-hours × W/1000 × PUE, × g/kWh / 1000. Vectorized."""
+    energy_kwh = np.asarray(device_hours, float) * watts / 1000.0 * pue
+    return energy_kwh, energy_kwh * grid_g_per_kwh / 1000.0
+
+
+def embodied_kg(device_hours, device: Device, lifetime_years: float = DEFAULT_LIFETIME_YEARS):
+    """LLMCarbon's amortised embodied CO2e: per-device kg × device-hours / lifetime hours (the same
+    as n_devices × kg × wall-hours / lifetime). None when the device's die area is unknown."""
+    if device.embodied_kg is None:
+        return None
+    return device.embodied_kg * np.asarray(device_hours, float) / (lifetime_years * HOURS_PER_YEAR)
+
+
 def _positive(name: str, value: float | None) -> float:
     if value is None or not value > 0 or value != value or value == float("inf"):
         raise FootprintError(f"{name} must be a positive number, got {value!r}")
@@ -90,32 +104,31 @@ def footprint_from_device_hours(
     energy and operational CO2e as None."""
     hours = _positive("device_hours", device_hours)
     n = _positive("n_devices", n_devices)
-    if power_w is None and device.tdp_w is None and not require_power:
-        energy_kwh = None
-    else:
-        energy_kwh = hours * average_power_w(device, power_w, power_utilisation) / 1000.0 * _positive("pue", pue)
     if grid_g_per_kwh is None or grid_g_per_kwh < 0:
         raise FootprintError(f"grid intensity must be 0 or more gCO2e/kWh, got {grid_g_per_kwh!r}")
-    wall_hours = hours / n
-    per_device = device.embodied_kg
-    embodied = None if per_device is None else n * per_device * wall_hours / (
-        _positive("lifetime_years", lifetime_years) * HOURS_PER_YEAR)
+    energy_kwh = co2 = None
+    if power_w is not None or device.tdp_w is not None or require_power:
+        watts = average_power_w(device, power_w, power_utilisation)
+        energy_kwh, co2 = (float(x) for x in operational(hours, watts, _positive("pue", pue), grid_g_per_kwh))
+    embodied = embodied_kg(hours, device, _positive("lifetime_years", lifetime_years))
     cost = None if price_per_device_hour is None else hours * float(price_per_device_hour)
-    co2 = None if energy_kwh is None else energy_kwh * grid_g_per_kwh / 1000.0
-    return Footprint(hours, wall_hours / 24.0, energy_kwh, co2, embodied, cost)
+    return Footprint(hours, hours / n / 24.0, energy_kwh, co2, None if embodied is None else float(embodied), cost)
 
 
-def device_hours_for_flops(flops: float, device: Device, *, dtype: str = "bf16", mfu: float = 0.4) -> float:
-    """FLOPs / (dense peak × MFU), in device-hours."""
+def device_hours_for_flops(flops, device: Device, *, dtype: str = "bf16", mfu: float = 0.4):
+    """FLOPs / (dense peak × MFU), in device-hours (vectorized over FLOPs)."""
     mfu = _positive("mfu", mfu)
     if mfu > 1:
         raise FootprintError(f"mfu is a fraction of peak (0 to 1], got {mfu}")
-    return _positive("flops", flops) / (device.peak_flops(dtype) * mfu) / 3600.0
+    c = np.asarray(flops, float)
+    if not np.all(np.isfinite(c) & (c > 0)):
+        raise FootprintError(f"flops must be positive, got {flops!r}")
+    return c / (device.peak_flops(dtype) * mfu) / 3600.0
 
 
 def training_footprint(
     flops: float, device: Device, *, n_devices: int, dtype: str = "bf16", mfu: float = 0.4, **kwargs
 ) -> Footprint:
     """Footprint of training for ``flops`` FLOPs (kwargs as footprint_from_device_hours)."""
-    hours = device_hours_for_flops(flops, device, dtype=dtype, mfu=mfu)
+    hours = float(device_hours_for_flops(flops, device, dtype=dtype, mfu=mfu))
     return footprint_from_device_hours(hours, device, n_devices=n_devices, **kwargs)

@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 
 from engine.carbon import GridIntensity
-from engine.footprint import Footprint, device_hours_for_flops, footprint_from_device_hours, serving_device_hours
-from engine.hardware import DEFAULT_LIFETIME_YEARS, Device
+from engine.footprint import (
+    Footprint, device_hours_for_flops, embodied_kg, footprint_from_device_hours, operational, serving_device_hours,
+)
+from engine.hardware import Device
 from engine.inference import InferenceEstimate, decode_latency_s, estimate
 from engine.laws.base import FLOPS_PER_PARAM_TOKEN, Law
 from engine.laws.chinchilla import ChinchillaLaw
@@ -171,7 +173,7 @@ def evaluate(inputs: PlanInputs, law: Law, device: Device, grids: dict[str, Grid
     n, d, flops, loss = alloc["n_params"], alloc["n_tokens"], alloc["flops"], alloc["loss"]
     common = dict(grid_g_per_kwh=grid.g_co2_per_kwh, pue=inputs.pue, price_per_device_hour=inputs.price,
                   require_power=False)
-    train_hours = device_hours_for_flops(flops, device, dtype=inputs.train_dtype, mfu=inputs.mfu_train)
+    train_hours = float(device_hours_for_flops(flops, device, dtype=inputs.train_dtype, mfu=inputs.mfu_train))
     train = footprint_from_device_hours(train_hours, device, n_devices=inputs.n_devices, **common)
     serve = None
     if inputs.inference_tokens > 0:
@@ -246,16 +248,17 @@ def _candidate_arrays(inputs: PlanInputs, law: Law, device: Device, grid: GridIn
     moe_gain = (LUDZIEJEWSKI.loss(n[:, None], d[:, None], experts[..., 0])
                 - LUDZIEJEWSKI.loss(n, d, 1.0)[:, None])[:, :, None]
     ptq = np.where(bits < 16, PRECISION.ptq_degradation(n[:, None, None], d[:, None, None], bits), 0.0)
-    hours = flops / (device.peak_flops(inputs.train_dtype) * inputs.mfu_train) / 3600.0
+    hours = device_hours_for_flops(flops, device, dtype=inputs.train_dtype, mfu=inputs.mfu_train)
     if inputs.inference_tokens > 0:
         hours = hours + _serving(inputs, n, device)
     watts = device.tdp_w if device.tdp_w is not None else np.nan
-    co2_kg = hours * watts / 1000.0 * inputs.pue * grid.g_co2_per_kwh / 1000.0
-    if device.embodied_kg is not None:
-        co2_kg = co2_kg + hours * device.embodied_kg / (DEFAULT_LIFETIME_YEARS * 365.0 * 24.0)
+    _, co2_kg = operational(hours, watts, inputs.pue, grid.g_co2_per_kwh)
+    embodied = embodied_kg(hours, device)
+    if embodied is not None:
+        co2_kg = co2_kg + embodied
     total = LUDZIEJEWSKI.total_params(n[:, None], experts[..., 0])[:, :, None]
-    latency_ms = np.maximum(2.0 * n[:, None, None] / (device.peak_flops(inputs.train_dtype) * inputs.mfu_decode),
-                            n[:, None, None] * bits / 8.0 / device.bandwidth_bytes_per_s) * 1e3
+    latency_ms = decode_latency_s(n[:, None, None], device, bits=bits, dtype=inputs.train_dtype,
+                                  mfu=inputs.mfu_decode) * 1e3
     columns = {
         "n_params": n[:, None, None], "n_tokens": d[:, None, None], "flops": flops[:, None, None],
         "experts": experts, "serve_bits": bits, "total_params": total, "loss": base + moe_gain + ptq,

@@ -7,10 +7,28 @@ import numpy as np
 import pandas as pd
 
 from engine.laws.moe import EXPERT_COUNTS, FineGrainedMoeLaw, JointMoeLaw
-from engine.laws.precision import PrecisionLaw, kbit_weight_bytes
+from engine.laws.base import FLOPS_PER_PARAM_TOKEN
+from engine.laws.precision import PrecisionLaw, equivalent_6nd_budget, kbit_weight_bytes
 
 TRAINING_BITS = np.arange(4.0, 16.5, 0.5)
 SERVING_BITS = (3.0, 4.0, 5.0, 6.0, 8.0, 16.0)
+
+
+def precision_scenario(law: PrecisionLaw, flops: float, bits_weights: float, bits_activations: float,
+                       bits_kv: float, bits_post: float) -> dict[str, float]:
+    """The compute-optimal model at ``flops`` trained at these precisions (the compute model's P is
+    the widest of the three) and served at ``bits_post``: its size, losses after training and when
+    served (PTQ damage only when serving below the weights' precision), weight memory, and P*."""
+    train_bits = float(max(bits_weights, bits_activations, bits_kv))
+    alloc = law.optimal(flops, bits=train_bits).scalar()
+    n, d = alloc["n_params"], alloc["n_tokens"]
+    trained = float(law.loss(n, d, bits_weights, bits_activations, bits_kv))
+    served = float(law.loss(n, d, bits_weights, bits_activations, bits_kv,
+                            bits_post=bits_post if bits_post < bits_weights else None))
+    best = law.optimal(flops).scalar()
+    return {"n_params": n, "n_tokens": d, "train_bits": train_bits, "loss_trained": trained, "loss_served": served,
+            "memory_gb": float(kbit_weight_bytes(n, bits_post)) / 1e9,
+            "optimal_bits": best["precision_bits"], "optimal_loss": best["loss"]}
 
 
 def loss_against_training_bits(law: PrecisionLaw, flops: float, bits=TRAINING_BITS) -> pd.DataFrame:
@@ -35,7 +53,7 @@ def memory_loss_candidates(law: PrecisionLaw, flops: float, *, train_bits: float
     post-training precision: weight memory (Dettmers' k-bit bytes) against loss (Kumar)."""
     best = law.optimal(flops, bits=train_bits)
     n = float(best.n_params) * np.logspace(-1.5, 1.0, sizes)
-    d = 16.0 * flops / (6.0 * n * train_bits)
+    d = equivalent_6nd_budget(flops, train_bits) / (FLOPS_PER_PARAM_TOKEN * n)
     frames = []
     for post in SERVING_BITS:
         loss = law.loss(n, d, train_bits, train_bits, train_bits, bits_post=post if post < train_bits else None)
@@ -62,7 +80,7 @@ def loss_against_memory(law: JointMoeLaw, flops: float, memories_gb=np.logspace(
         unconstrained = law.optimal(flops, experts=e)
         n = np.minimum(float(unconstrained.n_params), law.max_active_for_memory(memories * 1e9, float(e)))
         frames.append(pd.DataFrame({"experts": e, "memory_limit_gb": memories, "n_params": n,
-                                    "loss": law.loss(n, flops / (6.0 * n), e)}))
+                                    "loss": law.loss(n, flops / (FLOPS_PER_PARAM_TOKEN * n), e)}))
     return pd.concat(frames, ignore_index=True)
 
 

@@ -50,11 +50,6 @@ def has_compute_optimum(law: Law) -> bool:
     return not law.info.compute_model.startswith("fixed")
 
 
-def loss_laws() -> list[Law]:
-    """Laws that predict a loss (not the allocation-only power laws)."""
-    return [law for law in LAWS.values() if law.has_loss]
-
-
 def describe(law: Law) -> dict:
     """The law's public description: id, title, citation, url, verified flag and constants."""
     info = law.info

@@ -7,6 +7,8 @@ from collections.abc import Collection
 
 import pandas as pd
 
+USER_SOURCE = "user"  # the source of every uploaded run
+
 # A spreadsheet treats a cell starting with one of these as a formula (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -15,18 +17,20 @@ def select_runs(
     runs: pd.DataFrame,
     *,
     sources: Collection[str] | None = None,
-    upload_ids: Collection[str] | None = None,
+    user_uploads: Collection[str] | None = None,
     eval_sets: Collection[str] | None = None,
     n_params_range: tuple[float, float] | None = None,
     flops_range: tuple[float, float] | None = None,
     require_fit_columns: bool = False,
 ) -> pd.DataFrame:
-    """The runs matching every given filter (None means no filter on that column)."""
+    """The runs matching every given filter (None means no filter on that column).
+    ``user_uploads`` keeps, of the users' uploaded runs, only those of these uploads (published
+    runs are unaffected)."""
     keep = pd.Series(True, index=runs.index)
     if sources is not None:
         keep &= runs["source"].isin(list(sources))
-    if upload_ids is not None:
-        keep &= runs["upload_id"].isin(list(upload_ids))
+    if user_uploads is not None:
+        keep &= (runs["source"] != USER_SOURCE) | runs["upload_id"].isin(list(user_uploads))
     if eval_sets is not None:
         keep &= runs["loss_eval_set"].fillna("(not given)").isin(list(eval_sets))
     if n_params_range is not None:

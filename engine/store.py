@@ -26,6 +26,7 @@ import pandas as pd
 from engine import published
 from engine.hardware import Device, HardwareError, device_from_row, load_catalog
 from engine.ingest import IngestError, IngestReport
+from engine.runs import USER_SOURCE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = REPO_ROOT / "data" / "flopwise.duckdb"
@@ -307,7 +308,6 @@ def list_sources(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 # --- user uploads -------------------------------------------------------------------------
 
-USER_SOURCE = "user"
 _MAX_ATTEMPTS = 20
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.laws.base import Allocation, Law, LawError, LawInfo, as_positive_array
+from engine.laws.base import FLOPS_PER_PARAM_TOKEN, Allocation, Law, LawError, LawInfo, as_positive_array
 from engine.optimize import minimize_over_params
 
 
@@ -96,7 +96,7 @@ class DataConstrainedLaw(Law):
         c_arr = as_positive_array("flops", flops)
         u = self._checked_unique(unique_tokens)
         n = minimize_over_params(lambda n_, d_: self.loss(n_, d_, u), c_arr)
-        d = c_arr / (6.0 * n)
+        d = c_arr / (FLOPS_PER_PARAM_TOKEN * n)
         return Allocation(n, d, c_arr, self.loss(n, d, u))
 
     def target(self, loss: Any, unique_tokens: Any = None, **inputs: Any) -> Allocation:

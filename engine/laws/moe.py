@@ -93,7 +93,7 @@ class FineGrainedMoeLaw(Law):
     def _optimal_at(self, flops: np.ndarray, granularity: float) -> tuple[np.ndarray, np.ndarray]:
         def loss_of(n_act: np.ndarray, d6: np.ndarray) -> np.ndarray:
             # minimize_over_params hands D = C/(6N); convert to the routed FLOPs model
-            budget = d6 * 6.0 * n_act
+            budget = d6 * FLOPS_PER_PARAM_TOKEN * n_act
             per_token = self.flops(n_act, 1.0, granularity)
             return self.loss(n_act, budget / per_token, granularity)
 
@@ -138,15 +138,6 @@ KRAJEWSKI = FineGrainedMoeLaw(
     ),
     constants=FineGrainedConstants(a=18.1, alpha=0.115, b=30.8, beta=0.147, g=2.1, gamma=0.58, c=0.47),
 )
-
-
-@dataclass(frozen=True)
-class DenseKrajewskiConstants:
-    a: float
-    alpha: float
-    b: float
-    beta: float
-    c: float
 
 
 # --- Ludziejewski et al. 2025 ---------------------------------------------------------------

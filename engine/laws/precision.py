@@ -62,6 +62,11 @@ class KumarConstants:
     b: float
 
 
+def equivalent_6nd_budget(flops: Any, bits: Any) -> np.ndarray:
+    """Kumar's compute C = (6/16)·N·D·P as a C = 6·N·D budget: C·16/P (equal at 16 bits)."""
+    return np.asarray(flops, float) * 16.0 / np.asarray(bits, float)
+
+
 def _bits(name: str, value: Any) -> np.ndarray | None:
     if value is None:
         return None
@@ -146,7 +151,7 @@ class PrecisionLaw(Law):
         c_arr = as_positive_array("flops", flops)
         p = self.optimal_precision() if bits is None else _bits("bits", bits)
         f = self.precision_factor(p, p, p)
-        effective = self._chinchilla().optimal(16.0 * c_arr * f / p)
+        effective = self._chinchilla().optimal(equivalent_6nd_budget(c_arr, p) * f)
         n = effective.n_params / f
         d = effective.n_tokens
         return Allocation(n, d, c_arr, self.loss(n, d, p, p, p), {"precision_bits": np.broadcast_to(p, c_arr.shape)})
@@ -156,7 +161,7 @@ class PrecisionLaw(Law):
         p = self.optimal_precision() if bits is None else _bits("bits", bits)
         f = self.precision_factor(p, p, p)
         effective = self._chinchilla().target(l_arr)
-        flops = effective.flops * p / (16.0 * f)
+        flops = effective.flops / equivalent_6nd_budget(1.0, p) / f
         return Allocation(effective.n_params / f, effective.n_tokens, flops, l_arr,
                           {"precision_bits": np.broadcast_to(p, np.shape(flops))})
 

@@ -153,3 +153,16 @@ def test_a_first_release_database_is_migrated(tmp_path):
     with open_store(path) as s:
         derived = query_runs(s.cursor(), ["s"])["derived_field"]
         assert derived.iloc[0] == "flops" and derived.isna().iloc[1]
+
+
+def test_runs_of_some_uploads_only(store):
+    from engine.runs import select_runs
+
+    con = store.cursor()
+    first = store_upload(con, read_upload(SWEEP, "a.csv"), SWEEP)
+    other = SWEEP.replace(b"3.5", b"3.6")
+    store_upload(con, read_upload(other, "b.csv"), other)
+    runs = query_runs(con, ["user", "hoffmann2022"])
+    kept = select_runs(runs, user_uploads=[first.upload_id])
+    assert set(kept[kept.source == "user"].upload_id) == {first.upload_id}
+    assert (kept.source == "hoffmann2022").sum() == 234
