@@ -257,6 +257,9 @@ LUDZIEJEWSKI = JointMoeLaw(
                      "L in nats/token on FineWeb-Edu (GPT-2 tokenizer). alpha, beta are negative in this convention."),
         valid_range="N_act 79M-2.7B, N_total up to 5B, E 1-32, 0.5B-80B tokens",
         verified=True, family="moe", extra_inputs=("experts", "memory_bytes"), params_meaning="active parameters",
+        notes=("Table 2 (optimal E under 24/80/640 GB) reproduces in 9 of 12 cells with this memory model; "
+               "at 1e21 FLOPs/24 GB it gives 32 experts (paper 16), at 1e23/80 GB 4 (paper 8) and at "
+               "1e24/640 GB 8 (paper 16). The paper does not state the inference load it adds there."),
     ),
     constants=JointMoeConstants(a=35.91, alpha=-0.1889, delta=-0.2285, gamma=0.0098, b=35.98, beta=-0.1775,
                                 omega=0.5529, zeta=-0.0259, E_start=2.0732, E_max=290.4521, c=1.3637),
