@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from engine import precision_moe
-from engine.laws.moe import ABNAR, CLARK, EXPERT_COUNTS, KRAJEWSKI, LUDZIEJEWSKI
+from engine.laws.moe import (ABNAR, CLARK, EXPERT_COUNTS, KRAJEWSKI, KRAJEWSKI_DENSE, LUDZIEJEWSKI,
+                              dense_compute_multiplier)
 from ui import figures
 from ui import format as fmt
 from ui.widgets import law_card
@@ -19,8 +20,8 @@ def memory_curves(law, flops: float):
 
 
 @st.cache_data(show_spinner=False)
-def sparsity_curve(joint, fine):
-    return precision_moe.optimal_sparsity_against_budget(joint, fine)
+def sparsity_curve(joint, fine, fine_dense):
+    return precision_moe.optimal_sparsity_against_budget(joint, fine, fine_dense)
 
 
 st.title("Mixture of experts")
@@ -59,7 +60,7 @@ st.plotly_chart(figures.line_chart(
 st.caption("With little memory, more experts leave fewer active parameters and lose; with enough memory they win at "
            "equal compute.")
 
-trend = sparsity_curve(LUDZIEJEWSKI, KRAJEWSKI)
+trend = sparsity_curve(LUDZIEJEWSKI, KRAJEWSKI, KRAJEWSKI_DENSE)
 left, right = st.columns(2)
 left.plotly_chart(figures.line_chart(
     trend.melt(id_vars="flops", value_vars=["experts", "granularity"], var_name="choice", value_name="value"),
@@ -71,6 +72,15 @@ right.plotly_chart(figures.line_chart(
     "flops", "count", group="parameters", log_x=True, log_y=True, x_label="Training compute (FLOPs)",
     y_label="Parameters", title="Active against total parameters at the optimum"), key="params_chart")
 
+st.plotly_chart(figures.line_chart(
+    trend, "flops", "dense_multiplier", log_x=True, x_label="MoE training compute (FLOPs)",
+    y_label="Dense compute needed ÷ MoE compute (×)",
+    title="Compute a dense model needs to match a compute-optimal fine-grained MoE (Krajewski, MoE and dense fits)",
+    mode="lines+markers"), key="multiplier_chart")
+at_1e20, at_1e25 = dense_compute_multiplier(KRAJEWSKI, KRAJEWSKI_DENSE, [1e20, 1e25])
+st.caption(f"Both fits are Krajewski et al.'s Table 1 (C4, smoothed training loss). The paper reports about 20× at "
+           f"1e20 FLOPs and over 40× beyond 1e25; its printed constants give {at_1e20:.0f}× and {at_1e25:.0f}×.")
+
 st.subheader("The laws")
-for law in (LUDZIEJEWSKI, KRAJEWSKI, CLARK, ABNAR):
+for law in (LUDZIEJEWSKI, KRAJEWSKI, KRAJEWSKI_DENSE, CLARK, ABNAR):
     law_card(law, key_prefix="moe")

@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.laws.moe import EXPERT_COUNTS, FineGrainedMoeLaw, JointMoeLaw
 from engine.laws.base import FLOPS_PER_PARAM_TOKEN
+from engine.laws.chinchilla import ChinchillaLaw
+from engine.laws.moe import EXPERT_COUNTS, FineGrainedMoeLaw, JointMoeLaw, dense_compute_multiplier
 from engine.laws.precision import PrecisionLaw, equivalent_6nd_budget, kbit_weight_bytes
 
 TRAINING_BITS = np.arange(4.0, 16.5, 0.5)
@@ -84,10 +85,12 @@ def loss_against_memory(law: JointMoeLaw, flops: float, memories_gb=np.logspace(
     return pd.concat(frames, ignore_index=True)
 
 
-def optimal_sparsity_against_budget(joint: JointMoeLaw, fine: FineGrainedMoeLaw,
+def optimal_sparsity_against_budget(joint: JointMoeLaw, fine: FineGrainedMoeLaw, fine_dense: ChinchillaLaw,
                                     budgets=np.logspace(19, 25, 25)) -> pd.DataFrame:
-    """Ludziejewski's best expert count and Krajewski's best granularity at each budget."""
+    """Ludziejewski's best expert count and Krajewski's best granularity at each budget, and how
+    many times the budget Krajewski's dense fit needs to match their compute-optimal MoE."""
     j = joint.optimal(budgets)
     f = fine.optimal(budgets)
     return pd.DataFrame({"flops": budgets, "experts": j.extras["experts"], "active_params": j.n_params,
-                         "total_params": j.extras["total_params"], "granularity": f.extras["granularity"]})
+                         "total_params": j.extras["total_params"], "granularity": f.extras["granularity"],
+                         "dense_multiplier": dense_compute_multiplier(fine, fine_dense, budgets)})

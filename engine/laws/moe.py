@@ -5,6 +5,8 @@
   = d_model²·(8E + 4)·n_blocks with d_model = 64·n_blocks; FLOPs Eq. (10)/(11):
   F = (12·d_model²·c_f + d_model·E·G·c_r)·D·n_blocks, c_f = 6, c_r = 14 (routing included).
   Here n_params is the active, dense-equivalent count 12·d_model²·n_blocks (Table 2's "64 × X").
+  ``moe-fine-grained-dense`` is the same paper's dense fit, Eq. (1), L = c + a/N^alpha + b/D^beta
+  (Table 1, second row), N = non-embedding 12·d_model²·n_blocks, F = 6·N·D (Eq. 10 without experts).
 * ``moe-joint``: Ludziejewski et al. 2025, Eq. (6), L(N_act, D, Ê) = a·Ê^delta·N_act^(alpha + gamma·ln Ê)
   + b·Ê^omega·D^(beta + zeta·ln Ê) + c, Table 3. For fixed E it is m·N^mu + n·D^nu + c (Table 4), whose
   compute optimum (C = 6·N_act·D) is N = G·(C/6)^(nu/(mu+nu)), D = G^-1·(C/6)^(mu/(mu+nu)) with
@@ -29,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from engine.laws.base import FLOPS_PER_PARAM_TOKEN, Allocation, Law, LawError, LawInfo, as_positive_array
+from engine.laws.chinchilla import ChinchillaConstants, ChinchillaLaw
 from engine.optimize import minimize_over_params
 
 GPT2_VOCAB = 50_257
@@ -138,6 +141,30 @@ KRAJEWSKI = FineGrainedMoeLaw(
     ),
     constants=FineGrainedConstants(a=18.1, alpha=0.115, b=30.8, beta=0.147, g=2.1, gamma=0.58, c=0.47),
 )
+
+
+KRAJEWSKI_DENSE = ChinchillaLaw(
+    info=LawInfo(
+        id="moe-fine-grained-dense",
+        title="Dense baseline of fine-grained MoE (Krajewski et al. 2024)",
+        citation=KRAJEWSKI.info.citation,
+        url=KRAJEWSKI.info.url,
+        equation=r"L(N, D) = c + \frac{a}{N^{\alpha}} + \frac{b}{D^{\beta}}",
+        source_detail="Eq. (1); Table 1, dense row (fitted on the same runs' dense models)",
+        conventions=("N = non-embedding parameters 12·d²·n_blocks, d = 64·n_blocks; C = 6·N·D; L = smoothed "
+                     "training loss, nats/token on C4 (GPT-2 tokenizer): compare with moe-fine-grained, not with Chinchilla."),
+        valid_range=KRAJEWSKI.info.valid_range.replace(", G 1-16", ""),
+        verified=True, family="moe",
+    ),
+    constants=ChinchillaConstants(E=0.47, A=16.3, B=26.7, alpha=0.126, beta=0.127),
+)
+
+
+def dense_compute_multiplier(moe: FineGrainedMoeLaw, dense: ChinchillaLaw, flops: Any) -> np.ndarray:
+    """How many times ``flops`` a compute-optimal dense model needs to reach the loss of the
+    compute-optimal fine-grained MoE at ``flops`` (Krajewski et al. report about 20x at 1e20)."""
+    moe_loss = moe.optimal(flops).loss
+    return dense.target(moe_loss).flops / as_positive_array("flops", flops)
 
 
 # --- Ludziejewski et al. 2025 ---------------------------------------------------------------
@@ -392,4 +419,4 @@ ABNAR = SparsityLaw(
                                 d=17.26, delta=0.1603, gamma=0.1595, e=0.94),
 )
 
-LAWS = (KRAJEWSKI, LUDZIEJEWSKI, CLARK, ABNAR)
+LAWS = (KRAJEWSKI, KRAJEWSKI_DENSE, LUDZIEJEWSKI, CLARK, ABNAR)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from engine.laws.base import LawError
-from engine.laws.moe import ABNAR, CLARK, CLARK_DENSE, KRAJEWSKI, LUDZIEJEWSKI
+from engine.laws.moe import ABNAR, CLARK, CLARK_DENSE, KRAJEWSKI, KRAJEWSKI_DENSE, LUDZIEJEWSKI, dense_compute_multiplier
 from engine.laws.precision import (
     PRECISION, kbit_weight_bytes, largest_model_that_fits, optimal_qat_fraction, recommend_kbit,
 )
@@ -146,3 +146,21 @@ def test_clark_has_no_compute_optimum():
 @pytest.mark.parametrize(("active", "sparsity", "loss"), [(1e9, 0.0, 2.566), (2.5e8, 0.75, 2.628), (1e8, 0.9, 2.702)])
 def test_abnar_examples(active, sparsity, loss):
     assert float(ABNAR.loss(active, 2e10, sparsity)) == pytest.approx(loss, abs=0.001)
+
+
+def test_krajewski_dense_fit_is_table_1_second_row():
+    k = KRAJEWSKI_DENSE.constants
+    assert (k.A, k.alpha, k.B, k.beta, k.E) == (16.3, 0.126, 26.7, 0.127, 0.47)
+    # closed-form optimum lies on C = 6ND and is the least loss along that line
+    alloc = KRAJEWSKI_DENSE.optimal(1e21)
+    assert float(6 * alloc.n_params * alloc.n_tokens) == pytest.approx(1e21, rel=1e-12)
+    n = float(alloc.n_params) * np.array([0.8, 1.25])
+    assert np.all(KRAJEWSKI_DENSE.loss(n, 1e21 / (6 * n)) > float(alloc.loss))
+
+
+def test_krajewski_moe_matches_dense_at_about_20x_compute_and_the_gap_grows():
+    # §1/Fig. 1: a compute-optimal MoE at 1e20 FLOPs matches a dense model trained with ~20x the compute
+    budgets = np.logspace(18, 26, 9)
+    multiplier = dense_compute_multiplier(KRAJEWSKI, KRAJEWSKI_DENSE, budgets)
+    assert float(multiplier[2]) == pytest.approx(20.0, rel=0.1)
+    assert np.all(np.diff(multiplier) > 0)
