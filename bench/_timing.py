@@ -19,9 +19,10 @@ def time_ms(fn: Callable[[], object], repeats: int = 20, warmup: int = 2) -> dic
     return {"median_ms": statistics.median(samples), "min_ms": min(samples), "max_ms": max(samples)}
 
 
-def rerun_times_ms(page: str | None, slider_key: str, values: list[float]) -> list[float]:
+def rerun_times_ms(page: str | None, slider_key: str, values: list[float], **query_params: str) -> list[float]:
     """Milliseconds of each app rerun through AppTest after moving ``slider_key`` to each value
-    (on ``page``, a file in app_pages/, or the home page), after two warm-up moves."""
+    (on ``page``, a file in app_pages/, or the home page, opened at ``query_params``), after two
+    warm-up moves."""
     import logging
     import os
     import tempfile
@@ -33,6 +34,8 @@ def rerun_times_ms(page: str | None, slider_key: str, values: list[float]) -> li
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(repo / "app.py"), default_timeout=120)
+    for key, value in query_params.items():
+        at.query_params[key] = value
     if page:
         at.switch_page(str(repo / "app_pages" / page))
     at.run()

@@ -67,12 +67,31 @@ def _pareto_2d(f1: np.ndarray, f2: np.ndarray) -> np.ndarray:
     return _front_2d(f1, f2)
 
 
+def pareto_mask_2d(f1: np.ndarray, f2: np.ndarray) -> np.ndarray:
+    """``pareto_mask`` for two objectives given as separate 1-D arrays (no (n, 2) copy);
+    points with a non-finite objective are excluded."""
+    f1 = np.ascontiguousarray(f1, dtype=float)
+    f2 = np.ascontiguousarray(f2, dtype=float)
+    if f1.shape != f2.shape or f1.ndim != 1:
+        raise ValueError("pareto_mask_2d needs two 1-D arrays of the same length")
+    finite = np.isfinite(f1).all() and np.isfinite(f2).all()
+    if finite:
+        return _pareto_2d(f1, f2) if len(f1) else np.zeros(0, dtype=bool)
+    idx = np.flatnonzero(np.isfinite(f1) & np.isfinite(f2))
+    mask = np.zeros(len(f1), dtype=bool)
+    if len(idx):
+        mask[idx[_pareto_2d(f1[idx], f2[idx])]] = True
+    return mask
+
+
 def pareto_mask(objectives: np.ndarray) -> np.ndarray:
     """Boolean mask of the non-dominated rows of ``objectives`` (n, k); NaN rows are excluded."""
     obj = np.asarray(objectives, dtype=float)
     if obj.ndim != 2:
         raise ValueError("objectives must be a 2-D array (points × objectives)")
     n, k = obj.shape
+    if k == 2:
+        return pareto_mask_2d(obj[:, 0], obj[:, 1])
     mask = np.zeros(n, dtype=bool)
     # one reduction in the common all-finite case; per-row checks only when something is not finite
     idx = None if np.isfinite(obj).all() else np.flatnonzero(np.all(np.isfinite(obj), axis=1))
@@ -81,8 +100,6 @@ def pareto_mask(objectives: np.ndarray) -> np.ndarray:
         return mask
     if k == 1:
         sub = pts[:, 0] == pts[:, 0].min()
-    elif k == 2:
-        sub = _pareto_2d(np.ascontiguousarray(pts[:, 0]), np.ascontiguousarray(pts[:, 1]))
     else:
         sub = np.ones(len(pts), dtype=bool)
         for i in range(len(pts)):

@@ -24,7 +24,7 @@ from engine.inference import InferenceEstimate, decode_latency_s, estimate
 from engine.laws.base import FLOPS_PER_PARAM_TOKEN, Law
 from engine.laws.chinchilla import ChinchillaLaw
 from engine.lifetime import LifetimeOptimum, dollar_weight, lifetime_optimum
-from engine.pareto import pareto_mask
+from engine.pareto import pareto_mask_2d
 
 MODES = ("Compute budget", "Devices × days", "Target loss")
 SCHEMA = "flopwise.plan/1"
@@ -233,21 +233,24 @@ def _candidate_arrays(inputs: PlanInputs, law: Law, device: Device, grid: GridIn
     from engine.laws.moe import LUDZIEJEWSKI
     from engine.laws.precision import PRECISION, kbit_weight_bytes
 
+    # Axes: size (S), tokens (R), experts (E), serving bits (B). Each column keeps only the axes it
+    # depends on (n is (S, 1, 1, 1)), so its broadcast view has stride 0 along the others: what
+    # ``_LazyColumns.front`` uses to shrink a front's search.
     if budget is None:  # N 1e7..1e13 and D/N 1..10^4
-        n = np.repeat(np.logspace(7, 13, n_sizes), n_ratios)
-        d = n * np.tile(np.logspace(0, 4, n_ratios), n_sizes)
+        n = np.logspace(7, 13, n_sizes)[:, None]
+        d = n * np.logspace(0, 4, n_ratios)[None, :]
     else:  # ways to spend up to the budget: N up to C/(6·1e8), a share 1e-3..1 of C
         top = max(np.log10(budget / (FLOPS_PER_PARAM_TOKEN * 1e8)), 7.0 + 1e-6)
-        n = np.repeat(np.logspace(7, top, n_sizes), n_ratios)
-        d = np.tile(np.logspace(-3, 0, n_ratios), n_sizes) * budget / (FLOPS_PER_PARAM_TOKEN * n)
+        n = np.logspace(7, top, n_sizes)[:, None]
+        d = np.logspace(-3, 0, n_ratios)[None, :] * budget / (FLOPS_PER_PARAM_TOKEN * n)
     flops = FLOPS_PER_PARAM_TOKEN * n * d
-    bits = np.asarray(SERVING_BITS)[None, None, :]
-    experts = np.asarray(EXPERTS, float)[None, :, None]
-    shape = (len(n), len(EXPERTS), len(SERVING_BITS))
-    base = law.loss(n, d)[:, None, None]
-    moe_gain = (LUDZIEJEWSKI.loss(n[:, None], d[:, None], experts[..., 0])
-                - LUDZIEJEWSKI.loss(n, d, 1.0)[:, None])[:, :, None]
-    ptq = np.where(bits < 16, PRECISION.ptq_degradation(n[:, None, None], d[:, None, None], bits), 0.0)
+    bits = np.asarray(SERVING_BITS)[None, None, None, :]
+    experts = np.asarray(EXPERTS, float)[None, None, :, None]
+    shape = (n_sizes, n_ratios, len(EXPERTS), len(SERVING_BITS))
+    n4, d4 = n[..., None, None], d[..., None, None]
+    base = law.loss(n, d)[..., None, None]
+    moe_gain = LUDZIEJEWSKI.loss(n4, d4, experts) - LUDZIEJEWSKI.loss(n4, d4, 1.0)
+    ptq = np.where(bits < 16, PRECISION.ptq_degradation(n4, d4, bits), 0.0)
     hours = device_hours_for_flops(flops, device, dtype=inputs.train_dtype, mfu=inputs.mfu_train)
     if inputs.inference_tokens > 0:
         hours = hours + _serving(inputs, n, device)
@@ -256,13 +259,12 @@ def _candidate_arrays(inputs: PlanInputs, law: Law, device: Device, grid: GridIn
     embodied = embodied_kg(hours, device)
     if embodied is not None:
         co2_kg = co2_kg + embodied
-    total = LUDZIEJEWSKI.total_params(n[:, None], experts[..., 0])[:, :, None]
-    latency_ms = decode_latency_s(n[:, None, None], device, bits=bits, dtype=inputs.train_dtype,
-                                  mfu=inputs.mfu_decode) * 1e3
+    total = LUDZIEJEWSKI.total_params(n4, experts)
+    latency_ms = decode_latency_s(n4, device, bits=bits, dtype=inputs.train_dtype, mfu=inputs.mfu_decode) * 1e3
     columns = {
-        "n_params": n[:, None, None], "n_tokens": d[:, None, None], "flops": flops[:, None, None],
+        "n_params": n4, "n_tokens": d4, "flops": flops[..., None, None],
         "experts": experts, "serve_bits": bits, "total_params": total, "loss": base + moe_gain + ptq,
-        "cost_usd": (hours * inputs.price)[:, None, None], "co2_t": (co2_kg / 1000.0)[:, None, None],
+        "cost_usd": (hours * inputs.price)[..., None, None], "co2_t": (co2_kg / 1000.0)[..., None, None],
         "latency_ms": latency_ms, "memory_gb": kbit_weight_bytes(total, bits) / 1e9,
     }
     return _LazyColumns({k: np.broadcast_to(v, shape) for k, v in columns.items()},
@@ -290,6 +292,26 @@ class _LazyColumns(dict):
     def keys(self):  # noqa: D102 - all columns, materialised or not
         return self.views.keys()
 
+    def front(self, objective: str) -> np.ndarray:
+        """Mask (over the kept rows) of the candidates not dominated in loss against ``objective``.
+
+        Along an axis where the objective is constant (a broadcast axis: stride 0; cost does not
+        vary with serving bits or experts) a candidate with more than that axis's least loss is
+        dominated by the least-loss one, so the front is found among the per-axis minima (a 20th
+        of the rows for cost) and then every candidate equal to its minimum is marked. Rows over
+        the memory limit take an infinite loss, which leaves them off the front."""
+        view = self.views[objective]
+        loss = np.asarray(self.views["loss"])
+        if self.rows is not None:
+            loss = np.full(loss.shape, np.inf)
+            loss.ravel()[self.rows] = np.asarray(self.views["loss"]).ravel()[self.rows]
+        constant = tuple(i for i, (size, stride) in enumerate(zip(view.shape, view.strides)) if stride == 0 and size > 1)
+        least = loss.min(axis=constant, keepdims=True) if constant else loss
+        reduced = view[tuple(slice(0, 1) if i in constant else slice(None) for i in range(view.ndim))]
+        on_front = pareto_mask_2d(least.ravel(), np.ascontiguousarray(reduced).ravel()).reshape(least.shape)
+        mask = (on_front & (loss == least)).ravel() if constant else on_front.ravel()
+        return mask if self.rows is None else mask[self.rows]
+
     def take(self, positions: np.ndarray) -> dict[str, np.ndarray]:
         flat_positions = positions if self.rows is None else self.rows[positions]
         shape = self.views["loss"].shape
@@ -315,7 +337,7 @@ def candidates(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity
     arrays = _candidate_arrays(inputs, law, device, grid, n_sizes=n_sizes, n_ratios=n_ratios, budget=budget)
     frame = pd.DataFrame({k: arrays[k] for k in arrays.keys()})
     for objective in objectives:
-        frame[f"pareto_{objective}"] = pareto_mask(frame[["loss", objective]].to_numpy())
+        frame[f"pareto_{objective}"] = arrays.front(objective)
     return frame
 
 
@@ -325,7 +347,7 @@ def front_view(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity
     ``objective`` plus a sample of the others (``pareto_<objective>`` says which), and the count."""
     arrays = _candidate_arrays(inputs, law, device, grid, n_sizes=250, n_ratios=200, budget=budget)
     count = len(arrays)
-    on_front = pareto_mask(np.column_stack([arrays["loss"], arrays[objective]]))
+    on_front = arrays.front(objective)
     rest = np.flatnonzero(~on_front)
     if len(rest) > background:
         rest = np.random.default_rng(seed).choice(rest, background, replace=False)

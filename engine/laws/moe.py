@@ -216,10 +216,14 @@ class JointMoeLaw(Law):
     # memory model (App. A)
     @staticmethod
     def d_model_for(n_active: Any) -> np.ndarray:
-        """d_model with 2·d·V + 13·(d/64)·d² = N_act (the cubic's one positive root)."""
+        """d_model with 2·d·V + 13·(d/64)·d² = N_act (the cubic's one positive root).
+
+        Newton on f(d) = 13/64·d³ + 2·V·d - N from d0 = min(cbrt(64N/13), N/(2V)): each term alone
+        is at most N, so d0 is at or above the root, and on this convex increasing f Newton then
+        falls monotonically onto it (within 1e-10 relative after 4 steps, 2 more for machine precision)."""
         target = np.asarray(n_active, float)
-        d = np.cbrt(target * 64.0 / 13.0)
-        for _ in range(50):  # Newton on 13/64·d³ + 2·V·d - N
+        d = np.minimum(np.cbrt(target * 64.0 / 13.0), target / (2.0 * GPT2_VOCAB))
+        for _ in range(6):
             f = 13.0 / 64.0 * d**3 + 2.0 * GPT2_VOCAB * d - target
             d = d - f / (39.0 / 64.0 * d**2 + 2.0 * GPT2_VOCAB)
         return d

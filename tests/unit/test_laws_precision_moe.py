@@ -164,3 +164,12 @@ def test_krajewski_moe_matches_dense_at_about_20x_compute_and_the_gap_grows():
     multiplier = dense_compute_multiplier(KRAJEWSKI, KRAJEWSKI_DENSE, budgets)
     assert float(multiplier[2]) == pytest.approx(20.0, rel=0.1)
     assert np.all(np.diff(multiplier) > 0)
+
+
+def test_ludziejewski_d_model_solves_the_app_a_parameter_count():
+    # App. E lists d_model = 1664 for the 1.1B dense model and 512 for the 79M one (N_blocks = d/64)
+    n_act = np.logspace(6, 14, 2001)
+    d = LUDZIEJEWSKI.d_model_for(n_act)
+    assert np.allclose(2 * d * 50_257 + 13 * (d / 64) * d**2, n_act, rtol=1e-12)
+    assert float(LUDZIEJEWSKI.d_model_for(2 * 1664 * 50_257 + 13 * 26 * 1664**2)) == pytest.approx(1664, rel=1e-12)
+    assert float(LUDZIEJEWSKI.total_params(2 * 1664 * 50_257 + 13 * 26 * 1664**2, 4)) == pytest.approx(3.0e9, rel=0.02)

@@ -79,6 +79,20 @@ def test_candidates_within_a_budget_and_a_memory_limit():
     assert count == len(frame) and view["pareto_memory_gb"].sum() == frame["pareto_memory_gb"].sum()
 
 
+@pytest.mark.parametrize("memory_limit_gb", [0.0, 60.0])
+def test_the_reduced_front_is_the_front_of_all_candidates(memory_limit_gb):
+    # the front is found on per-(N, D) least losses where an objective ignores bits and experts;
+    # it must equal the plain front of every candidate, ties included
+    from engine.pareto import pareto_mask
+
+    inputs = dataclasses.replace(plan.PlanInputs(), memory_limit_gb=memory_limit_gb)
+    frame = plan.candidates(inputs, get_law(inputs.plan_law), CATALOG[inputs.hardware], GRIDS[inputs.region],
+                            n_sizes=60, n_ratios=40, budget=1e22)
+    for objective in plan.OBJECTIVES:
+        expected = pareto_mask(frame[["loss", objective]].to_numpy())
+        assert (frame[f"pareto_{objective}"].to_numpy() == expected).all(), objective
+
+
 def test_export_parses_back_to_the_same_inputs():
     inputs = dataclasses.replace(plan.PlanInputs(), log10_flops=24.3, region="France", use_custom_grid=True,
                                  custom_grid=12.5, inference_tokens_t=3.0)
