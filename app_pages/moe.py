@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from engine import precision_moe
@@ -15,8 +16,8 @@ BOUND = {"bind": "query-params"}
 
 
 @st.cache_data(show_spinner=False)
-def memory_curves(law, flops: float):
-    return precision_moe.loss_against_memory(law, flops)
+def memory_curves(law, flops: float, kv_tokens: int, inference_tokens: float):
+    return precision_moe.loss_against_memory(law, flops, kv_tokens=kv_tokens, inference_tokens=inference_tokens)
 
 
 @st.cache_data(show_spinner=False)
@@ -28,13 +29,23 @@ st.title("Mixture of experts")
 st.caption("Ludziejewski et al. (2025): loss in active parameters, tokens and experts, so MoE and dense compare at "
            "equal compute and at equal memory. Krajewski et al. (2024): fine-grained experts (granularity G).")
 
-c = st.columns(3)
-log10_flops = c[0].slider("Training compute (log10 FLOPs)", 19.0, 25.0, 22.0, 0.1, key="m_log10_flops", **BOUND)
-experts = c[1].select_slider("Experts E", list(EXPERT_COUNTS), value=8, key="experts", **BOUND)
-memory_gb = c[2].slider("Memory limit (GB, weights + 16k-token KV cache, bf16)", 4, 2000, 80, key="memory_gb", **BOUND)
-flops = 10.0**log10_flops
+KV_TOKENS = [0, 4096, 8192, 16384, 32768, 65536, 131072]
+INFERENCE_TOKENS = [0.0, 1e9, 1e10, 1e11, 1e12, 1e13]
 
-compare = precision_moe.dense_vs_moe(LUDZIEJEWSKI, flops, int(experts), memory_gb * 1e9)
+c = st.columns(3)
+log10_flops = c[0].slider("Compute budget (log10 FLOPs)", 19.0, 25.0, 22.0, 0.1, key="m_log10_flops", **BOUND)
+experts = c[1].select_slider("Experts E", list(EXPERT_COUNTS), value=8, key="experts", **BOUND)
+memory_gb = c[2].slider("Memory limit (GB, bf16 weights + KV cache)", 4, 2000, 80, key="memory_gb", **BOUND)
+c = st.columns(2)
+kv_tokens = c[0].select_slider("Tokens in the KV cache (all sequences in the batch)", KV_TOKENS, value=16384,
+                               format_func=lambda t: f"{t // 1024}k" if t else "none", key="kv_tokens", **BOUND)
+inference_tokens = c[1].select_slider(
+    "Tokens served over the model's life (their 2·N_act FLOPs each come out of the budget)", INFERENCE_TOKENS,
+    value=0.0, format_func=lambda t: fmt.count(t) if t else "none", key="inference_tokens", **BOUND)
+flops = 10.0**log10_flops
+serving = dict(kv_tokens=int(kv_tokens), inference_tokens=float(inference_tokens))
+
+compare = precision_moe.dense_vs_moe(LUDZIEJEWSKI, flops, int(experts), memory_gb * 1e9, **serving)
 dense, sparse = compare.iloc[0], compare.iloc[-1]
 cols = st.columns(2)
 for col, row, label in ((cols[0], dense, "Dense (E = 1)"), (cols[1], sparse, f"MoE (E = {int(experts)})")):
@@ -44,14 +55,20 @@ for col, row, label in ((cols[0], dense, "Dense (E = 1)"), (cols[1], sparse, f"M
         a.metric("Active parameters", fmt.count(row["n_params"]))
         b.metric("Total parameters", fmt.count(row["total_params"]))
         cc.metric("Training tokens", fmt.count(row["n_tokens"]))
-        st.metric("Predicted loss (nats/token, FineWeb-Edu)", f"{row['loss']:.4f}")
-        st.caption(f"Memory {row['memory_gb']:,.1f} GB")
-if int(experts) > 1:
+        feasible = bool(np.isfinite(row["loss"]))
+        st.metric("Predicted loss (nats/token, FineWeb-Edu)", f"{row['loss']:.4f}" if feasible else "–")
+        served = (f"; serving takes {row['inference_flops'] / flops:.0%} of the budget"
+                  if inference_tokens and feasible else "")
+        st.caption(f"Memory {row['memory_gb']:,.1f} GB{served}")
+        if not feasible:
+            st.warning(f"Serving {fmt.count(inference_tokens)} tokens takes the whole {fmt.flops(flops)}: "
+                       "nothing is left for training. Raise the budget or serve fewer tokens.")
+if int(experts) > 1 and np.isfinite(compare["loss"]).all():
     verdict = "beats" if sparse["loss"] < dense["loss"] else "does not beat"
     st.markdown(f"At {fmt.flops(flops)} and {memory_gb} GB, the {int(experts)}-expert model **{verdict}** the dense one "
                 f"(loss {sparse['loss']:.4f} against {dense['loss']:.4f}).")
 
-curves = memory_curves(LUDZIEJEWSKI, flops)
+curves = memory_curves(LUDZIEJEWSKI, flops, **serving)
 st.plotly_chart(figures.line_chart(
     curves, "memory_limit_gb", "loss", group="experts", group_label="E = ", log_x=True,
     x_label="Memory limit (GB)", y_label="Best loss within the limit (nats/token)",

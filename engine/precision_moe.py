@@ -63,25 +63,30 @@ def memory_loss_candidates(law: PrecisionLaw, flops: float, *, train_bits: float
     return pd.concat(frames, ignore_index=True)
 
 
-def dense_vs_moe(law: JointMoeLaw, flops: float, experts: int, memory_bytes: float | None = None) -> pd.DataFrame:
-    """The optimum for a dense model (E = 1) and for ``experts`` at the same compute (and memory)."""
+def dense_vs_moe(law: JointMoeLaw, flops: float, experts: int, memory_bytes: float | None = None, *,
+                 kv_tokens: float = 16_384, inference_tokens: float = 0.0) -> pd.DataFrame:
+    """The optimum for a dense model (E = 1) and for ``experts`` at the same budget (and memory:
+    weights + a ``kv_tokens`` KV cache); with ``inference_tokens`` the budget also serves them."""
     rows = []
     for e in sorted({1, experts}):
-        alloc = law.optimal(flops, experts=e, memory_bytes=memory_bytes).scalar()
-        alloc["memory_gb"] = float(law.memory_bytes(alloc["n_params"], e)) / 1e9
+        alloc = law.optimal(flops, experts=e, memory_bytes=memory_bytes, kv_tokens=kv_tokens,
+                            inference_tokens=inference_tokens).scalar()
+        alloc["memory_gb"] = alloc.pop("memory_bytes") / 1e9
         rows.append({"experts": e, **alloc})
     return pd.DataFrame(rows)
 
 
-def loss_against_memory(law: JointMoeLaw, flops: float, memories_gb=np.logspace(0.5, 3.2, 40)) -> pd.DataFrame:
-    """The best loss per expert count as the memory limit grows (where sparsity stops paying)."""
-    frames = []
+def loss_against_memory(law: JointMoeLaw, flops: float, memories_gb=np.logspace(0.5, 3.2, 40), *,
+                        kv_tokens: float = 16_384, inference_tokens: float = 0.0) -> pd.DataFrame:
+    """The best loss per expert count as the memory limit grows (where sparsity stops paying);
+    loss is NaN where nothing that fits can be trained within the budget."""
     memories = np.asarray(memories_gb, float)
+    frames = []
     for e in EXPERT_COUNTS:
-        unconstrained = law.optimal(flops, experts=e)
-        n = np.minimum(float(unconstrained.n_params), law.max_active_for_memory(memories * 1e9, float(e)))
-        frames.append(pd.DataFrame({"experts": e, "memory_limit_gb": memories, "n_params": n,
-                                    "loss": law.loss(n, flops / (FLOPS_PER_PARAM_TOKEN * n), e)}))
+        alloc = law.optimal(flops, experts=e, memory_bytes=memories * 1e9, kv_tokens=kv_tokens,
+                            inference_tokens=inference_tokens)
+        frames.append(pd.DataFrame({"experts": e, "memory_limit_gb": memories, "n_params": alloc.n_params,
+                                    "loss": np.where(np.isfinite(alloc.loss), alloc.loss, np.nan)}))
     return pd.concat(frames, ignore_index=True)
 
 

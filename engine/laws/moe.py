@@ -12,7 +12,8 @@
   compute optimum (C = 6·N_act·D) is N = G·(C/6)^(nu/(mu+nu)), D = G^-1·(C/6)^(mu/(mu+nu)) with
   G = (mu·m/(nu·n))^(-1/(mu+nu)): the sign-corrected Eq. (7) (mu, nu < 0; the printed exponent
   1/(mu+nu) gives nonsense). Memory: N_total = 2·d·V + (4 + 9E)·n_blocks·d², N_act = 2·d·V + 13·n_blocks·d²,
-  n_blocks = d/64, V = 50,257, KV cache 2·T·n_blocks·d elements (App. A).
+  n_blocks = d/64, V = 50,257, KV cache 2·T·n_blocks·d elements (App. A, §4.3). With D_inf tokens
+  served the budget is 6·N_act·D + 2·N_act·D_inf = F (§4.4) and the optimum is found numerically.
 * ``moe-routed``: Clark et al. 2022, log10 L = a·log10 N + b·log10 Ê + c·log10 N·log10 Ê + d, at their
   fixed 130B-token budget (no compute optimum). Constants from a secondary transcription.
 * ``moe-sparsity``: Abnar et al. 2025, Eq. (6), L = a/N^alpha + b/D^beta + c/(1-S)^lambda
@@ -213,6 +214,24 @@ class JointMoeLaw(Law):
         x = flops / FLOPS_PER_PARAM_TOKEN
         return g * x ** (nu / (mu + nu)), x ** (mu / (mu + nu)) / g
 
+    @staticmethod
+    def training_tokens(flops: Any, n_active: Any, inference_tokens: float = 0.0) -> np.ndarray:
+        """D from the joint budget of §4.4, 6·N_act·D + 2·N_act·D_inf = F (<= 0 where serving
+        D_inf tokens alone uses the budget up)."""
+        return np.asarray(flops, float) / (FLOPS_PER_PARAM_TOKEN * np.asarray(n_active, float)) - (
+            2.0 * inference_tokens / FLOPS_PER_PARAM_TOKEN)
+
+    def _loss_or_inf(self, n_active: np.ndarray, n_tokens: np.ndarray, experts: float) -> np.ndarray:
+        positive = n_tokens > 0
+        return np.where(positive, self.loss(n_active, np.where(positive, n_tokens, 1.0), experts), np.inf)
+
+    def _optimal_with_inference(self, flops: np.ndarray, experts: float,
+                                inference_tokens: float) -> tuple[np.ndarray, np.ndarray]:
+        """argmin over N_act of L(N_act, D, E) with D = F/(6N) - D_inf/3 (numeric: no closed form)."""
+        shift = 2.0 * inference_tokens / FLOPS_PER_PARAM_TOKEN
+        n = minimize_over_params(lambda n_, d6: self._loss_or_inf(n_, d6 - shift, experts), flops)
+        return n, self.training_tokens(flops, n, inference_tokens)
+
     # memory model (App. A)
     @staticmethod
     def d_model_for(n_active: Any) -> np.ndarray:
@@ -249,26 +268,44 @@ class JointMoeLaw(Law):
             lo, hi = np.where(fits, mid, lo), np.where(fits, hi, mid)
         return np.exp(lo)
 
-    def optimal(self, flops: Any, experts: Any = None, memory_bytes: float | None = None, **inputs: Any) -> Allocation:
-        """Compute-optimal (N_act, D) for an expert count, or the best count among 1..32 when
-        ``experts`` is None; with ``memory_bytes`` the model must fit (weights + 16k-token KV cache,
-        bf16), so N_act is capped and D = C/(6·N_act) grows. Extras: experts, total_params."""
+    def optimal(self, flops: Any, experts: Any = None, memory_bytes: Any = None, *, kv_tokens: float = 16_384,
+                inference_tokens: float = 0.0, **inputs: Any) -> Allocation:
+        """Least-loss (N_act, D) for an expert count, or the best count among 1..32 when ``experts``
+        is None.
+
+        * ``memory_bytes`` (broadcasts with ``flops``): the model must fit, weights plus a
+          ``kv_tokens`` KV cache in bf16 (§4.3), so N_act is capped and D grows; the loss along
+          the budget is unimodal in N_act, so the capped optimum is the cap.
+        * ``inference_tokens``: the budget also serves D_inf tokens, 6·N_act·D + 2·N_act·D_inf = F
+          (§4.4); ``flops`` is then the joint budget. A configuration whose serving alone exceeds
+          the budget is infeasible (loss inf).
+        Extras: experts, total_params, memory_bytes, inference_flops (2·N_act·D_inf)."""
         c_arr = as_positive_array("flops", flops)
+        if inference_tokens < 0 or kv_tokens < 0:
+            raise LawError("inference_tokens and kv_tokens must be non-negative")
         options = EXPERT_COUNTS if experts is None else np.atleast_1d(as_positive_array("experts", experts))
         best = None
         for e in options:
-            n, d = self._optimal_fixed(c_arr, float(e))
+            e = float(e)
+            if inference_tokens > 0:
+                n, d = self._optimal_with_inference(c_arr, e, inference_tokens)
+            else:
+                n, d = self._optimal_fixed(c_arr, e)
             if memory_bytes is not None:
-                n = np.minimum(n, self.max_active_for_memory(memory_bytes, float(e)))
-                d = c_arr / (FLOPS_PER_PARAM_TOKEN * n)
-            l_ = self.loss(n, d, e)
+                n = np.minimum(n, self.max_active_for_memory(memory_bytes, e, kv_tokens=kv_tokens))
+                d = self.training_tokens(c_arr, n, inference_tokens)
+            l_ = self._loss_or_inf(n, d, e)
+            candidate = [n, d, np.full_like(l_, e), l_]
             if best is None:
-                best = [n, d, np.full_like(l_, e), l_]
+                best = candidate
             else:
                 better = l_ < best[3] - 1e-12
-                best = [np.where(better, new, old) for new, old in zip((n, d, np.full_like(l_, e), l_), best)]
+                best = [np.where(better, new, old) for new, old in zip(candidate, best)]
         n, d, e_best, l_best = best
-        return Allocation(n, d, c_arr, l_best, {"experts": e_best, "total_params": self.total_params(n, e_best)})
+        return Allocation(n, d, c_arr, l_best, {
+            "experts": e_best, "total_params": self.total_params(n, e_best),
+            "memory_bytes": self.memory_bytes(n, e_best, kv_tokens=kv_tokens),
+            "inference_flops": 2.0 * n * inference_tokens})
 
     def target(self, loss: Any, experts: Any = None, **inputs: Any) -> Allocation:
         return self.target_by_search(loss, experts=experts)
@@ -283,11 +320,13 @@ LUDZIEJEWSKI = JointMoeLaw(
         url="https://arxiv.org/abs/2502.05172",
         equation=(r"L(N_{act}, D, \hat E) = a\hat E^{\delta} N_{act}^{\alpha + \gamma\ln\hat E} + "
                   r"b\hat E^{\omega} D^{\beta + \zeta\ln\hat E} + c"),
-        source_detail="Eq. (6), Table 3; optimum Eq. (7) with the sign-corrected G exponent; memory model App. A",
+        source_detail=("Eq. (6), Table 3; optimum Eq. (7) with the sign-corrected G exponent; memory model App. A "
+                       "and §4.3 (weights + KV cache); joint training and inference budget §4.4"),
         conventions=("n_params = active parameters including embeddings; E = experts (Switch top-1); C = 6·N_act·D; "
                      "L in nats/token on FineWeb-Edu (GPT-2 tokenizer). alpha, beta are negative in this convention."),
         valid_range="N_act 79M-2.7B, N_total up to 5B, E 1-32, 0.5B-80B tokens",
-        verified=True, family="moe", extra_inputs=("experts", "memory_bytes"), params_meaning="active parameters",
+        verified=True, family="moe", extra_inputs=("experts", "memory_bytes", "kv_tokens", "inference_tokens"),
+        params_meaning="active parameters",
         notes=("Table 2 (optimal E under 24/80/640 GB) reproduces in 9 of 12 cells with this memory model; "
                "at 1e21 FLOPs/24 GB it gives 32 experts (paper 16), at 1e23/80 GB 4 (paper 8) and at "
                "1e24/640 GB 8 (paper 16). The paper does not state the inference load it adds there."),

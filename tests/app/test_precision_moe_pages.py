@@ -35,3 +35,22 @@ def test_moe_page_compares_dense_and_sparse(app):
     assert labels.count("Active parameters") == 2
     # unverified laws say so and their constants can be edited
     assert any("not verified" in e.label for e in at.expander)
+
+
+def test_moe_page_counts_the_kv_cache_and_the_tokens_served(app):
+    at = app("moe.py", m_log10_flops="22.0", memory_gb="80")
+
+    def active() -> list[str]:
+        return [m.value for m in at.metric if m.label == "Active parameters"]
+
+    base = active()
+    at.select_slider(key="kv_tokens").set_value(131072).run()
+    assert not at.exception and active() != base  # a longer cache leaves less memory for weights
+    at.select_slider(key="kv_tokens").set_value(16384)
+    at.select_slider(key="inference_tokens").set_value(1e12).run()
+    assert not at.exception
+    assert any("serving takes" in c.value and "of the budget" in c.value for c in at.caption)
+    # a link with the serving load (the URL holds the options' labels) reproduces it
+    again = app("moe.py", m_log10_flops="22.0", memory_gb="80", kv_tokens="16k", inference_tokens="1 T")
+    assert again.select_slider(key="inference_tokens").value == 1e12
+    assert [m.value for m in again.metric] == [m.value for m in at.metric]

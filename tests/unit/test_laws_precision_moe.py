@@ -173,3 +173,31 @@ def test_ludziejewski_d_model_solves_the_app_a_parameter_count():
     assert np.allclose(2 * d * 50_257 + 13 * (d / 64) * d**2, n_act, rtol=1e-12)
     assert float(LUDZIEJEWSKI.d_model_for(2 * 1664 * 50_257 + 13 * 26 * 1664**2)) == pytest.approx(1664, rel=1e-12)
     assert float(LUDZIEJEWSKI.total_params(2 * 1664 * 50_257 + 13 * 26 * 1664**2, 4)) == pytest.approx(3.0e9, rel=0.02)
+
+
+def test_ludziejewski_joint_training_and_inference_budget():
+    # §4.4: 6·N·D + 2·N·D_inf = F. Serving favours fewer active parameters; D_inf = 0 is the closed form.
+    plain = LUDZIEJEWSKI.optimal(1e22, experts=8)
+    zero = LUDZIEJEWSKI.optimal(1e22, experts=8, inference_tokens=0.0)
+    assert float(zero.n_params) == float(plain.n_params)
+    served = LUDZIEJEWSKI.optimal(1e22, experts=8, inference_tokens=1e12)
+    n, d = float(served.n_params), float(served.n_tokens)
+    assert 6 * n * d + 2 * n * 1e12 == pytest.approx(1e22, rel=1e-9)
+    assert n < float(plain.n_params) and float(served.loss) > float(plain.loss)
+    for factor in (0.9, 1.1):  # a least loss along the joint budget
+        other = n * factor
+        assert float(LUDZIEJEWSKI.loss(other, LUDZIEJEWSKI.training_tokens(1e22, other, 1e12), 8)) > float(served.loss)
+    # more experts need fewer active parameters, so serving shifts the best count up (Fig. 3c)
+    assert float(LUDZIEJEWSKI.optimal(1e21, memory_bytes=24e9, inference_tokens=1e12).extras["experts"]) >= float(
+        LUDZIEJEWSKI.optimal(1e21, memory_bytes=24e9).extras["experts"])
+
+
+def test_ludziejewski_memory_limit_broadcasts_and_counts_the_kv_cache():
+    limits = np.array([10e9, 40e9, 160e9])
+    alloc = LUDZIEJEWSKI.optimal(1e23, experts=8, memory_bytes=limits, kv_tokens=32_768)
+    assert alloc.n_params.shape == (3,) and np.all(np.diff(alloc.n_params) > 0) and np.all(np.diff(alloc.loss) < 0)
+    assert np.all(alloc.extras["memory_bytes"] <= limits * (1 + 1e-9))
+    longer = LUDZIEJEWSKI.optimal(1e23, experts=8, memory_bytes=limits, kv_tokens=131_072)
+    assert np.all(longer.n_params < alloc.n_params)
+    with pytest.raises(LawError):
+        LUDZIEJEWSKI.optimal(1e23, inference_tokens=-1)
