@@ -306,7 +306,7 @@ class _LazyColumns(dict):
             loss = np.full(loss.shape, np.inf)
             loss.ravel()[self.rows] = np.asarray(self.views["loss"]).ravel()[self.rows]
         constant = tuple(i for i, (size, stride) in enumerate(zip(view.shape, view.strides)) if stride == 0 and size > 1)
-        least = loss.min(axis=constant, keepdims=True) if constant else loss
+        least = np.fmin.reduce(loss, axis=constant, keepdims=True) if constant else loss  # fmin: NaN-blind
         reduced = view[tuple(slice(0, 1) if i in constant else slice(None) for i in range(view.ndim))]
         on_front = pareto_mask_2d(least.ravel(), np.ascontiguousarray(reduced).ravel()).reshape(least.shape)
         mask = (on_front & (loss == least)).ravel() if constant else on_front.ravel()
