@@ -216,12 +216,13 @@ def fronts_section(result, law, device) -> tuple[float, float] | None:
     if front.empty:
         st.info(f"No {plan.OBJECTIVES[objective].lower()} for this device (a figure it needs is missing).")
         return None
+    laws = "; ".join(f"{role}: {law_id} ({'verified' if verified else 'NOT verified'})"
+                     for role, law_id, verified in plan.candidate_laws(law))
     st.caption(
         f"{count:,} candidates: active parameters × tokens" + (f" within {fmt.flops(budget)}" if budget else "")
         + f" × serving precision {', '.join(f'{b:g}' for b in plan.SERVING_BITS)} bits × experts "
-        f"{', '.join(str(e) for e in plan.EXPERTS)}. Losses: {law.id} + Kumar et al.'s PTQ damage + Ludziejewski "
-        "et al.'s MoE gain (both verified laws; their differences are transferred across data sets, an approximation). "
-        "Click a point to compare it as scenario B.")
+        f"{', '.join(str(e) for e in plan.EXPERTS)}. Laws behind every point: {laws}. The PTQ and MoE terms are "
+        "differences transferred across data sets, an approximation. Click a point to compare it as scenario B.")
     st.caption("On the front: " + ", ".join(f"{b:g}-bit {k}" for b, k in front["serve_bits"].value_counts().sort_index().items())
                + "; " + ", ".join(f"E={e:g} {k}" for e, k in front["experts"].value_counts().sort_index().items()))
     a_point = {"cost_usd": result.total_cost_usd,
@@ -234,7 +235,7 @@ def fronts_section(result, law, device) -> tuple[float, float] | None:
         chosen["B"] = (b[objective], b["loss"])
     event = st.plotly_chart(
         figures.pareto_figure(view, objective, x_label=plan.OBJECTIVES[objective], loss_label="Loss (nats/token)",
-                              chosen=chosen),
+                              chosen=chosen, provenance=laws),
         key=f"front_{objective}", on_select="rerun", selection_mode="points",
     )
     points = event.selection.points if event else []

@@ -271,6 +271,16 @@ def _candidate_arrays(inputs: PlanInputs, law: Law, device: Device, grid: GridIn
                         inputs.memory_limit_gb if inputs.memory_limit_gb > 0 else None)
 
 
+def candidate_laws(law: Law) -> list[tuple[str, str, bool]]:
+    """The laws behind every candidate's loss, as (role, law id, verified)."""
+    from engine.laws.moe import LUDZIEJEWSKI
+    from engine.laws.precision import PRECISION
+
+    return [("loss", law.info.id, law.info.verified),
+            ("PTQ damage below 16 bits", PRECISION.info.id, PRECISION.info.verified),
+            ("MoE gain for E > 1", LUDZIEJEWSKI.info.id, LUDZIEJEWSKI.info.verified)]
+
+
 class _LazyColumns(dict):
     """Candidate columns as broadcast views, flattened on first use; ``take(rows)`` gathers a few
     rows without flattening every column (1e6 rows × 11 columns is ~90 MB of copies)."""

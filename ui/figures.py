@@ -10,6 +10,8 @@ a misspelt property still fails there.
 
 from __future__ import annotations
 
+import html
+
 from collections.abc import Mapping
 from typing import Any
 
@@ -276,10 +278,12 @@ def isoflop_analysis_figure(runs: pd.DataFrame, labels: np.ndarray, budgets: pd.
 def pareto_figure(
     candidates: pd.DataFrame, objective: str, *, x_label: str, loss_label: str,
     chosen: Mapping[str, tuple[float, float]] | None = None, background: int = 4000, seed: int = 0,
+    provenance: str = "",
 ) -> go.Figure:
     """Loss against one cost objective: a sample of all candidates in grey, the non-dominated
-    ones highlighted (hover shows N and D; each point carries its candidate index), and the chosen
-    scenarios (label -> (objective value, loss)) marked."""
+    ones highlighted (hover shows N and D, and ``provenance``, the laws behind the loss; each
+    point carries its candidate index), and the chosen scenarios (label -> (objective value, loss))
+    marked."""
     candidates = candidates.reset_index(drop=True)  # customdata[0] is the row position
     front = candidates[candidates[f"pareto_{objective}"]].sort_values(objective)
     rest = candidates[~candidates[f"pareto_{objective}"]]
@@ -288,17 +292,19 @@ def pareto_figure(
     extra = [c for c in ("serve_bits", "experts") if c in candidates]
     hover = ("N = %{customdata[1]:.3s} params<br>D = %{customdata[2]:.3s} tokens<br>"
              + ("%{customdata[3]:g}-bit, %{customdata[4]:g} experts<br>" if len(extra) == 2 else "")
-             + "loss = %{y:.4f}<br>")
+             + "loss = %{y:.4f}<br>" + ("%{meta}<br>" if provenance else ""))
+    # through meta, not the template itself: a saved fit's name may hold "%{" or markup
+    meta = "<br>".join(html.escape(part) for part in provenance.split("; "))
     data = [
         {"type": "scattergl", "x": rest[objective].to_numpy(), "y": rest["loss"].to_numpy(), "mode": "markers",
          "name": f"candidates ({len(candidates):,})", "marker": {"color": "rgba(148, 163, 184, 0.35)", "size": 4},
          "customdata": np.column_stack([rest.index, rest["n_params"], rest["n_tokens"], *(rest[c] for c in extra)]),
-         "hovertemplate": hover + x_label + " = %{x:.3g}<extra>dominated</extra>"},
+         "meta": meta, "hovertemplate": hover + x_label + " = %{x:.3g}<extra>dominated</extra>"},
         {"type": "scatter", "x": front[objective].to_numpy(), "y": front["loss"].to_numpy(), "mode": "lines+markers",
          "name": f"Pareto front ({len(front):,})", "line": {"color": PALETTE[0], "width": 2},
          "marker": {"color": PALETTE[0], "size": 6},
          "customdata": np.column_stack([front.index, front["n_params"], front["n_tokens"], *(front[c] for c in extra)]),
-         "hovertemplate": hover + x_label + " = %{x:.3g}<extra>non-dominated: click to compare</extra>"},
+         "meta": meta, "hovertemplate": hover + x_label + " = %{x:.3g}<extra>non-dominated: click to compare</extra>"},
     ]
     for i, (label, (x, y)) in enumerate((chosen or {}).items()):
         data.append({"type": "scatter", "x": [x], "y": [y], "mode": "markers+text", "name": f"scenario {label}",

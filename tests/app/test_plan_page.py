@@ -97,3 +97,5 @@ def test_the_front_mixes_precisions_and_expert_counts(app):
     bits = {part.split("-bit")[0].strip() for part in line.removeprefix("On the front:").split(";")[0].split(",")}
     experts = {part.split("E=")[1].split()[0] for part in line.split(";")[1].split(",")}
     assert len(bits) > 1 and len(experts) > 1
+    laws = next(c.value for c in at.caption if "Laws behind every point:" in c.value)
+    assert "precision (verified)" in laws and "moe-joint (verified)" in laws

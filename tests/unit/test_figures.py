@@ -60,3 +60,18 @@ def test_labelled_line_on_a_log_axis_is_placed_in_log_units():
     import plotly.graph_objects as go
 
     go.Figure(fig.to_dict())  # valid
+
+
+def test_pareto_figure_names_the_laws_behind_each_point_safely():
+    import plotly.graph_objects as go
+
+    frame = pd.DataFrame({"cost_usd": [1.0, 2.0, 3.0, 2.5], "loss": [3.0, 2.5, 2.0, 2.9], "n_params": [1e8, 1e9, 1e10, 1e9],
+                          "n_tokens": [1e10] * 4, "serve_bits": [16.0, 8.0, 4.0, 16.0], "experts": [1.0, 2.0, 8.0, 1.0],
+                          "pareto_cost_usd": [True, True, True, False]})
+    fig = figures.pareto_figure(frame, "cost_usd", x_label="Lifetime cost ($)", loss_label="Loss (nats/token)",
+                                provenance="loss: fit:%{x}<b> (NOT verified); MoE gain for E > 1: moe-joint (verified)")
+    go.Figure(fig.to_dict())  # valid
+    for trace in fig.data[:2]:
+        assert "%{meta}" in trace.hovertemplate and "fit:%{x}" not in trace.hovertemplate
+        assert trace.meta == "loss: fit:%{x}&lt;b&gt; (NOT verified)<br>MoE gain for E &gt; 1: moe-joint (verified)"
+    assert "log" == fig.layout.xaxis.type and "$" in fig.layout.xaxis.title.text
