@@ -57,7 +57,7 @@ for col, row, label in ((cols[0], dense, "Dense (E = 1)"), (cols[1], sparse, f"M
         cc.metric("Training tokens", fmt.count(row["n_tokens"]))
         feasible = bool(np.isfinite(row["loss"]))
         st.metric("Predicted loss (nats/token, FineWeb-Edu)", f"{row['loss']:.4f}" if feasible else "–")
-        served = (f"; serving takes {row['inference_flops'] / flops:.0%} of the budget"
+        served = (f"; serving takes {row['serving_share']:.0%} of the budget"
                   if inference_tokens and feasible else "")
         st.caption(f"Memory {row['memory_gb']:,.1f} GB{served}")
         if not feasible:

@@ -28,14 +28,23 @@ class CliError(Exception):
     """Bad input from the command line; printed without a traceback, exit code 2."""
 
 
-def _positive_float(text: str) -> float:
+def _finite_float(text: str, *, allow_zero: bool) -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive finite number")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        kind = "0 or a positive" if allow_zero else "a positive"
+        raise argparse.ArgumentTypeError(f"{text!r} must be {kind} finite number")
     return value
+
+
+def _positive_float(text: str) -> float:
+    return _finite_float(text, allow_zero=False)
+
+
+def _non_negative_float(text: str) -> float:
+    return _finite_float(text, allow_zero=True)
 
 
 def _law_inputs(args: argparse.Namespace) -> dict[str, Any]:
@@ -212,16 +221,6 @@ def cmd_bench(args: argparse.Namespace) -> dict[str, Any]:
         with open_store(args.db) as store:
             result["bench_id"] = save_benchmark(store.cursor(), result)
     return result
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or a positive finite number")
-    return value
 
 
 def _fraction(text: str) -> float:

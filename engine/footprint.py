@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from engine.hardware import DEFAULT_LIFETIME_YEARS, Device
+from engine.laws.base import INFERENCE_FLOPS_PER_PARAM_TOKEN
 
 HOURS_PER_YEAR = 365.0 * 24.0
 
@@ -52,7 +53,7 @@ def serving_device_hours(n_params, prompt_tokens: float, output_tokens: float, d
     """Device-hours to serve: 2·N FLOPs per token, prompt tokens at the prefill MFU and generated
     tokens at the (much lower) decode MFU. Vectorized over N."""
     peak = device.peak_flops(dtype)
-    flops_per_param = 2.0 * (prompt_tokens / _positive("mfu_prefill", mfu_prefill)
+    flops_per_param = INFERENCE_FLOPS_PER_PARAM_TOKEN * (prompt_tokens / _positive("mfu_prefill", mfu_prefill)
                              + output_tokens / _positive("mfu_decode", mfu_decode))
     return flops_per_param * np.asarray(n_params, float) / peak / 3600.0
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from engine.flops import Architecture
 from engine.hardware import Device
+from engine.laws.base import INFERENCE_FLOPS_PER_PARAM_TOKEN
 
 BYTES_PER_ELEMENT = {"fp64": 8.0, "fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5}
 
@@ -39,7 +40,7 @@ def default_architecture(n_params: float, *, seq_len: int = 4096, n_kv_heads: in
 
 def decode_flops_per_token(n_params, arch: Architecture, context: float) -> np.ndarray:
     """2·N + 2·n_layer·L_ctx·d_attn (Kaplan Eq. 2.2)."""
-    return 2.0 * np.asarray(n_params, float) + 2.0 * arch.n_layers * context * arch.d_attn
+    return INFERENCE_FLOPS_PER_PARAM_TOKEN * np.asarray(n_params, float) + 2.0 * arch.n_layers * context * arch.d_attn
 
 
 def kv_cache_bytes(arch: Architecture, context: float, batch: float, dtype: str = "bf16") -> float:
@@ -121,4 +122,4 @@ def decode_latency_s(n_params, device: Device, *, bits: float = 16.0, dtype: str
     """Vectorized per-token decode latency (weights-only roofline; no KV term): the Pareto
     candidates' latency objective."""
     n = np.asarray(n_params, float)
-    return np.maximum(batch * 2.0 * n / (device.peak_flops(dtype) * mfu), n * bits / 8.0 / device.bandwidth_bytes_per_s)
+    return np.maximum(batch * INFERENCE_FLOPS_PER_PARAM_TOKEN * n / (device.peak_flops(dtype) * mfu), n * bits / 8.0 / device.bandwidth_bytes_per_s)

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 
 from scipy.optimize import brentq
 
-from engine.laws.base import LawError
+from engine.laws.base import FLOPS_PER_PARAM_TOKEN, INFERENCE_FLOPS_PER_PARAM_TOKEN, LawError
 from engine.laws.chinchilla import ChinchillaLaw
 
 
@@ -97,9 +97,10 @@ def lifetime_optimum(
     n = (c.A / residual) ** (1 / c.alpha)
     return LifetimeOptimum(
         loss=float(loss), n_params=float(n), n_tokens=float(d), inference_weight=w,
-        flops_train=6 * n * d, flops_inference=2 * n * inference_tokens,
+        flops_train=FLOPS_PER_PARAM_TOKEN * n * d,
+        flops_inference=INFERENCE_FLOPS_PER_PARAM_TOKEN * n * inference_tokens,
         chinchilla_n_params=float(n_ch), chinchilla_n_tokens=float(d_ch),
-        chinchilla_flops_total=6 * n_ch * d_ch + 2 * n_ch * inference_tokens,
+        chinchilla_flops_total=(FLOPS_PER_PARAM_TOKEN * d_ch + INFERENCE_FLOPS_PER_PARAM_TOKEN * inference_tokens) * n_ch,
     )
 
 

@@ -66,12 +66,14 @@ def memory_loss_candidates(law: PrecisionLaw, flops: float, *, train_bits: float
 def dense_vs_moe(law: JointMoeLaw, flops: float, experts: int, memory_bytes: float | None = None, *,
                  kv_tokens: float = 16_384, inference_tokens: float = 0.0) -> pd.DataFrame:
     """The optimum for a dense model (E = 1) and for ``experts`` at the same budget (and memory:
-    weights + a ``kv_tokens`` KV cache); with ``inference_tokens`` the budget also serves them."""
+    weights + a ``kv_tokens`` KV cache); with ``inference_tokens`` the budget also serves them,
+    and ``serving_share`` is the part of the budget that serving takes."""
     rows = []
     for e in sorted({1, experts}):
         alloc = law.optimal(flops, experts=e, memory_bytes=memory_bytes, kv_tokens=kv_tokens,
                             inference_tokens=inference_tokens).scalar()
         alloc["memory_gb"] = alloc.pop("memory_bytes") / 1e9
+        alloc["serving_share"] = alloc.pop("inference_flops") / flops
         rows.append({"experts": e, **alloc})
     return pd.DataFrame(rows)
 

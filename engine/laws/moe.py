@@ -31,11 +31,14 @@ from typing import Any
 
 import numpy as np
 
-from engine.laws.base import FLOPS_PER_PARAM_TOKEN, Allocation, Law, LawError, LawInfo, as_positive_array
+from engine.laws.base import (
+    FLOPS_PER_PARAM_TOKEN, INFERENCE_FLOPS_PER_PARAM_TOKEN, Allocation, Law, LawError, LawInfo, as_positive_array,
+)
 from engine.laws.chinchilla import ChinchillaConstants, ChinchillaLaw
 from engine.optimize import minimize_over_params
 
 GPT2_VOCAB = 50_257
+KRAJEWSKI_RANGE = "129M-3.7B parameters, 16B-130B tokens"  # Krajewski et al. 2024 §5 (MoE and dense runs)
 
 
 def transformed_experts(experts: Any, e_start: float, e_max: float) -> np.ndarray:
@@ -136,7 +139,7 @@ KRAJEWSKI = FineGrainedMoeLaw(
         source_detail="Eq. (9); Table 1 (E = 64); FLOPs Eq. (10)/(11), c_f = 6, c_r = 14; d_model = 64·n_blocks",
         conventions=("n_params = active (dense-equivalent) 12·d²·n_blocks; the law's N is total non-embedding "
                      "d²(8E+4)n_blocks; G = d_ff/d_expert; L = smoothed training loss, nats/token on C4 (GPT-2)."),
-        valid_range="129M-3.7B parameters, 16B-130B tokens, G 1-16",
+        valid_range=f"{KRAJEWSKI_RANGE}, G 1-16",
         verified=True, family="moe", extra_inputs=("granularity",),
         compute_model="F = (12·d²·6 + 14·d·E·G)·D·n_blocks", params_meaning="active parameters",
     ),
@@ -154,7 +157,7 @@ KRAJEWSKI_DENSE = ChinchillaLaw(
         source_detail="Eq. (1); Table 1, dense row (fitted on the same runs' dense models)",
         conventions=("N = non-embedding parameters 12·d²·n_blocks, d = 64·n_blocks; C = 6·N·D; L = smoothed "
                      "training loss, nats/token on C4 (GPT-2 tokenizer): compare with moe-fine-grained, not with Chinchilla."),
-        valid_range=KRAJEWSKI.info.valid_range.replace(", G 1-16", ""),
+        valid_range=KRAJEWSKI_RANGE,
         verified=True, family="moe",
     ),
     constants=ChinchillaConstants(E=0.47, A=16.3, B=26.7, alpha=0.126, beta=0.127),
@@ -219,7 +222,7 @@ class JointMoeLaw(Law):
         """D from the joint budget of §4.4, 6·N_act·D + 2·N_act·D_inf = F (<= 0 where serving
         D_inf tokens alone uses the budget up)."""
         return np.asarray(flops, float) / (FLOPS_PER_PARAM_TOKEN * np.asarray(n_active, float)) - (
-            2.0 * inference_tokens / FLOPS_PER_PARAM_TOKEN)
+            INFERENCE_FLOPS_PER_PARAM_TOKEN * inference_tokens / FLOPS_PER_PARAM_TOKEN)
 
     def _loss_or_inf(self, n_active: np.ndarray, n_tokens: np.ndarray, experts: float) -> np.ndarray:
         positive = n_tokens > 0
@@ -228,7 +231,7 @@ class JointMoeLaw(Law):
     def _optimal_with_inference(self, flops: np.ndarray, experts: float,
                                 inference_tokens: float) -> tuple[np.ndarray, np.ndarray]:
         """argmin over N_act of L(N_act, D, E) with D = F/(6N) - D_inf/3 (numeric: no closed form)."""
-        shift = 2.0 * inference_tokens / FLOPS_PER_PARAM_TOKEN
+        shift = INFERENCE_FLOPS_PER_PARAM_TOKEN * inference_tokens / FLOPS_PER_PARAM_TOKEN
         n = minimize_over_params(lambda n_, d6: self._loss_or_inf(n_, d6 - shift, experts), flops)
         return n, self.training_tokens(flops, n, inference_tokens)
 
@@ -305,7 +308,7 @@ class JointMoeLaw(Law):
         return Allocation(n, d, c_arr, l_best, {
             "experts": e_best, "total_params": self.total_params(n, e_best),
             "memory_bytes": self.memory_bytes(n, e_best, kv_tokens=kv_tokens),
-            "inference_flops": 2.0 * n * inference_tokens})
+            "inference_flops": INFERENCE_FLOPS_PER_PARAM_TOKEN * n * inference_tokens})
 
     def target(self, loss: Any, experts: Any = None, **inputs: Any) -> Allocation:
         return self.target_by_search(loss, experts=experts)

@@ -201,3 +201,12 @@ def test_ludziejewski_memory_limit_broadcasts_and_counts_the_kv_cache():
     assert np.all(longer.n_params < alloc.n_params)
     with pytest.raises(LawError):
         LUDZIEJEWSKI.optimal(1e23, inference_tokens=-1)
+
+
+def test_dense_vs_moe_reports_the_share_of_the_budget_serving_takes():
+    from engine.precision_moe import dense_vs_moe
+
+    frame = dense_vs_moe(LUDZIEJEWSKI, 1e22, 8, 80e9, inference_tokens=1e12)
+    expected = 2 * frame["n_params"] * 1e12 / 1e22
+    assert np.allclose(frame["serving_share"], expected) and (frame["serving_share"] > 0.05).all()
+    assert (dense_vs_moe(LUDZIEJEWSKI, 1e22, 8)["serving_share"] == 0).all()
