@@ -6,13 +6,15 @@ import streamlit as st
 
 from engine import store
 from ui import db
-from ui.navigation import PAGES
+from ui.navigation import HOME_ALIAS, PAGES
 
 st.set_page_config(page_title="FLOPwise", page_icon="⚡", layout="wide")
 
-page = st.navigation(
-    [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=p.default) for p in PAGES]
-)
+pages = [st.Page(p.path, title=p.title, icon=p.icon, url_path=HOME_ALIAS if p.default else p.url_path,
+                 default=p.default) for p in PAGES]
+pages += [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, visibility="hidden")
+          for p in PAGES if p.default]
+page = st.navigation(pages)
 
 with st.sidebar:
     st.markdown("### ⚡ FLOPwise")

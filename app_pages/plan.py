@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-import pandas as pd
 import streamlit as st
 
 from engine import bench, carbon, plan, registry, store
@@ -12,10 +11,12 @@ from engine.fit import allocation_band
 from engine.laws.base import LawError
 from ui import db, figures
 from ui import format as fmt
+from ui.tables import inputs_table, scenario_table
+from ui.url import LinkCheck
 from ui.widgets import device_form
 
 DEFAULTS = plan.PlanInputs()
-BOUND = {"bind": "query-params"}  # every scenario widget lives in the URL
+B_PARAM = "plan_b"  # scenario B in the URL: plan.Candidate.to_param()
 
 
 @st.cache_data(show_spinner=False)
@@ -44,73 +45,94 @@ def evaluate(inputs: plan.PlanInputs, law, device) -> plan.PlanResult:
     return plan.evaluate(inputs, law, device, grids())
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def evaluate_b(result: plan.PlanResult, candidate: plan.Candidate, law, device) -> plan.PlanResult:
+    return plan.evaluate_candidate(result, candidate, law, device, grids())
+
+
 @st.cache_data(show_spinner=False, max_entries=16)
-def front_view(inputs: plan.PlanInputs, law, device, grid, objective: str, budget: float | None):
+def front_view(inputs: plan.PlanInputs, law, device, grid, objective: str, budget: float | None) -> plan.FrontView:
     return plan.front_view(inputs, law, device, grid, objective, budget=budget)
 
 
-def scenario_inputs(all_laws: dict, all_devices: dict, version: tuple) -> plan.PlanInputs:
+@st.cache_data(show_spinner=False, max_entries=16)
+def export_json(result: plan.PlanResult, law, device) -> str:
+    return plan.export_json(result, law, device)
+
+
+def scenario_inputs(link: LinkCheck, all_laws: dict, all_devices: dict, version: tuple) -> plan.PlanInputs:
     """The widgets, each bound to the URL under its PlanInputs field name."""
     top = st.columns([2, 3, 2, 2])
-    mode = top[0].radio("Plan from", plan.MODES, key="plan_mode", **BOUND)
+    mode = link.radio(top[0], "Plan from", plan.MODES, key="plan_mode")
     values: dict = {"plan_mode": mode}
     with top[1]:
         if mode == "Compute budget":
-            values["log10_flops"] = st.slider("Training compute (log10 FLOPs)", 18.0, 27.0, DEFAULTS.log10_flops,
-                                              0.05, key="log10_flops", **BOUND)
-            st.caption(f"Budget: {fmt.flops(10 ** values['log10_flops'])}")
+            values["log10_flops"] = link.slider(st, "Training compute (log10 FLOPs)", 18.0, 27.0,
+                                                DEFAULTS.log10_flops, 0.01, key="log10_flops",
+                                                help="23.76 is Chinchilla's budget, 5.76e23 FLOPs.")
+            st.caption(f"10^{values['log10_flops']:.2f} = {fmt.flops(10 ** values['log10_flops'])}")
         elif mode == "Target loss":
-            values["target_loss"] = st.number_input("Target loss (nats/token, on the law's data set)", 0.5, 10.0,
-                                                    DEFAULTS.target_loss, 0.01, key="target_loss", **BOUND)
+            values["target_loss"] = link.number_input(st, "Target loss (nats/token, on the law's data set)", 0.5,
+                                                      10.0, DEFAULTS.target_loss, 0.01, key="target_loss")
         else:
-            values["days"] = st.number_input("Days of training", 0.5, 3650.0, DEFAULTS.days, 1.0, key="days", **BOUND)
-    values["n_devices"] = top[2].number_input("Devices", 1, 1_000_000, DEFAULTS.n_devices, 8, key="n_devices", **BOUND)
+            values["days"] = link.number_input(st, "Days of training", 0.5, 3650.0, DEFAULTS.days, 1.0, key="days")
+    values["n_devices"] = link.number_input(top[2], "Devices", 1, 1_000_000, DEFAULTS.n_devices, 8, key="n_devices")
     law_ids = list(all_laws)
-    values["plan_law"] = top[3].selectbox("Law", law_ids, index=law_ids.index(DEFAULTS.plan_law),
-                                          key="plan_law", **BOUND)
+    values["plan_law"] = link.selectbox(top[3], "Law", law_ids, index=law_ids.index(DEFAULTS.plan_law),
+                                        key="plan_law")
 
     hw = st.columns([3, 1, 2, 2, 2])
     hw_ids = list(all_devices)
     # Options are ids (the URL holds the option's text); the full name is shown beneath.
-    values["hardware"] = hw[0].selectbox("Hardware", hw_ids, index=hw_ids.index(DEFAULTS.hardware),
-                                         key="hardware", **BOUND)
-    hw[0].caption(all_devices[values["hardware"]].name)
+    values["hardware"] = link.selectbox(hw[0], "Hardware", hw_ids, index=hw_ids.index(DEFAULTS.hardware),
+                                        key="hardware")
+    hw[0].caption(fmt.plain(all_devices[values["hardware"]].name))
     stored = measurements(version)
-    values["use_measured"] = hw[0].toggle("Use measured", key="use_measured", disabled=not stored, **BOUND,
+    values["use_measured"] = hw[0].toggle("Use measured", key="use_measured", disabled=not stored,
+                                          bind="query-params",
                                           help="Replace the catalog peaks and bandwidth by a microbenchmark of this "
                                                "machine (Hardware page).")
     if values["use_measured"] and stored:
-        ids = list(stored)
-        values["measurement"] = hw[0].selectbox("Measurement", ids, key="measurement", **BOUND)
+        values["measurement"] = link.selectbox(hw[0], "Measurement", list(stored), key="measurement")
     device_now = measured_or_catalog(values, all_devices, stored)
     dtypes = device_now.supported_dtypes
-    values["train_dtype"] = hw[1].selectbox("Data type", dtypes,
-                                            index=dtypes.index("bf16") if "bf16" in dtypes else 0,
-                                            key="train_dtype", **BOUND)
-    values["mfu_train"] = hw[2].slider("MFU, training", 0.05, 0.8, DEFAULTS.mfu_train, 0.01, key="mfu_train", **BOUND)
-    values["mfu_prefill"] = hw[3].slider("MFU, prefill", 0.05, 0.8, DEFAULTS.mfu_prefill, 0.01,
-                                         key="mfu_prefill", **BOUND)
-    values["mfu_decode"] = hw[4].slider("MFU, decode", 0.005, 0.5, DEFAULTS.mfu_decode, 0.005,
-                                        key="mfu_decode", **BOUND,
-                                        help="Generation runs far below peak (Sardana et al.'s code assumes 1%).")
+    values["train_dtype"] = link.selectbox(hw[1], "Data type", dtypes,
+                                           index=dtypes.index("bf16") if "bf16" in dtypes else 0, key="train_dtype")
+    values["mfu_train"] = link.slider(hw[2], "MFU, training", 0.05, 0.8, DEFAULTS.mfu_train, 0.001,
+                                      key="mfu_train", format="%.3f")
+    values["mfu_prefill"] = link.slider(hw[3], "MFU, prefill", 0.05, 0.8, DEFAULTS.mfu_prefill, 0.01,
+                                        key="mfu_prefill")
+    values["mfu_decode"] = link.slider(hw[4], "MFU, decode", 0.005, 0.5, DEFAULTS.mfu_decode, 0.005,
+                                       key="mfu_decode", format="%.3f",
+                                       help="Generation runs far below peak (Sardana et al.'s code assumes 1%).")
 
-    use = st.columns([2, 2, 3, 2, 1, 1])
-    values["inference_tokens_t"] = use[0].number_input("Lifetime tokens served (trillions)", 0.0, 1e6,
-                                                       DEFAULTS.inference_tokens_t, 0.5, key="inference_tokens_t", **BOUND)
-    values["prompt_fraction"] = use[1].slider("Share that is prompt", 0.0, 1.0, DEFAULTS.prompt_fraction, 0.05,
-                                              key="prompt_fraction", **BOUND)
+    use = st.columns([2, 2, 3, 2])
+    values["inference_tokens_t"] = link.number_input(use[0], "Tokens served (trillions)", 0.0, 1e6,
+                                                     DEFAULTS.inference_tokens_t, 0.5, key="inference_tokens_t",
+                                                     help="Lifetime tokens served by the model, prompt and output.")
+    values["prompt_fraction"] = link.slider(use[1], "Share that is prompt", 0.0, 1.0, DEFAULTS.prompt_fraction,
+                                            0.05, key="prompt_fraction")
     regions = list(grids())
-    values["region"] = use[2].selectbox("Grid region", regions, index=regions.index(DEFAULTS.region),
-                                        key="region", **BOUND)
-    values["use_custom_grid"] = use[3].toggle("Custom gCO2e/kWh", key="use_custom_grid", **BOUND)
+    values["region"] = link.selectbox(use[2], "Grid region", regions, index=regions.index(DEFAULTS.region),
+                                      key="region")
+    values["use_custom_grid"] = use[3].toggle("Own grid intensity", key="use_custom_grid", bind="query-params",
+                                              help="Enter the gCO2e per kWh of your data centre's supply.")
     if values["use_custom_grid"]:
-        values["custom_grid"] = use[3].number_input("gCO2e per kWh", 0.0, 2000.0, DEFAULTS.custom_grid, 10.0,
-                                                    key="custom_grid", **BOUND)
-    values["pue"] = use[4].number_input("PUE", 1.0, 3.0, DEFAULTS.pue, 0.01, key="pue", **BOUND)
-    values["price"] = use[5].number_input("$/device-h", 0.0, 100.0, DEFAULTS.price, 0.1, key="price", **BOUND)
-    values["memory_limit_gb"] = st.number_input(
-        "Serving memory limit for the candidates (GB of weights; 0 = none)", 0.0, 100_000.0,
-        DEFAULTS.memory_limit_gb, 8.0, key="memory_limit_gb", **BOUND)
+        values["custom_grid"] = link.number_input(use[3], "gCO2e per kWh", 0.0, 2000.0, DEFAULTS.custom_grid, 10.0,
+                                                  key="custom_grid")
+    site = st.columns([2, 2, 3, 2])
+    values["pue"] = link.number_input(site[0], "PUE", 1.0, 3.0, DEFAULTS.pue, 0.01, key="pue",
+                                      help="Power usage effectiveness: facility energy ÷ IT energy.")
+    values["price"] = link.number_input(site[1], "Price ($ per device-hour)", 0.0, 100.0, DEFAULTS.price, 0.1,
+                                        key="price")
+    tdp = device_now.tdp_w
+    values["power_w"] = link.number_input(
+        site[2], "Average power per device (W; 0 = catalog)", 0.0, 5000.0, DEFAULTS.power_w, 10.0, key="power_w",
+        help="Average power drawn per device while training and serving; 0 uses the catalog TDP"
+             + (f" ({tdp:,.0f} W for this device)." if tdp else " (none is known for this device)."))
+    values["memory_limit_gb"] = link.number_input(
+        site[3], "Serving memory limit (GB; 0 = none)", 0.0, 100_000.0, DEFAULTS.memory_limit_gb, 8.0,
+        key="memory_limit_gb", help="Keep only the candidates whose weights fit in this much memory.")
     return plan.PlanInputs(**{**plan.PlanInputs().to_json(), **values})
 
 
@@ -126,7 +148,7 @@ def measured_or_catalog(values: dict, all_devices: dict, stored: dict):
 def explain(title: str, formula: str, inputs: dict, sources: str) -> None:
     with st.expander(title):
         st.latex(formula)
-        st.dataframe(pd.DataFrame({"input": list(inputs), "value": [str(v) for v in inputs.values()]}), hide_index=True)
+        st.table(inputs_table(inputs))
         st.caption(sources)
 
 
@@ -135,13 +157,15 @@ def headline(result: plan.PlanResult, device, law, samples=None) -> None:
     band = None
     if samples is not None and result.inputs.plan_mode != "Target loss":
         band = allocation_band(samples, [result.flops]).iloc[0]
-    a.metric("Parameters N", fmt.count(result.n_params, "params"),
+    a.metric("Parameters N", fmt.count(result.n_params),
              help=None if band is None else f"95% band from the fit's bootstrap: {fmt.count(band.n_params_lo)} to "
                                             f"{fmt.count(band.n_params_hi)}")
-    b.metric("Training tokens D", fmt.count(result.n_tokens, "tokens"),
+    b.metric("Training tokens D", fmt.count(result.n_tokens),
              help=None if band is None else f"95% band: {fmt.count(band.n_tokens_lo)} to {fmt.count(band.n_tokens_hi)}")
     c.metric("Tokens per parameter", fmt.ratio(result.tokens_per_param))
     d.metric("Predicted loss (nats/token)", f"{result.loss:.4f}")
+    if result.inputs.plan_mode != "Compute budget":
+        st.caption(f"Training compute: {fmt.flops(result.flops)}.")
     if band is not None:
         st.caption(f"Your fit's 95% bootstrap band at this budget: N* {fmt.count(band.n_params_lo)}–"
                    f"{fmt.count(band.n_params_hi)}, D* {fmt.count(band.n_tokens_lo)}–{fmt.count(band.n_tokens_hi)}.")
@@ -151,17 +175,19 @@ def headline(result: plan.PlanResult, device, law, samples=None) -> None:
     t = result.train
     e1, e2, e3, e4, e5 = st.columns(5)
     e1.metric("Training device-hours", fmt.count(t.device_hours))
-    e2.metric("Wall-clock days", f"{t.wall_days:,.1f}")
-    e3.metric("Training energy", "–" if t.energy_kwh is None else f"{t.energy_kwh / 1000:,.1f} MWh")
-    e4.metric("Training tCO2e", "–" if t.co2_kg is None else f"{t.co2_kg / 1000:,.1f}",
-              help=None if t.embodied_co2_kg is None else f"+ {t.embodied_co2_kg / 1000:,.2f} t embodied")
-    e5.metric("Training cost", f"${t.cost_usd:,.0f}" if t.cost_usd is not None else "–")
+    e2.metric("Wall-clock days", fmt.sig(t.wall_days))
+    e3.metric("Training energy (MWh)", fmt.DASH if t.energy_kwh is None else fmt.sig(t.energy_kwh / 1000))
+    e4.metric("Training tCO2e", fmt.DASH if t.co2_kg is None else fmt.sig(t.co2_kg / 1000),
+              help=None if t.embodied_co2_kg is None else f"+ {fmt.sig(t.embodied_co2_kg / 1000)} t embodied")
+    e5.metric("Training cost", fmt.money(t.cost_usd))
+    power = result.inputs.power_override_w
     explain(
         "How the footprint is computed",
         r"\text{device-h} = \frac{C}{\text{peak}\cdot\text{MFU}\cdot 3600},\quad E = \text{device-h}\cdot P\cdot"
         r"\text{PUE},\quad CO_2 = E\cdot I_{grid},\quad \$ = \text{device-h}\cdot p",
-        {"peak (FLOP/s)": f"{device.peak_flops(result.inputs.train_dtype):.3g} ({result.inputs.train_dtype}, dense)",
-         "MFU": result.inputs.mfu_train, "power P per device (W)": device.tdp_w, "PUE": result.inputs.pue,
+        {"peak (FLOP/s)": f"{fmt.sci(device.peak_flops(result.inputs.train_dtype))} ({result.inputs.train_dtype}, dense)",
+         "MFU": result.inputs.mfu_train,
+         "power P per device (W)": f"{power:,.0f} (entered)" if power else device.tdp_w, "PUE": result.inputs.pue,
          "grid intensity (gCO2e/kWh)": f"{result.grid.g_co2_per_kwh:g} ({result.grid.label}, {result.grid.year})",
          "price $/device-hour": result.inputs.price,
          "embodied per device (kg)": device.embodied_kg, "devices": result.inputs.n_devices},
@@ -169,29 +195,30 @@ def headline(result: plan.PlanResult, device, law, samples=None) -> None:
         "die area × CPA + memory × 0.4 kg/GB over a 5-year life.",
     )
     if result.total_co2_kg is not None:
-        parts = [f"{n:,.1f} {e.label}" for n, e in carbon.equivalents(result.total_co2_kg)]
-        st.caption(f"Lifetime (training + serving) {result.total_co2_kg / 1000:,.1f} tCO2e ≈ {'; or '.join(parts)} "
+        parts = [f"{fmt.sig(n)} {e.label}" for n, e in carbon.equivalents(result.total_co2_kg)]
+        st.caption(f"Lifetime (training + serving) {fmt.sig(result.total_co2_kg / 1000)} tCO2e ≈ {'; or '.join(parts)} "
                    f"({carbon.EQUIVALENTS[0].source}).")
 
 
 def serving_section(result: plan.PlanResult, device) -> None:
     inf = result.inference
     s1, s2, s3, s4 = st.columns(4)
-    s1.metric("Decode latency", f"{inf.decode_s_per_step * 1e3:,.1f} ms/token")
-    s2.metric("Throughput (batch 1)", f"{inf.tokens_per_s:,.0f} tokens/s")
-    s3.metric("Cost per 1M tokens", f"${inf.cost_per_million_tokens_usd:,.2f}" if inf.cost_per_million_tokens_usd else "–")
-    s4.metric("Lifetime serving cost", f"${result.serve.cost_usd:,.0f}" if result.serve else "–")
-    st.caption(f"{inf.explain()} Weights {inf.weight_bytes / 1e9:,.1f} GB, KV cache {inf.kv_cache_bytes / 1e9:,.2f} GB "
-               f"at {4096} tokens of context on one {device.name}; shape assumed from N (GQA, 8 KV heads).")
+    s1.metric("Decode latency", fmt.rate(inf.decode_s_per_step * 1e3, "ms/token"))
+    s2.metric("Throughput (batch 1)", fmt.rate(inf.tokens_per_s, "tokens/s"))
+    s3.metric("Cost per 1M tokens", fmt.money(inf.cost_per_million_tokens_usd))
+    s4.metric("Lifetime serving cost", fmt.money(result.serve.cost_usd) if result.serve else fmt.DASH)
+    st.caption(f"{inf.explain()} Weights {fmt.sig(inf.weight_bytes / 1e9)} GB, KV cache "
+               f"{fmt.sig(inf.kv_cache_bytes / 1e9)} GB at 4096 tokens of context on one {fmt.plain(device.name)}; "
+               "shape assumed from N (GQA, 8 KV heads).")
     explain(
         "How the serving numbers are computed",
         r"t_{token} = \max\left(\frac{2N + 2 n_{layer} L_{ctx} d_{attn}}{\text{peak}\cdot\text{MFU}_{decode}},\ "
         r"\frac{\text{weights} + \text{KV}}{\text{bandwidth}}\right),\quad "
         r"\$/10^6 = \frac{10^6\, t_{token}}{3600}\, p",
-        {"FLOPs per token": f"{inf.flops_per_token:.3g}", "weight bytes": f"{inf.weight_bytes:.3g}",
-         "KV-cache bytes": f"{inf.kv_cache_bytes:.3g}", "bandwidth (B/s)": f"{device.bandwidth_bytes_per_s:.3g}",
+        {"FLOPs per token": fmt.sci(inf.flops_per_token), "weight bytes": fmt.sci(inf.weight_bytes),
+         "KV-cache bytes": fmt.sci(inf.kv_cache_bytes), "bandwidth (B/s)": fmt.sci(device.bandwidth_bytes_per_s),
          "MFU decode": result.inputs.mfu_decode, "price $/device-hour": result.inputs.price,
-         "lifetime tokens served": f"{result.inputs.inference_tokens:.3g}",
+         "lifetime tokens served": fmt.count(result.inputs.inference_tokens),
          "prompt share (prefill MFU)": result.inputs.prompt_fraction},
         "Kaplan et al. 2020 Eq. 2.2 for FLOPs per token; a roofline with the device's catalog (or measured) peak and "
         "bandwidth; lifetime serving device-hours = 2N·(prompt/MFU_prefill + output/MFU_decode)/peak.",
@@ -205,45 +232,128 @@ def serving_section(result: plan.PlanResult, device) -> None:
         )
 
 
-def fronts_section(result, law, device) -> tuple[float, float] | None:
-    """One front at a time (the objective is in the URL); a click on a point returns its (N, D)."""
+def scenario_b(link: LinkCheck | None = None) -> plan.Candidate | None:
+    """Scenario B from the URL, or None; with ``link``, a B that cannot be read gets a notice."""
+    raw = st.query_params.get(B_PARAM)
+    if not raw:
+        return None
+    try:
+        return plan.Candidate.from_param(raw)
+    except ValueError as exc:
+        if link is not None:
+            link.note(f"The link's scenario B ({fmt.plain(raw)}) cannot be read: {fmt.plain(exc)}. Showing A only.")
+        return None
+
+
+def pick_b(chart_key: str) -> None:
+    """on_select of a front chart: the first selected candidate becomes scenario B (in the URL)."""
+    selection = st.session_state.get(chart_key)
+    points = (selection or {}).get("selection", {}).get("points", [])
+    shown = st.session_state.get("plan_front_shown")
+    if not points or shown is None or shown["key"] != chart_key:
+        return
+    rows = figures.picked_rows(shown["figure"], points)
+    if not rows:
+        st.session_state["plan_b_note"] = "That point is a scenario marker, not a candidate: click a grey or blue point."
+        return
+    candidate = plan.Candidate.from_row(shown["frame"].iloc[rows[0]])
+    st.query_params[B_PARAM] = candidate.to_param()
+    st.session_state["plan_b_note"] = (
+        f"{len(rows):,} candidates selected: B is the first of them ({fmt.count(candidate.n_params)} active "
+        f"parameters on {fmt.count(candidate.n_tokens)} tokens). Click a single point to pick another."
+        if len(rows) > 1 else None)
+
+
+def clear_b() -> None:
+    st.query_params.pop(B_PARAM, None)
+    st.session_state["plan_b_note"] = None
+    st.session_state["plan_b_generation"] = st.session_state.get("plan_b_generation", 0) + 1  # resets the selection
+
+
+def fronts_section(link: LinkCheck, result: plan.PlanResult, law, device, candidate_b) -> plan.PlanResult | None:
+    """One front at a time (the objective is in the URL); a click on a point makes it scenario B."""
     inputs = result.inputs
     budget = None if inputs.plan_mode == "Target loss" else result.flops
-    objective = plan.FRONTS[st.radio("Front: loss against", list(plan.FRONTS), horizontal=True,
-                                     key="plan_front", **BOUND)]
-    view, count = front_view(inputs, law, device, result.grid, objective, budget)
-    front = view[view[f"pareto_{objective}"]]
-    if front.empty:
+    objective = plan.FRONTS[link.radio(st, "Front: loss against", list(plan.FRONTS), horizontal=True,
+                                       key="plan_front")]
+    view = front_view(inputs, law, device, result.grid, objective, budget)
+    alt = evaluate_b(result, candidate_b, law, device) if candidate_b else None
+    if view.front.empty:
         st.info(f"No {plan.OBJECTIVES[objective].lower()} for this device (a figure it needs is missing).")
-        return None
+        return alt
     laws = "; ".join(f"{role}: {law_id} ({'verified' if verified else 'NOT verified'})"
                      for role, law_id, verified in plan.candidate_laws(law))
+    front = view.front
+    mix = (", ".join(f"{b:g}-bit: {k:,}" for b, k in front["serve_bits"].value_counts().sort_index().items())
+           + "; " + ", ".join(f"{'dense' if e == 1 else f'{e:g} experts'}: {k:,}"
+                              for e, k in front["experts"].value_counts().sort_index().items()))
     st.caption(
-        f"{count:,} candidates: active parameters × tokens" + (f" within {fmt.flops(budget)}" if budget else "")
-        + f" × serving precision {', '.join(f'{b:g}' for b in plan.SERVING_BITS)} bits × experts "
-        f"{', '.join(str(e) for e in plan.EXPERTS)}. Laws behind every point: {laws}. The PTQ and MoE terms are "
-        "differences transferred across data sets, an approximation. Click a point to compare it as scenario B.")
-    st.caption("On the front: " + ", ".join(f"{b:g}-bit {k}" for b, k in front["serve_bits"].value_counts().sort_index().items())
-               + "; " + ", ".join(f"E={e:g} {k}" for e, k in front["experts"].value_counts().sort_index().items()))
-    a_point = {"cost_usd": result.total_cost_usd,
-               "co2_t": float("nan") if result.total_co2_kg is None else result.total_co2_kg / 1000,
-               "latency_ms": result.inference.decode_s_per_step * 1e3,
-               "memory_gb": result.inference.weight_bytes / 1e9}
-    chosen = {"A": (a_point[objective], result.loss)}
-    b = st.session_state.get("plan_b")
-    if b is not None and objective in b:
-        chosen["B"] = (b[objective], b["loss"])
-    event = st.plotly_chart(
-        figures.pareto_figure(view, objective, x_label=plan.OBJECTIVES[objective], loss_label="Loss (nats/token)",
-                              chosen=chosen, provenance=laws),
-        key=f"front_{objective}", on_select="rerun", selection_mode="points",
-    )
-    points = event.selection.points if event else []
-    if points and points[0].get("customdata") is not None:
-        row = view.iloc[int(points[0]["customdata"][0])]
-        st.session_state["plan_b"] = {k: float(row[k]) for k in (*plan.OBJECTIVES, "loss")}
-        return float(row["n_params"]), float(row["n_tokens"])
-    return None
+        f"Searched {view.count:,} candidates: active parameters × tokens"
+        + (f" within {fmt.flops(budget)}" if budget else "")
+        + f" × serving precision ({', '.join(f'{b:g}' for b in plan.SERVING_BITS)} bits) × experts "
+        f"({', '.join(str(e) for e in plan.EXPERTS)}). The {len(front):,} on the front, by precision and by experts: "
+        f"{mix}. Laws behind every point: {fmt.plain(laws)}. The PTQ and MoE terms are differences transferred "
+        "across data sets, an approximation. Click a point to compare it as scenario B.")
+    chosen = {"A": (result.point[objective], result.point["loss"])}
+    if alt is not None:
+        chosen["B"] = (alt.point[objective], alt.point["loss"])
+    figure = figures.pareto_figure(view, x_label=plan.OBJECTIVES[objective], loss_label="Loss (nats/token)",
+                                   chosen=chosen, provenance=laws)
+    key = f"front_{objective}_{st.session_state.get('plan_b_generation', 0)}"
+    st.session_state["plan_front_shown"] = {"key": key, "figure": figure, "frame": view.frame}
+    st.plotly_chart(figure, key=key, on_select=lambda: pick_b(key), selection_mode=("points", "box", "lasso"))
+    gap = plan.front_gap(front, objective, *chosen["A"])
+    if gap is not None:
+        row = gap["row"]
+        st.caption(
+            f"A lies {gap['gap']:.4f} nats/token above the front: for no more {plan.OBJECTIVES[objective].lower()}, "
+            f"{fmt.count(row['n_params'])} active parameters on {fmt.count(row['n_tokens'])} tokens, "
+            f"{fmt.configuration(row['experts'], row['serve_bits'])}, reach {row['loss']:.4f}. A is the law's "
+            "compute-optimal dense 16-bit model; the front also searches experts and serving precision and may "
+            "spend less than the whole budget.")
+    if note := st.session_state.get("plan_b_note"):
+        st.info(note)
+    return alt
+
+
+def comparison_section(result: plan.PlanResult, alt: plan.PlanResult | None) -> None:
+    if alt is None:
+        st.caption("No scenario B yet: click a point on the front to compare it with A here.")
+        return
+    st.markdown(f"**Scenario A (recommended) against B (picked on the front: "
+                f"{fmt.configuration(alt.point['experts'], alt.point['serve_bits'])})**")
+    st.table(scenario_table(plan.results_frame(result, alt)))
+    st.button("Clear B", key="clear_b", on_click=clear_b)
+
+
+def share_section(result: plan.PlanResult, alt: plan.PlanResult | None, law, device) -> None:
+    st.subheader("Share and export")
+    params = result.inputs.query_params()
+    if alt is not None:
+        params[B_PARAM] = alt.candidate.to_param()
+    page_url = (st.context.url or "").split("?")[0]
+    st.caption("This link reproduces the scenario (every input is in the URL" + (", and B" if alt else "") + "):")
+    st.code(f"{page_url}?{urlencode(params)}", language=None, wrap_lines=True)
+    text = export_json(result, law, device)
+    with st.expander("Scenario as JSON (inputs, law with constants and citation, hardware, results)"):
+        st.code(text, language="json")
+    x1, x2 = st.columns(2)
+    x1.download_button("Scenario as JSON", text, file_name="flopwise_scenario.json",
+                       mime="application/json", key="export_json", on_click="ignore")
+    x2.download_button("Results as CSV",
+                       lambda: plan.results_frame(*(r for r in (result, alt) if r is not None)).to_csv(index=False),
+                       file_name="flopwise_results.csv", mime="text/csv", key="export_csv", on_click="ignore")
+
+
+@st.fragment
+def alternatives(result: plan.PlanResult, law, device) -> None:
+    """The fronts, the A/B comparison and the share link: a click on the chart or a front switch
+    reruns only this part. B is read from the URL here, where a click writes it."""
+    link = LinkCheck()
+    alt = fronts_section(link, result, law, device, scenario_b())
+    comparison_section(result, alt)
+    link.show()
+    share_section(result, alt, law, device)
 
 
 st.title("Plan")
@@ -252,17 +362,21 @@ version = store.data_version(db.cursor())
 all_devices = devices(version)
 fits = saved_fits(version)
 all_laws = {**{k: v for k, v in registry.LAWS.items() if v.has_loss}, **{k: law for k, (law, _) in fits.items()}}
+link = LinkCheck()
 try:
-    inputs = scenario_inputs(all_laws, all_devices, version)
+    inputs = scenario_inputs(link, all_laws, all_devices, version)
     law = all_laws[inputs.plan_law]
     device = measured_or_catalog(inputs.to_json(), all_devices, measurements(version))
     if inputs.use_measured:
-        st.info(f"Using measured peaks and bandwidth: {device.name}, from {device.source}. "
+        st.info(f"Using measured peaks and bandwidth: {fmt.plain(device.name)}, from {fmt.plain(device.source)}. "
                 f"Power and embodied carbon stay those of the catalog entry it matches, if any.")
     result = evaluate(inputs, law, device)
 except (ValueError, LawError) as exc:
-    st.error(str(exc))
+    link.show()
+    st.error(fmt.plain(exc))
     st.stop()
+scenario_b(link)  # a B that cannot be read is said at the top
+link.show()
 
 for note in result.notes:
     st.info(note)
@@ -271,31 +385,7 @@ headline(result, device, law, fits.get(law.id, (None, None))[1])
 st.subheader("Serving")
 serving_section(result, device)
 st.subheader("Alternatives")
-picked = fronts_section(result, law, device)
-if picked:
-    st.session_state["plan_b_alloc"] = picked
-alt = None
-if "plan_b_alloc" in st.session_state:
-    n_b, d_b = st.session_state["plan_b_alloc"]
-    alt = plan.with_allocation(result, n_b, d_b, law, device, grids())
-    table = plan.results_frame(result, alt).set_index("scenario").T
-    st.markdown("**Scenario A (recommended) against B (picked on a front)**")
-    st.dataframe(table, height=35 * (len(table) + 1))
-    if st.button("Clear B", key="clear_b"):
-        for key in ("plan_b_alloc", "plan_b"):
-            st.session_state.pop(key, None)
-        st.rerun()
+alternatives(result, law, device)
 
 with st.expander("Your own hardware"):
     device_form(db.cursor(), key="plan_device")
-
-st.subheader("Share and export")
-st.caption("This link reproduces the scenario (every input is in the URL):")
-st.code("?" + urlencode(inputs.query_params()), language=None)
-with st.expander("Scenario as JSON (inputs, law with constants and citation, hardware, results)"):
-    st.code(plan.export_json(result, law, device), language="json")
-x1, x2 = st.columns(2)
-x1.download_button("Scenario as JSON", plan.export_json(result, law, device), file_name="flopwise_scenario.json",
-                   mime="application/json", key="export_json")
-x2.download_button("Results as CSV", plan.results_frame(*(r for r in (result, alt) if r is not None)).to_csv(index=False),
-                   file_name="flopwise_results.csv", mime="text/csv", key="export_csv")

@@ -71,8 +71,10 @@ class InferenceEstimate:
         return asdict(self)
 
     def explain(self) -> str:
-        return (f"Decode is {self.decode_bound}: {self.arithmetic_intensity:.0f} FLOPs per byte moved against "
-                f"the device's ridge point of {self.ridge_point:.0f}.")
+        intensity = float(f"{self.arithmetic_intensity:.2g}")
+        unit = "FLOP" if intensity == 1 else "FLOPs"
+        return (f"Decode is {self.decode_bound}: {intensity:g} {unit} per byte moved against the device's ridge "
+                f"point of {self.ridge_point:,.0f}.")
 
 
 def estimate(
@@ -85,17 +87,20 @@ def estimate(
     context: int | None = None,
     dtype: str = "bf16",
     weight_bits: float = 16.0,
+    weight_params: float | None = None,
     mfu_prefill: float = 0.5,
     mfu_decode: float = 0.5,
     price_per_device_hour: float | None = None,
     power_w: float | None = None,
 ) -> InferenceEstimate:
-    """Roofline estimate for serving an N-parameter model on one ``device`` (see module doc)."""
+    """Roofline estimate for serving an N-parameter model on one ``device`` (see module doc).
+    ``weight_params``: the parameters held in memory when they differ from the N that computes
+    each token (a mixture of experts keeps all experts: N_total > N_active); default N."""
     arch = arch or default_architecture(n_params)
     ctx = float(context if context is not None else arch.seq_len)
     peak = device.peak_flops(dtype)
     flops_token = float(decode_flops_per_token(n_params, arch, ctx))
-    w_bytes = float(weight_bytes(n_params, weight_bits))
+    w_bytes = float(weight_bytes(n_params if weight_params is None else weight_params, weight_bits))
     kv_bytes = kv_cache_bytes(arch, ctx, batch, dtype)
     moved = w_bytes + kv_bytes
     compute_s = batch * flops_token / (peak * mfu_decode)

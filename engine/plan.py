@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -52,6 +52,7 @@ class PlanInputs:
     custom_grid: float = 400.0  # gCO2e/kWh
     pue: float = 1.1
     price: float = 2.0  # $ per device-hour
+    power_w: float = 0.0  # average power per device, W (0: the device's catalog TDP)
     use_measured: bool = False  # replace the catalog peaks and bandwidth by a stored measurement
     measurement: str = ""  # its bench_id
     memory_limit_gb: float = 0.0  # serving memory limit on the candidates (0: none)
@@ -69,13 +70,18 @@ class PlanInputs:
                 raise ValueError(f"{name} is a fraction between 0 and 1, got {getattr(self, name)!r}")
         if self.plan_front not in FRONTS:
             raise ValueError(f"plan_front must be one of {tuple(FRONTS)}, got {self.plan_front!r}")
-        for name in ("inference_tokens_t", "price", "custom_grid", "memory_limit_gb"):
+        for name in ("inference_tokens_t", "price", "custom_grid", "memory_limit_gb", "power_w"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)!r}")
 
     @property
     def inference_tokens(self) -> float:
         return self.inference_tokens_t * 1e12
+
+    @property
+    def power_override_w(self) -> float | None:
+        """The user's average power per device, or None to use the device's TDP."""
+        return self.power_w if self.power_w > 0 else None
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -108,6 +114,8 @@ class PlanResult:
     lifetime: LifetimeOptimum | None
     grid: GridIntensity
     notes: list[str]
+    candidate: "Candidate | None" = None  # (N, D, experts, serving bits): 1 expert, 16 bits for A
+    point: dict[str, float] = field(default_factory=dict)  # its row of the candidate table
 
     @property
     def tokens_per_param(self) -> float:
@@ -162,6 +170,19 @@ def _price_per_flop(inputs: PlanInputs, device: Device) -> float:
     return max(inputs.price, 1e-12) / (3600.0 * device.peak_flops(inputs.train_dtype))
 
 
+def _footprints(inputs: PlanInputs, n_params: float, flops: float, device: Device,
+                grid: GridIntensity) -> tuple[Footprint, Footprint | None]:
+    """Training and (with served tokens) lifetime serving footprints of an N-parameter model."""
+    common = dict(grid_g_per_kwh=grid.g_co2_per_kwh, pue=inputs.pue, price_per_device_hour=inputs.price,
+                  power_w=inputs.power_override_w, require_power=False, n_devices=inputs.n_devices)
+    train_hours = float(device_hours_for_flops(flops, device, dtype=inputs.train_dtype, mfu=inputs.mfu_train))
+    train = footprint_from_device_hours(train_hours, device, **common)
+    serve = None
+    if inputs.inference_tokens > 0:
+        serve = footprint_from_device_hours(float(_serving(inputs, n_params, device)), device, **common)
+    return train, serve
+
+
 def evaluate(inputs: PlanInputs, law: Law, device: Device, grids: dict[str, GridIntensity]) -> PlanResult:
     """The recommendation for a scenario and what it costs and emits."""
     grid = grid_for(inputs, grids)
@@ -171,14 +192,7 @@ def evaluate(inputs: PlanInputs, law: Law, device: Device, grids: dict[str, Grid
     else:
         alloc = law.optimal(training_flops(inputs, device)).scalar()
     n, d, flops, loss = alloc["n_params"], alloc["n_tokens"], alloc["flops"], alloc["loss"]
-    common = dict(grid_g_per_kwh=grid.g_co2_per_kwh, pue=inputs.pue, price_per_device_hour=inputs.price,
-                  require_power=False)
-    train_hours = float(device_hours_for_flops(flops, device, dtype=inputs.train_dtype, mfu=inputs.mfu_train))
-    train = footprint_from_device_hours(train_hours, device, n_devices=inputs.n_devices, **common)
-    serve = None
-    if inputs.inference_tokens > 0:
-        serve = footprint_from_device_hours(float(_serving(inputs, n, device)), device,
-                                            n_devices=inputs.n_devices, **common)
+    train, serve = _footprints(inputs, n, flops, device, grid)
     lifetime = None
     if isinstance(law, ChinchillaLaw) and math.isfinite(loss) and loss > law.loss_floor:
         ppf = _price_per_flop(inputs, device)
@@ -190,33 +204,37 @@ def evaluate(inputs: PlanInputs, law: Law, device: Device, grids: dict[str, Grid
     else:
         notes.append(f"{law.info.title} is not of the Chinchilla form: no inference-aware alternative.")
     serving = estimate(n, device, dtype=inputs.train_dtype, mfu_prefill=inputs.mfu_prefill,
-                       mfu_decode=inputs.mfu_decode, price_per_device_hour=inputs.price)
+                       mfu_decode=inputs.mfu_decode, price_per_device_hour=inputs.price,
+                       power_w=inputs.power_override_w)
     if not serving.fits_in_memory:
-        notes.append(f"The weights and KV cache ({(serving.weight_bytes + serving.kv_cache_bytes) / 1e9:.0f} GB) do not "
-                     f"fit in one {device.name} ({device.memory_gb:.0f} GB): serving needs model parallelism.")
+        notes.append(f"The weights and KV cache ({(serving.weight_bytes + serving.kv_cache_bytes) / 1e9:,.0f} GB) do "
+                     f"not fit in one {device.name} ({device.memory_gb:,.0f} GB): serving needs model parallelism.")
     if train.energy_kwh is None:
-        notes.append(f"No power figure for {device.name}: energy and CO2e are not estimated (device-hours and cost are).")
+        notes.append(f"No power figure for {device.name}: energy and CO2e are not estimated (device-hours and cost "
+                     "are). Enter the average power per device to estimate them.")
     if train.embodied_co2_kg is None:
         notes.append(f"No die area for {device.name}: embodied carbon is not estimated.")
-    return PlanResult(inputs, flops, n, d, loss, train, serve, serving, lifetime, grid, notes)
+    candidate = Candidate(n, d)
+    point = candidate_point(inputs, law, device, grid, candidate)
+    return PlanResult(inputs, flops, n, d, loss, train, serve, serving, lifetime, grid, notes, candidate, point)
 
 
-def with_allocation(result: PlanResult, n_params: float, n_tokens: float, law: Law, device: Device,
-                    grids: dict[str, GridIntensity]) -> PlanResult:
-    """The same scenario for another (N, D): an alternative picked on a front."""
-    flops = FLOPS_PER_PARAM_TOKEN * n_params * n_tokens
+def evaluate_candidate(result: PlanResult, candidate: "Candidate", law: Law, device: Device,
+                       grids: dict[str, GridIntensity]) -> PlanResult:
+    """The same scenario for another configuration (scenario B, picked on a front): trained on
+    C = 6·N·D, its loss and serving memory the candidate's (PTQ and MoE terms included, as on the
+    fronts), served at its precision from its total parameters."""
+    flops = FLOPS_PER_PARAM_TOKEN * candidate.n_params * candidate.n_tokens
     inputs = replace(result.inputs, plan_mode="Compute budget", log10_flops=math.log10(flops))
-    alt = evaluate(inputs, law, device, grids)
-    if abs(alt.n_params / n_params - 1) > 1e-9:  # a point off the law's optimum: recompute for it
-        loss = float(law.loss(n_params, n_tokens))
-        alt = replace(alt, n_params=n_params, n_tokens=n_tokens, loss=loss,
-                      inference=estimate(n_params, device, dtype=inputs.train_dtype, mfu_prefill=inputs.mfu_prefill,
-                                         mfu_decode=inputs.mfu_decode, price_per_device_hour=inputs.price),
-                      serve=None if inputs.inference_tokens <= 0 else footprint_from_device_hours(
-                          float(_serving(inputs, n_params, device)), device, n_devices=inputs.n_devices,
-                          grid_g_per_kwh=alt.grid.g_co2_per_kwh, pue=inputs.pue, price_per_device_hour=inputs.price,
-                          require_power=False))
-    return alt
+    grid = grid_for(inputs, grids)
+    train, serve = _footprints(inputs, candidate.n_params, flops, device, grid)
+    point = candidate_point(inputs, law, device, grid, candidate)
+    serving = estimate(candidate.n_params, device, dtype=inputs.train_dtype, mfu_prefill=inputs.mfu_prefill,
+                       mfu_decode=inputs.mfu_decode, price_per_device_hour=inputs.price,
+                       power_w=inputs.power_override_w, weight_bits=candidate.serve_bits,
+                       weight_params=point["total_params"])
+    return PlanResult(inputs, flops, candidate.n_params, candidate.n_tokens, point["loss"], train, serve, serving,
+                      None, grid, [], candidate, point)
 
 
 SERVING_BITS = (16.0, 8.0, 6.0, 4.0)
@@ -227,12 +245,96 @@ OBJECTIVES = {"cost_usd": "Lifetime cost ($)", "co2_t": "Lifetime CO2e (t)",
 FRONTS = {"cost": "cost_usd", "CO2e": "co2_t", "latency": "latency_ms", "memory": "memory_gb"}
 
 
-def _candidate_arrays(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity, *,
-                      n_sizes: int, n_ratios: int, budget: float | None) -> "_LazyColumns":
-    """The candidate columns (see ``candidates``), flattened on demand."""
+@dataclass(frozen=True)
+class Candidate:
+    """One configuration the fronts search: active parameters N, training tokens D, experts E and
+    serving precision (bits). In a URL it is one word, ``N_D_E_bits`` (``7.05e10_1.41e12_1_16``)."""
+
+    n_params: float
+    n_tokens: float
+    experts: int = 1
+    serve_bits: float = 16.0
+
+    def __post_init__(self) -> None:
+        for name in ("n_params", "n_tokens"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        if self.experts not in EXPERTS:
+            raise ValueError(f"experts must be one of {EXPERTS}, got {self.experts!r}")
+        if self.serve_bits not in SERVING_BITS:
+            raise ValueError(f"serving bits must be one of {tuple(f'{b:g}' for b in SERVING_BITS)}, "
+                             f"got {self.serve_bits:g}")
+
+    def to_param(self) -> str:
+        def number(x: float) -> str:
+            return f"{x:.6g}".replace("+", "")  # "+" reads as a space in a query string
+
+        return f"{number(self.n_params)}_{number(self.n_tokens)}_{self.experts}_{self.serve_bits:g}"
+
+    @classmethod
+    def from_param(cls, text: str) -> "Candidate":
+        """Parse ``to_param``'s word; ValueError saying what is wrong."""
+        parts = str(text).split("_")
+        if len(parts) != 4:
+            raise ValueError(f"expected N_D_experts_bits (four numbers joined by _), got {text!r}")
+        try:
+            n, d, experts, bits = (float(p) for p in parts)
+        except ValueError:
+            raise ValueError(f"expected four numbers joined by _, got {text!r}") from None
+        if experts != int(experts):
+            raise ValueError(f"experts must be a whole number, got {parts[2]!r}")
+        return cls(n, d, int(experts), bits)
+
+    @classmethod
+    def from_row(cls, row: Any) -> "Candidate":
+        """From a row of the candidate table (``candidates`` or ``front_view``)."""
+        return cls(float(row["n_params"]), float(row["n_tokens"]), int(row["experts"]), float(row["serve_bits"]))
+
+
+def _candidate_columns(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity, n, d, experts,
+                       bits) -> dict[str, np.ndarray]:
+    """Every column of the candidate table for broadcastable arrays of N (active), D, E and bits.
+
+    Each result keeps only the axes it depends on (loss on all four, cost on N and D, memory on
+    N, E and bits), which ``_LazyColumns.front`` relies on.
+    """
     from engine.laws.moe import LUDZIEJEWSKI
     from engine.laws.precision import PRECISION, kbit_weight_bytes
 
+    flops = FLOPS_PER_PARAM_TOKEN * n * d
+    moe_gain = LUDZIEJEWSKI.loss(n, d, experts) - LUDZIEJEWSKI.loss(n, d, 1.0)
+    ptq = np.where(bits < 16, PRECISION.ptq_degradation(n, d, bits), 0.0)
+    hours = device_hours_for_flops(flops, device, dtype=inputs.train_dtype, mfu=inputs.mfu_train)
+    if inputs.inference_tokens > 0:
+        hours = hours + _serving(inputs, n, device)
+    watts = inputs.power_override_w or (device.tdp_w if device.tdp_w is not None else np.nan)
+    _, co2_kg = operational(hours, watts, inputs.pue, grid.g_co2_per_kwh)
+    embodied = embodied_kg(hours, device)
+    if embodied is not None:
+        co2_kg = co2_kg + embodied
+    total = LUDZIEJEWSKI.total_params(n, experts)
+    return {
+        "n_params": n, "n_tokens": d, "flops": flops, "experts": experts, "serve_bits": bits,
+        "total_params": total, "loss": law.loss(n, d) + moe_gain + ptq, "cost_usd": hours * inputs.price,
+        "co2_t": co2_kg / 1000.0,
+        "latency_ms": decode_latency_s(n, device, bits=bits, dtype=inputs.train_dtype, mfu=inputs.mfu_decode) * 1e3,
+        "memory_gb": kbit_weight_bytes(total, bits) / 1e9,
+    }
+
+
+def candidate_point(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity,
+                    candidate: Candidate) -> dict[str, float]:
+    """One candidate's row of the candidate table (loss, the four objectives, total parameters)."""
+    columns = _candidate_columns(inputs, law, device, grid, np.float64(candidate.n_params),
+                                 np.float64(candidate.n_tokens), np.float64(candidate.experts),
+                                 np.float64(candidate.serve_bits))
+    return {k: float(np.asarray(v).reshape(-1)[0]) for k, v in columns.items()}
+
+
+def _candidate_arrays(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity, *,
+                      n_sizes: int, n_ratios: int, budget: float | None) -> "_LazyColumns":
+    """The candidate columns (see ``candidates``), flattened on demand."""
     # Axes: size (S), tokens (R), experts (E), serving bits (B). Each column keeps only the axes it
     # depends on (n is (S, 1, 1, 1)), so its broadcast view has stride 0 along the others: what
     # ``_LazyColumns.front`` uses to shrink a front's search.
@@ -243,32 +345,28 @@ def _candidate_arrays(inputs: PlanInputs, law: Law, device: Device, grid: GridIn
         top = max(np.log10(budget / (FLOPS_PER_PARAM_TOKEN * 1e8)), 7.0 + 1e-6)
         n = np.logspace(7, top, n_sizes)[:, None]
         d = np.logspace(-3, 0, n_ratios)[None, :] * budget / (FLOPS_PER_PARAM_TOKEN * n)
-    flops = FLOPS_PER_PARAM_TOKEN * n * d
     bits = np.asarray(SERVING_BITS)[None, None, None, :]
     experts = np.asarray(EXPERTS, float)[None, None, :, None]
     shape = (n_sizes, n_ratios, len(EXPERTS), len(SERVING_BITS))
-    n4, d4 = n[..., None, None], d[..., None, None]
-    base = law.loss(n, d)[..., None, None]
-    moe_gain = LUDZIEJEWSKI.loss(n4, d4, experts) - LUDZIEJEWSKI.loss(n4, d4, 1.0)
-    ptq = np.where(bits < 16, PRECISION.ptq_degradation(n4, d4, bits), 0.0)
-    hours = device_hours_for_flops(flops, device, dtype=inputs.train_dtype, mfu=inputs.mfu_train)
-    if inputs.inference_tokens > 0:
-        hours = hours + _serving(inputs, n, device)
-    watts = device.tdp_w if device.tdp_w is not None else np.nan
-    _, co2_kg = operational(hours, watts, inputs.pue, grid.g_co2_per_kwh)
-    embodied = embodied_kg(hours, device)
-    if embodied is not None:
-        co2_kg = co2_kg + embodied
-    total = LUDZIEJEWSKI.total_params(n4, experts)
-    latency_ms = decode_latency_s(n4, device, bits=bits, dtype=inputs.train_dtype, mfu=inputs.mfu_decode) * 1e3
-    columns = {
-        "n_params": n4, "n_tokens": d4, "flops": flops[..., None, None],
-        "experts": experts, "serve_bits": bits, "total_params": total, "loss": base + moe_gain + ptq,
-        "cost_usd": (hours * inputs.price)[..., None, None], "co2_t": (co2_kg / 1000.0)[..., None, None],
-        "latency_ms": latency_ms, "memory_gb": kbit_weight_bytes(total, bits) / 1e9,
-    }
+    columns = _candidate_columns(inputs, law, device, grid, n[..., None, None], d[..., None, None], experts, bits)
     return _LazyColumns({k: np.broadcast_to(v, shape) for k, v in columns.items()},
                         inputs.memory_limit_gb if inputs.memory_limit_gb > 0 else None)
+
+
+def front_gap(front: pd.DataFrame, objective: str, value: float, loss: float) -> dict[str, Any] | None:
+    """How far a point (``value`` of ``objective``, ``loss``) lies above a front: among the front's
+    points that need no more of the objective, the one with the least loss, and the gap in loss.
+    None when the point is on the front (no such point has a lower loss)."""
+    if not (math.isfinite(value) and math.isfinite(loss)):
+        return None
+    cheaper = front[front[objective] <= value * (1 + 1e-9)]
+    if cheaper.empty:
+        return None
+    best = cheaper.loc[cheaper["loss"].idxmin()]
+    gap = loss - float(best["loss"])
+    if gap <= 1e-6:
+        return None
+    return {"gap": gap, "row": best}
 
 
 def candidate_laws(law: Law) -> list[tuple[str, str, bool]]:
@@ -351,20 +449,62 @@ def candidates(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity
     return frame
 
 
+@dataclass(frozen=True)
+class FrontView:
+    """What a front chart draws: ``frame`` holds the non-dominated candidates (``pareto_<objective>``
+    true) and, thinned to one per cell of a grid over the window, the dominated ones inside it.
+    The window (``x_range`` in the objective's unit, ``loss_range`` in nats) frames the front with a
+    margin; a candidate outside it is not drawn, so it is not sent."""
+
+    frame: pd.DataFrame
+    count: int  # candidates searched
+    objective: str
+    x_range: tuple[float, float]
+    loss_range: tuple[float, float]
+
+    @property
+    def front(self) -> pd.DataFrame:
+        return self.frame[self.frame[f"pareto_{self.objective}"]].sort_values(self.objective)
+
+
 def front_view(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity, objective: str, *,
-               budget: float | None = None, background: int = 4000, seed: int = 0) -> tuple[pd.DataFrame, int]:
-    """What a front chart needs, without building the whole table: the non-dominated candidates for
-    ``objective`` plus a sample of the others (``pareto_<objective>`` says which), and the count."""
+               budget: float | None = None, cells: tuple[int, int] = (64, 32)) -> FrontView:
+    """The front for ``objective`` over the 1e6 candidates, without building the whole table.
+
+    Window: the front's extent, widened by 8% of its log10 span in x (at least a factor 1.25 each
+    side) and 6% of its loss span in y. Background: of the dominated candidates inside the window,
+    the first in each of ``cells`` (log10 x by loss) cells: what the eye can tell apart at chart
+    size, a few thousand points instead of a million."""
     arrays = _candidate_arrays(inputs, law, device, grid, n_sizes=250, n_ratios=200, budget=budget)
     count = len(arrays)
     on_front = arrays.front(objective)
-    rest = np.flatnonzero(~on_front)
-    if len(rest) > background:
-        rest = np.random.default_rng(seed).choice(rest, background, replace=False)
-    keep = np.concatenate([np.flatnonzero(on_front), rest])
+    x, loss = arrays[objective], arrays["loss"]
+    front_rows = np.flatnonzero(on_front & np.isfinite(x) & (x > 0) & np.isfinite(loss))
+    if len(front_rows) == 0:
+        return FrontView(pd.DataFrame(columns=[*arrays.keys(), f"pareto_{objective}"]), count, objective,
+                         (math.nan, math.nan), (math.nan, math.nan))
+    lx = np.log10(x[front_rows])
+    span = max(float(lx.max() - lx.min()), 1e-9)
+    pad_x = max(0.08 * span, math.log10(1.25))
+    x_lo, x_hi = float(lx.min()) - pad_x, float(lx.max()) + pad_x
+    l_lo, l_hi = float(loss[front_rows].min()), float(loss[front_rows].max())
+    pad_l = max(0.06 * (l_hi - l_lo), 1e-3)
+    l_lo, l_hi = l_lo - pad_l, l_hi + pad_l
+
+    inside = (loss >= l_lo) & (loss <= l_hi) & (x >= 10**x_lo) & (x <= 10**x_hi) & ~on_front
+    rows = np.flatnonzero(inside)
+    nx, ny = cells
+    lx_rows = np.log10(x[rows])
+    cell = (np.minimum(((lx_rows - x_lo) / (x_hi - x_lo) * nx).astype(np.int64), nx - 1) * ny
+            + np.minimum(((loss[rows] - l_lo) / (l_hi - l_lo) * ny).astype(np.int64), ny - 1))
+    first = np.full(nx * ny, -1, dtype=np.int64)
+    first[cell[::-1]] = rows[::-1]  # repeated cells keep the last write: the first row of each
+    background = first[first >= 0]
+
+    keep = np.concatenate([front_rows, background])
     frame = pd.DataFrame(arrays.take(keep))
-    frame[f"pareto_{objective}"] = on_front[keep]
-    return frame, count
+    frame[f"pareto_{objective}"] = np.arange(len(keep)) < len(front_rows)
+    return FrontView(frame, count, objective, (10**x_lo, 10**x_hi), (l_lo, l_hi))
 
 
 def export_json(result: PlanResult, law: Law, device: Device) -> str:
@@ -389,22 +529,25 @@ def import_json(text: str) -> PlanInputs:
 
 
 def results_frame(*results: PlanResult, labels: tuple[str, ...] = ("A", "B")) -> pd.DataFrame:
-    """Headline numbers of one or more results as rows (for the CSV export and the A/B table)."""
-    rows = []
-    def tonnes(kg: float | None) -> float | None:
-        return None if kg is None else kg / 1000
+    """Headline numbers of one or more results as rows (for the CSV export and the A/B table).
+    Units are in the column names; a figure that cannot be estimated (no power figure) is NaN."""
+    def thousandths(x: float | None) -> float:  # kg -> t, kWh -> MWh
+        return math.nan if x is None else x / 1000
 
+    rows = []
     for label, r in zip(labels, results):
+        point = r.point or {}
         rows.append({
-            "scenario": label, "n_params": r.n_params, "n_tokens": r.n_tokens, "tokens_per_param": r.tokens_per_param,
+            "scenario": label, "n_params": r.n_params, "n_tokens": r.n_tokens,
+            "experts": point.get("experts", 1.0), "serve_bits": point.get("serve_bits", 16.0),
+            "total_params": point.get("total_params", r.n_params), "tokens_per_param": r.tokens_per_param,
             "loss": r.loss, "flops_train": r.flops, "train_device_hours": r.train.device_hours,
-            "train_wall_days": r.train.wall_days, "train_energy_mwh": tonnes(r.train.energy_kwh),
-            "train_co2_t": tonnes(r.train.co2_kg), "train_embodied_co2_t": tonnes(r.train.embodied_co2_kg),
+            "train_wall_days": r.train.wall_days, "train_energy_mwh": thousandths(r.train.energy_kwh),
+            "train_co2_t": thousandths(r.train.co2_kg), "train_embodied_co2_t": thousandths(r.train.embodied_co2_kg),
             "train_cost_usd": r.train.cost_usd, "serve_cost_usd": r.serve.cost_usd if r.serve else 0.0,
-            "serve_co2_t": tonnes(r.serve.total_co2_kg) if r.serve else 0.0, "total_cost_usd": r.total_cost_usd,
-            "total_co2_t": tonnes(r.total_co2_kg), "decode_ms_per_token": r.inference.decode_s_per_step * 1e3,
-            "grid_g_per_kwh": r.grid.g_co2_per_kwh,
+            "serve_co2_t": thousandths(r.serve.total_co2_kg) if r.serve else 0.0,
+            "total_cost_usd": r.total_cost_usd, "total_co2_t": thousandths(r.total_co2_kg),
+            "decode_ms_per_token": r.inference.decode_s_per_step * 1e3,
+            "serving_memory_gb": point.get("memory_gb", math.nan), "grid_g_per_kwh": r.grid.g_co2_per_kwh,
         })
     return pd.DataFrame(rows)
-
-

@@ -11,13 +11,14 @@ a misspelt property still fails there.
 from __future__ import annotations
 
 import html
-
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+
+from ui import format as fmt
 
 PALETTE = ("#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#4b5563")
 RUNS_COLOR = "rgba(100, 116, 139, 0.55)"
@@ -274,52 +275,96 @@ def isoflop_analysis_figure(runs: pd.DataFrame, labels: np.ndarray, budgets: pd.
     )
 
 
-
 def pareto_figure(
-    candidates: pd.DataFrame, objective: str, *, x_label: str, loss_label: str,
-    chosen: Mapping[str, tuple[float, float]] | None = None, background: int = 4000, seed: int = 0,
+    view: Any, *, x_label: str, loss_label: str, chosen: Mapping[str, tuple[float, float]] | None = None,
     provenance: str = "",
 ) -> go.Figure:
-    """Loss against one cost objective: a sample of all candidates in grey, the non-dominated
-    ones highlighted (hover shows N and D, and ``provenance``, the laws behind the loss; each
-    point carries its candidate index), and the chosen scenarios (label -> (objective value, loss))
-    marked."""
-    candidates = candidates.reset_index(drop=True)  # customdata[0] is the row position
-    front = candidates[candidates[f"pareto_{objective}"]].sort_values(objective)
-    rest = candidates[~candidates[f"pareto_{objective}"]]
-    if len(rest) > background:
-        rest = rest.sample(background, random_state=seed)
-    extra = [c for c in ("serve_bits", "experts") if c in candidates]
-    hover = ("N = %{customdata[1]:.3s} params<br>D = %{customdata[2]:.3s} tokens<br>"
-             + ("%{customdata[3]:g}-bit, %{customdata[4]:g} experts<br>" if len(extra) == 2 else "")
-             + "loss = %{y:.4f}<br>" + ("%{meta}<br>" if provenance else ""))
-    # through meta, not the template itself: a saved fit's name may hold "%{" or markup
-    meta = "<br>".join(html.escape(part) for part in provenance.split("; "))
-    data = [
-        {"type": "scattergl", "x": rest[objective].to_numpy(), "y": rest["loss"].to_numpy(), "mode": "markers",
-         "name": f"candidates ({len(candidates):,})", "marker": {"color": "rgba(148, 163, 184, 0.35)", "size": 4},
-         "customdata": np.column_stack([rest.index, rest["n_params"], rest["n_tokens"], *(rest[c] for c in extra)]),
-         "meta": meta, "hovertemplate": hover + x_label + " = %{x:.3g}<extra>dominated</extra>"},
-        {"type": "scatter", "x": front[objective].to_numpy(), "y": front["loss"].to_numpy(), "mode": "lines+markers",
-         "name": f"Pareto front ({len(front):,})", "line": {"color": PALETTE[0], "width": 2},
-         "marker": {"color": PALETTE[0], "size": 6},
-         "customdata": np.column_stack([front.index, front["n_params"], front["n_tokens"], *(front[c] for c in extra)]),
-         "meta": meta, "hovertemplate": hover + x_label + " = %{x:.3g}<extra>non-dominated: click to compare</extra>"},
+    """Loss against one objective (``view``: an engine.plan.FrontView): the thinned dominated
+    candidates in grey (trace 0), front points to click (trace 1), the whole front as a line
+    (trace 2), the chosen scenarios (label -> (objective value, loss)) as stars (traces 3+). Every candidate point carries its row of
+    ``view.frame`` as ``customdata[0]``, for ``picked_rows``. Hover texts are in the page's units
+    (M/B/T parameters and tokens); ``provenance`` (the laws behind the loss) is passed as ``meta``,
+    never as template text, so a saved fit's name cannot act as markup or a template."""
+    objective, frame = view.objective, view.frame
+    flag = frame[f"pareto_{objective}"].to_numpy()
+    positions = np.arange(len(frame))
+    order = np.argsort(frame[objective].to_numpy()[flag], kind="stable")
+    front_rows, rest_rows = positions[flag][order], positions[~flag]
+    front, rest = frame.iloc[front_rows], frame.iloc[rest_rows]
+    meta = "<br>".join(html.escape(part) for part in provenance.split("; ")) if provenance else ""
+    tail = ("<br>%{meta}" if meta else "")
+    unselected = {"marker": {"opacity": 1.0}}
+    # Every front point is in the line (exact); markers, which cost the browser one SVG element
+    # each, are drawn for one front point per 1/150 of the window's width.
+    marked = front_rows[_thin_along(front[objective].to_numpy(), view.x_range, 150)]
+    shown = frame.iloc[marked]
+    front_text = [
+        f"N = {html.escape(n)} active params<br>D = {html.escape(d)} tokens<br>{html.escape(c)}"
+        for n, d, c in zip(fmt.counts(shown["n_params"]), fmt.counts(shown["n_tokens"]),
+                           (fmt.configuration(e, b) for e, b in zip(shown["experts"], shown["serve_bits"])))
     ]
+    data = [
+        {"type": "scatter", "x": rest[objective].to_numpy(np.float32), "y": rest["loss"].to_numpy(np.float32),
+         "mode": "markers", "name": "dominated candidates (one per cell shown)",
+         "marker": {"color": "rgba(148, 163, 184, 0.45)", "size": 5}, "unselected": unselected,
+         "customdata": np.column_stack([rest_rows, rest["n_params"] / 1e9, rest["n_tokens"] / 1e12,
+                                        rest["experts"], rest["serve_bits"]]).astype(np.float32),
+         "hovertemplate": "N = %{customdata[1]:.3~g} B active params<br>D = %{customdata[2]:.3~g} T tokens<br>"
+                          "E = %{customdata[3]:d}, %{customdata[4]:d}-bit<br>loss = %{y:.4f}<br>"
+                          + x_label + " = %{x:.3~g}<extra>dominated</extra>"},
+        {"type": "scatter", "x": shown[objective].to_numpy(), "y": shown["loss"].to_numpy(), "mode": "markers",
+         "name": f"Pareto front ({len(front):,} of {view.count:,} candidates)", "legendgroup": "front",
+         "marker": {"color": PALETTE[0], "size": 7}, "unselected": unselected, "meta": meta,
+         "customdata": marked, "text": front_text,
+         "hovertemplate": "%{text}<br>loss = %{y:.4f}<br>" + x_label + " = %{x:.3~g}" + tail
+                          + "<extra>on the front: click to compare</extra>"},
+        {"type": "scatter", "x": front[objective].to_numpy(), "y": front["loss"].to_numpy(), "mode": "lines",
+         "name": "front, every point", "legendgroup": "front", "showlegend": False, "hoverinfo": "skip",
+         "line": {"color": PALETTE[0], "width": 2}},
+    ]
+    x_lo, x_hi = view.x_range
+    y_lo, y_hi = view.loss_range
     for i, (label, (x, y)) in enumerate((chosen or {}).items()):
+        if not (np.isfinite(x) and np.isfinite(y) and x > 0):
+            continue
+        x_lo, x_hi = min(x_lo, x / 1.3), max(x_hi, x * 1.3)
+        y_lo, y_hi = min(y_lo, y - 0.02 * (y_hi - y_lo)), max(y_hi, y + 0.05 * (y_hi - y_lo))
         data.append({"type": "scatter", "x": [x], "y": [y], "mode": "markers+text", "name": f"scenario {label}",
-                     "text": [label], "textposition": "top center",
-                     "marker": {"symbol": "star", "size": 16, "color": PALETTE[1 + i], "line": {"color": "white", "width": 1}},
-                     "hovertemplate": f"scenario {label}<br>" + x_label + " = %{x:.3g}<br>loss = %{y:.4f}<extra></extra>"})
-    # Show the useful part of the front: from its best loss to well above the chosen scenarios.
-    low = float(front["loss"].min())
-    high = max([low + 0.5] + [y + 1.5 * (y - low) + 0.1 for _, y in (chosen or {}).values()])
+                     "text": [label], "textposition": "top center", "textfont": {"size": 14},
+                     "marker": {"symbol": "star", "size": 18, "color": PALETTE[1 + i], "line": {"color": "white", "width": 1}},
+                     "hovertemplate": f"scenario {label}<br>" + x_label + " = %{x:.3~g}<br>loss = %{y:.4f}<extra></extra>"})
     return _figure(
         data,
-        {"height": 430, "clickmode": "event+select",
-         "xaxis": {"type": "log", "title": {"text": x_label + " (log scale)"}},
-         "yaxis": {"title": {"text": loss_label}, "range": [low - 0.02 * (high - low), high]}},
+        {"height": 460, "clickmode": "event+select", "dragmode": "zoom", "uirevision": objective,
+         "margin": {"l": 70, "r": 20, "t": 30, "b": 60},
+         "xaxis": {"type": "log", "range": [float(np.log10(x_lo)), float(np.log10(x_hi))],
+                   "title": {"text": x_label + " (log scale)"}, "dtick": 1},
+         "yaxis": {"title": {"text": loss_label}, "range": [y_lo, y_hi]},
+         "legend": {**BASE_LAYOUT["legend"], "y": -0.18}},
     )
+
+
+def _thin_along(x: np.ndarray, x_range: tuple[float, float], cells: int) -> np.ndarray:
+    """Positions of the first of ``x`` (sorted) in each of ``cells`` log-spaced cells of ``x_range``."""
+    lo, hi = np.log10(x_range[0]), np.log10(x_range[1])
+    cell = np.clip(((np.log10(x) - lo) / (hi - lo) * cells).astype(np.int64), 0, cells - 1)
+    return np.flatnonzero(np.r_[True, np.diff(cell) != 0])
+
+
+def picked_rows(figure: go.Figure, points: list[dict]) -> list[int]:
+    """Rows of the FrontView frame behind selected points of ``pareto_figure`` (a click, a box or
+    a lasso), in selection order; points on the scenario stars carry none and are skipped."""
+    rows = []
+    for point in points:
+        curve, index = point.get("curve_number"), point.get("point_index", point.get("point_number"))
+        if curve not in (0, 1) or index is None or curve >= len(figure.data):
+            continue
+        customdata = figure.data[curve].customdata
+        if customdata is None or index >= len(customdata):
+            continue
+        value = customdata[index]
+        rows.append(int(value[0] if np.ndim(value) else value))
+    return rows
 
 
 def roofline_figure(devices: list, dtype: str, *, measured: list[dict] | None = None,

@@ -24,6 +24,12 @@ class PageSpec:
         return PAGES_DIR / self.file
 
 
+# Streamlit serves the default page only at "/", yet reserves its url_path; so the home page is
+# registered under HOME_ALIAS for "/" and once more, hidden from the menu, under its own path
+# (/plan), so that a link to /plan opens it too.
+HOME_ALIAS = "home"
+
+
 PAGES = (
     PageSpec("plan.py", "Plan", "🧭", "plan", default=True),
     PageSpec("scaling.py", "Scaling laws", "📈", "scaling"),

@@ -1,72 +1,128 @@
-"""The Plan page through AppTest."""
+"""The Plan page through AppTest. Expected numbers come from the papers or from hand calculations
+written here, not from the engine function that produced the page."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
-from urllib.parse import parse_qs
-
+import pandas as pd
 import pytest
 
-from engine import plan
-from engine.carbon import load_grid_intensities
-from engine.hardware import load_catalog
-from engine.registry import get_law
-from ui import format as fmt
+from engine.published import DATASETS_DIR
 
 pytestmark = pytest.mark.app
+
+# Besiroglu et al. 2024, Table 1: the default law, chinchilla-epoch
+E, A, B, ALPHA, BETA = 1.8172, 482.01, 2085.43, 0.3478, 0.3658
+
+
+def epoch_optimum(flops: float) -> tuple[float, float]:
+    """N*, D* of L = E + A/N^a + B/D^b on 6ND = C, by hand: N* = G (C/6)^(b/(a+b))."""
+    g = (ALPHA * A / (BETA * B)) ** (1 / (ALPHA + BETA))
+    n = g * (flops / 6) ** (BETA / (ALPHA + BETA))
+    return n, flops / (6 * n)
 
 
 def metrics(at) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
 
 
+def number(text: str) -> float:
+    """'29.4 B' -> 2.94e10, '$140,000' -> 140000, '1,300' -> 1300."""
+    scale = {"k": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
+    text = text.replace("$", "").replace(",", "").split(" ")
+    return float(text[0]) * (scale.get(text[1], 1.0) if len(text) > 1 else 1.0)
+
+
 def test_plan_is_the_home_page_and_shows_the_recommendation(app):
     at = app()
     assert not at.exception and at.title[0].value == "Plan"
-    expected = plan.evaluate(plan.PlanInputs(), get_law("chinchilla-epoch"), load_catalog()["h100-sxm"],
-                             load_grid_intensities())
-    assert metrics(at)["Parameters N"] == fmt.count(expected.n_params, "params")
-    assert metrics(at)["Training cost"] == f"${expected.train.cost_usd:,.0f}"
+    n, d = epoch_optimum(1e23)
+    shown = metrics(at)
+    assert number(shown["Parameters N"]) == pytest.approx(n, rel=0.005)
+    assert number(shown["Training tokens D"]) == pytest.approx(d, rel=0.005)
+    # 1e23 FLOPs / (989.4 TFLOP/s H100 bf16 dense × MFU 0.4) / 3600 s × $2 per device-hour
+    assert number(shown["Training cost"]) == pytest.approx(1e23 / (989.4e12 * 0.4) / 3600 * 2.0, rel=0.005)
 
 
-def test_changing_the_region_changes_tco2e_and_nothing_else(app):
+def test_chinchillas_budget_gives_about_70b_on_20_tokens_per_parameter(app):
+    # Hoffmann et al. 2022: 5.76e23 FLOPs -> Chinchilla, 70 B parameters on 1.4 T tokens; the
+    # Epoch refit (Besiroglu et al. 2024) implies "about 20 tokens per parameter"
+    at = app(log10_flops="23.76")
+    shown = metrics(at)
+    assert number(shown["Parameters N"]) == pytest.approx(70e9, rel=0.15)
+    assert float(shown["Tokens per parameter"]) == pytest.approx(20, rel=0.2)
+
+
+def test_gpt3_footprint_entered_through_the_pages_inputs(app):
+    # Patterson et al. 2021, Table 4: GPT-3, 3.14e23 FLOPs on 10,000 V100s at 330 W average, PUE
+    # 1.1, 429 gCO2e/kWh: 1,287 MWh and 552 tCO2e. MFU 0.197 is their 24.6 TFLOP/s of 125.
+    at = app(log10_flops="23.5", hardware="v100-sxm2", train_dtype="fp16", n_devices="10000", mfu_train="0.197",
+             power_w="330.0", pue="1.1", use_custom_grid="true", custom_grid="429.0", inference_tokens_t="0.0")
+    assert not at.exception and not at.warning
+    shown = metrics(at)
+    # the slider's 23.50 is 3.16e23, 0.7% above 3.14e23
+    assert number(shown["Training energy (MWh)"]) == pytest.approx(1287, rel=0.10)
+    assert number(shown["Training tCO2e"]) == pytest.approx(552, rel=0.10)
+
+
+def test_changing_the_region_changes_tco2e_by_the_grid_ratio_and_nothing_else(app):
     at = app()
     before = metrics(at)
     at.selectbox(key="region").set_value("France").run()
     after = metrics(at)
-    changed = {k for k in before if before[k] != after[k]}
-    assert changed == {"Training tCO2e"}
-    assert float(after["Training tCO2e"].replace(",", "")) < float(before["Training tCO2e"].replace(",", "")) / 5
+    assert {k for k in before if before[k] != after[k]} == {"Training tCO2e"}
+    grid = pd.read_csv(DATASETS_DIR / "grid_intensity_countries.csv").set_index("country")["g_co2_per_kwh"]
+    ratio = number(after["Training tCO2e"]) / number(before["Training tCO2e"])
+    assert ratio == pytest.approx(grid["France"] / grid["United States"], rel=0.02)
 
 
-def test_a_url_built_from_a_scenario_reopens_it_exactly(app):
-    scenario = dataclasses.replace(plan.PlanInputs(), log10_flops=24.5, hardware="a100-80gb", region="France",
-                                   n_devices=2048, mfu_train=0.35, inference_tokens_t=5.0, price=1.5)
-    params = {k: v[0] for k, v in parse_qs(
-        "&".join(f"{k}={v}" for k, v in scenario.query_params().items())).items()}
+@pytest.mark.parametrize(("params", "key", "fallback"), [
+    ({"log10_flops": "40"}, "log10_flops", 23.0),
+    ({"n_devices": "2000000"}, "n_devices", 1024),
+    ({"pue": "0.5"}, "pue", 1.1),
+    ({"hardware": "no-such-gpu"}, "hardware", "h100-sxm"),
+])
+def test_out_of_range_link_values_are_said_and_the_fallback_used(app, params, key, fallback):
     at = app(**params)
     assert not at.exception
-    expected = plan.evaluate(scenario, get_law(scenario.plan_law), load_catalog()["a100-80gb"], load_grid_intensities())
-    shown = metrics(at)
-    assert shown["Parameters N"] == fmt.count(expected.n_params, "params")
-    assert shown["Training cost"] == f"${expected.train.cost_usd:,.0f}"
-    assert shown["Training tCO2e"] == f"{expected.train.co2_kg / 1000:,.1f}"
-    exported = plan.import_json(next(c.value for c in at.code if c.language == "json"))
-    assert exported == scenario
+    raw = next(iter(params.values()))
+    notices = [w.value for w in at.warning if key in w.value.replace("\\", "")]
+    assert len(notices) == 1, [w.value for w in at.warning]
+    text = notices[0].replace("\\", "")
+    assert repr(raw) in text and "instead" in text
+    widget = next(w for w in (*at.slider, *at.number_input, *at.selectbox) if w.key == key)
+    assert widget.value == fallback
 
 
-def test_the_export_parses_back_to_the_same_inputs(app):
-    at = app(log10_flops="22.0", use_custom_grid="true", custom_grid="123.0")
-    text = next(c.value for c in at.code if c.language == "json")
-    inputs = plan.import_json(text)
-    assert inputs.log10_flops == 22.0 and inputs.use_custom_grid and inputs.custom_grid == 123.0
-    assert json.loads(text)["results"]["grid_g_per_kwh"] == 123.0
+def test_a_link_with_an_unreadable_scenario_b_says_so_and_shows_a(app):
+    at = app(plan_b="70e9_1.4e12_3_16")
+    assert not at.exception
+    assert any("scenario B" in w.value and "experts must be one of" in w.value for w in at.warning)
+    assert any("No scenario B yet" in c.value for c in at.caption)
+
+
+def test_a_link_with_scenario_b_shows_the_comparison(app):
+    at = app(plan_b="1e10_2e11_8_4")
+    assert not at.exception and not at.warning
+    table = at.table[-1].value
+    assert list(table.columns) == ["Scenario A", "Scenario B"]
+    assert table.loc["Active parameters N", "Scenario B"] == "10 B"
+    assert table.loc["Experts", "Scenario B"] == "8" and table.loc["Serving precision", "Scenario B"] == "4-bit"
+    # 6 · 1e10 · 2e11 = 1.2e22 FLOPs
+    assert table.loc["Training compute (FLOPs)", "Scenario B"] == "1.20e22"
+    assert "None" not in table.to_numpy().ravel().tolist()
+    at.button(key="clear_b").click().run()
+    assert not at.exception and "plan_b" not in at.query_params
+    assert any("No scenario B yet" in c.value for c in at.caption)
 
 
 def test_target_loss_and_devices_modes_run(app):
     at = app(plan_mode="Target loss", target_loss="2.2")
     assert not at.exception and metrics(at)["Predicted loss (nats/token)"] == "2.2000"
+    # the least compute that reaches 2.2, by hand: L*(C) = E + K (C/6)^(-ab/(a+b))
+    g = (ALPHA * A / (BETA * B)) ** (1 / (ALPHA + BETA))
+    k = A * g ** -ALPHA + B * g**BETA
+    flops = 6 * (k / (2.2 - E)) ** ((ALPHA + BETA) / (ALPHA * BETA))
+    assert any(f"{flops:.2e}".replace("e+", "e") in c.value for c in at.caption)
     at = app(plan_mode="Devices × days", n_devices="4000", days="30.0")
     assert not at.exception and metrics(at)["Wall-clock days"] == "30.0"
 
@@ -79,23 +135,31 @@ def test_a_user_device_is_validated_stored_and_offered(app):
     at.number_input(key="plan_device_mem").set_value(96.0)
     at.number_input(key="plan_device_bw").set_value(4000.0)
     at.number_input(key="plan_device_tdp").set_value(600.0)
-    at.button[-1].click().run()  # the form's submit button
+    submit = next(b for b in at.button if b.label == "Add device")
+    submit.click().run()
     assert not at.exception and any("Added My ASIC" in s.value for s in at.success)
     assert "my-asic" in at.selectbox(key="hardware").options
     at.selectbox(key="hardware").set_value("my-asic").run()
     assert not at.exception
     at.text_input(key="plan_device_id").set_value("bad")
     at.number_input(key="plan_device_mem").set_value(0.0)
-    at.button[-1].click().run()
+    next(b for b in at.button if b.label == "Add device").click().run()
     assert any("memory_gb is required" in e.value for e in at.error)
 
 
-def test_the_front_mixes_precisions_and_expert_counts(app):
+def test_the_memory_front_mixes_precisions_and_expert_counts(app):
     at = app(plan_front="memory")
     assert not at.exception
-    line = next(c.value for c in at.caption if c.value.startswith("On the front:"))
-    bits = {part.split("-bit")[0].strip() for part in line.removeprefix("On the front:").split(";")[0].split(",")}
-    experts = {part.split("E=")[1].split()[0] for part in line.split(";")[1].split(",")}
-    assert len(bits) > 1 and len(experts) > 1
-    laws = next(c.value for c in at.caption if "Laws behind every point:" in c.value)
-    assert "precision (verified)" in laws and "moe-joint (verified)" in laws
+    line = next(c.value for c in at.caption if "on the front, by precision and by experts" in c.value).replace("\\", "")
+    mix = line.split("by precision and by experts: ")[1].split(". Laws")[0]
+    by_bits, by_experts = mix.split("; ")
+    assert len(by_bits.split(", ")) > 1 and len(by_experts.split(", ")) > 1
+    assert "precision (verified)" in line and "moe-joint (verified)" in line
+
+
+def test_no_metric_value_is_a_long_unformatted_number(app):
+    for params in ({}, {"plan_mode": "Target loss", "target_loss": "1.95"}, {"log10_flops": "26.5"}):
+        at = app(**params)
+        for m in at.metric:
+            assert len(m.value) <= 14, (m.label, m.value)
+            assert not any(part.isdigit() and len(part) > 7 for part in m.value.replace(",", " ").split()), m.value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
 from engine import scaling
@@ -62,16 +64,59 @@ def test_labelled_line_on_a_log_axis_is_placed_in_log_units():
     go.Figure(fig.to_dict())  # valid
 
 
+def _front_view(frame, objective="cost_usd"):
+    from engine.plan import FrontView
+
+    front = frame[frame[f"pareto_{objective}"]]
+    return FrontView(frame, len(frame), objective, (front[objective].min() / 2, frame[objective].max() * 2),
+                     (front["loss"].min() - 0.1, front["loss"].max() + 0.1))
+
+
+FRAME = pd.DataFrame({"cost_usd": [1.0, 2.0, 3.0, 2.5], "loss": [3.0, 2.5, 2.0, 2.9],
+                      "n_params": [1e8, 1.5e9, 1e10, 1e9], "n_tokens": [2e10, 3e11, 1.2e12, 1e10],
+                      "serve_bits": [16.0, 8.0, 4.0, 16.0], "experts": [1.0, 2.0, 8.0, 1.0],
+                      "pareto_cost_usd": [True, True, True, False]})
+
+
 def test_pareto_figure_names_the_laws_behind_each_point_safely():
     import plotly.graph_objects as go
 
-    frame = pd.DataFrame({"cost_usd": [1.0, 2.0, 3.0, 2.5], "loss": [3.0, 2.5, 2.0, 2.9], "n_params": [1e8, 1e9, 1e10, 1e9],
-                          "n_tokens": [1e10] * 4, "serve_bits": [16.0, 8.0, 4.0, 16.0], "experts": [1.0, 2.0, 8.0, 1.0],
-                          "pareto_cost_usd": [True, True, True, False]})
-    fig = figures.pareto_figure(frame, "cost_usd", x_label="Lifetime cost ($)", loss_label="Loss (nats/token)",
+    fig = figures.pareto_figure(_front_view(FRAME), x_label="Lifetime cost ($)", loss_label="Loss (nats/token)",
                                 provenance="loss: fit:%{x}<b> (NOT verified); MoE gain for E > 1: moe-joint (verified)")
     go.Figure(fig.to_dict())  # valid
-    for trace in fig.data[:2]:
-        assert "%{meta}" in trace.hovertemplate and "fit:%{x}" not in trace.hovertemplate
-        assert trace.meta == "loss: fit:%{x}&lt;b&gt; (NOT verified)<br>MoE gain for E &gt; 1: moe-joint (verified)"
+    front = fig.data[1]
+    assert "%{meta}" in front.hovertemplate and "fit:%{x}" not in front.hovertemplate
+    assert front.meta == "loss: fit:%{x}&lt;b&gt; (NOT verified)<br>MoE gain for E &gt; 1: moe-joint (verified)"
     assert "log" == fig.layout.xaxis.type and "$" in fig.layout.xaxis.title.text
+
+
+def test_pareto_hovers_use_the_pages_units_and_whole_numbers():
+    fig = figures.pareto_figure(_front_view(FRAME), x_label="Lifetime cost ($)", loss_label="Loss (nats/token)")
+    texts = list(fig.data[1].text)
+    # 1.5e9 parameters are "1.5 B", never Plotly's SI "1.5G"; bits and experts as whole numbers
+    assert texts == ["N = 100 M active params<br>D = 20 B tokens<br>dense, 16-bit",
+                     "N = 1.5 B active params<br>D = 300 B tokens<br>2 experts, 8-bit",
+                     "N = 10 B active params<br>D = 1.2 T tokens<br>8 experts, 4-bit"]
+    assert ":.3s" not in fig.data[0].hovertemplate and "%{customdata[3]:d}" in fig.data[0].hovertemplate
+
+
+def test_pareto_axes_frame_the_front_and_the_scenarios():
+    view = _front_view(FRAME)
+    fig = figures.pareto_figure(view, x_label="Lifetime cost ($)", loss_label="Loss (nats/token)",
+                                chosen={"A": (10.0, 3.5)})
+    x0, x1 = fig.layout.xaxis.range  # log10 units
+    assert x0 <= math.log10(0.5) + 1e-9 and x1 >= math.log10(10.0)  # the front's extent and A
+    y0, y1 = fig.layout.yaxis.range
+    assert y0 <= 1.9 and y1 >= 3.5
+
+
+def test_picked_rows_maps_a_click_a_box_and_a_star_to_candidate_rows():
+    fig = figures.pareto_figure(_front_view(FRAME), x_label="Lifetime cost ($)", loss_label="Loss (nats/token)",
+                                chosen={"A": (2.0, 2.4)})
+    # what Streamlit hands back: curve and point index (customdata may arrive as a dict: unused)
+    click = [{"curve_number": 1, "point_index": 2, "customdata": {"0": 2}}]
+    assert figures.picked_rows(fig, click) == [2]
+    box = [{"curve_number": 0, "point_index": 0}, {"curve_number": 1, "point_index": 0}]
+    assert figures.picked_rows(fig, box) == [3, 0]
+    star = [{"curve_number": len(fig.data) - 1, "point_index": 0}]
+    assert figures.picked_rows(fig, star) == []

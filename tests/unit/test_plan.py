@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 
 import pytest
 
@@ -74,9 +75,14 @@ def test_candidates_within_a_budget_and_a_memory_limit():
     frame = plan.candidates(inputs, get_law(inputs.plan_law), CATALOG[inputs.hardware], GRIDS[inputs.region],
                             budget=1e22, objectives=("memory_gb",))
     assert (frame.flops <= 1e22 * (1 + 1e-9)).all() and (frame.memory_gb <= 40.0).all() and len(frame) > 100_000
-    view, count = plan.front_view(inputs, get_law(inputs.plan_law), CATALOG[inputs.hardware], GRIDS[inputs.region],
-                                  "memory_gb", budget=1e22)
-    assert count == len(frame) and view["pareto_memory_gb"].sum() == frame["pareto_memory_gb"].sum()
+    view = plan.front_view(inputs, get_law(inputs.plan_law), CATALOG[inputs.hardware], GRIDS[inputs.region],
+                           "memory_gb", budget=1e22)
+    assert view.count == len(frame) and view.frame["pareto_memory_gb"].sum() == frame["pareto_memory_gb"].sum()
+    # the window frames the front; the background is thinned to at most one candidate per cell
+    front = frame[frame["pareto_memory_gb"]]
+    assert view.x_range[0] < front["memory_gb"].min() and view.x_range[1] > front["memory_gb"].max()
+    assert view.loss_range[0] < front["loss"].min() and view.loss_range[1] > front["loss"].max()
+    assert (~view.frame["pareto_memory_gb"]).sum() <= 64 * 32
 
 
 @pytest.mark.parametrize("memory_limit_gb", [0.0, 60.0])
@@ -111,3 +117,63 @@ def test_bad_scenarios_are_refused_with_the_field_named():
         plan.PlanInputs.from_json({"budget": 1})
     with pytest.raises(ValueError, match="not a FLOPwise scenario"):
         plan.import_json("{}")
+
+
+# Besiroglu et al. 2024, Table 1 (the chinchilla-epoch law), written here by hand
+EPOCH = {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}
+
+
+def epoch_loss(n: float, d: float) -> float:
+    return EPOCH["E"] + EPOCH["A"] / n ** EPOCH["alpha"] + EPOCH["B"] / d ** EPOCH["beta"]
+
+
+def test_a_candidate_travels_in_one_url_word_and_bad_words_are_refused():
+    b = plan.Candidate(7.05e10, 1.41e12, 8, 4.0)
+    assert b.to_param() == "7.05e10_1.41e12_8_4"  # no "+": it reads as a space in a query string
+    assert plan.Candidate.from_param(b.to_param()) == b
+    for word, reason in (("abc", "four numbers"), ("1e9_2e10_3_16", "experts must be one of"),
+                         ("1e9_2e10_1_5", "serving bits must be one of"), ("-1e9_2e10_1_16", "n_params must be a positive number"),
+                         ("1e9_x_1_16", "four numbers")):
+        with pytest.raises(ValueError, match=reason):
+            plan.Candidate.from_param(word)
+
+
+def test_scenario_b_is_the_candidate_it_names():
+    a = run(log10_flops=23.0)
+    b = plan.evaluate_candidate(a, plan.Candidate(1e10, 5e11), get_law("chinchilla-epoch"), CATALOG["h100-sxm"], GRIDS)
+    assert b.flops == pytest.approx(6 * 1e10 * 5e11)
+    assert b.loss == pytest.approx(epoch_loss(1e10, 5e11), abs=1e-9)  # dense 16-bit: the law itself
+    assert b.train.device_hours == pytest.approx(6 * 1e10 * 5e11 / (989.4e12 * 0.4) / 3600)
+    moe = plan.evaluate_candidate(a, plan.Candidate(1e10, 5e11, 8, 4.0), get_law("chinchilla-epoch"),
+                                  CATALOG["h100-sxm"], GRIDS)
+    # 8 experts keep more weights (N_total > N_active) even at 4 bits, and the memory is theirs
+    assert moe.point["total_params"] > 3e10 and moe.point["memory_gb"] == pytest.approx(
+        moe.point["total_params"] * (4 + 16 / 64) / 8 / 1e9, rel=1e-6)
+    assert moe.inference.weight_bytes == pytest.approx(moe.point["total_params"] * 4 / 8)
+
+
+def test_the_recommendation_is_on_its_own_candidate_table():
+    a = run(log10_flops=23.0)
+    assert a.point["loss"] == pytest.approx(a.loss) and a.point["cost_usd"] == pytest.approx(a.total_cost_usd)
+    assert a.point["co2_t"] == pytest.approx(a.total_co2_kg / 1000)
+
+
+def test_front_gap_says_how_far_a_point_lies_above_a_front():
+    import pandas as pd
+
+    front = pd.DataFrame({"cost_usd": [1.0, 2.0, 4.0], "loss": [3.0, 2.5, 2.2]})
+    gap = plan.front_gap(front, "cost_usd", 3.0, 2.9)  # at cost 3 the front reaches 2.5
+    assert gap["gap"] == pytest.approx(0.4) and gap["row"]["cost_usd"] == 2.0
+    assert plan.front_gap(front, "cost_usd", 2.0, 2.5) is None  # on the front
+    assert plan.front_gap(front, "cost_usd", 0.5, 4.0) is None  # cheaper than anything on it
+
+
+def test_gpt3_footprint_from_the_plan_inputs():
+    # Patterson et al. 2021, Table 4: GPT-3 on 10,000 V100s, 3.14e23 FLOPs, 330 W measured average
+    # power, PUE 1.1, 429 gCO2e/kWh: 1,287 MWh and 552 tCO2e
+    result = run(log10_flops=math.log10(3.14e23), hardware="v100-sxm2", train_dtype="fp16", n_devices=10_000,
+                 mfu_train=0.197, power_w=330.0, pue=1.1, use_custom_grid=True, custom_grid=429.0,
+                 inference_tokens_t=0.0)
+    assert result.train.energy_kwh / 1000 == pytest.approx(1287, rel=0.02)
+    assert result.train.co2_kg / 1000 == pytest.approx(552, rel=0.02)
+    assert result.train.wall_days == pytest.approx(14.8, rel=0.02)  # 3.14e23 / (1e4 × 125e12 × 0.197) / 86400
