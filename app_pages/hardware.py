@@ -27,10 +27,19 @@ def catalog_section(all_devices: dict) -> None:
     st.subheader("Catalog")
     st.caption("Dense peaks (never the sparse headline figures), memory, bandwidth, power and the inputs of the "
                "embodied-carbon estimate; each row says where its numbers come from. Your own devices are marked.")
-    frame = catalog_frame(all_devices).rename(columns={
+    frame = catalog_frame(all_devices)
+    frame["tdp_estimated"] = ["estimate" if e else "none" if pd.isna(w) else "yours" if own else "published"
+                              for e, w, own in zip(frame["tdp_estimated"], frame["tdp_w"], frame["user_defined"])]
+    frame = frame.rename(columns={
         "memory_gb": "memory (GB)", "bandwidth_gb_s": "bandwidth (GB/s)", "tdp_w": "TDP (W)",
+        "tdp_estimated": "power figure", "power_source": "power source",
         "die_area_cm2": "die area (cm²)", "cpa_kg_per_cm2": "kg CO2e per cm²"})
     st.dataframe(frame, hide_index=True)
+    estimated = [dev.name for dev in all_devices.values() if dev.tdp_estimated]
+    if estimated:
+        st.caption(f"Power figures marked “estimate” are not published by the vendor: "
+                   f"{', '.join(estimated)}. Energy and CO2e on these devices carry that uncertainty; "
+                   "“power source” gives each basis.")
     c1, c2 = st.columns([1, 3])
     dtype = c1.selectbox("Data type", [d for d in DTYPES if any(d in dev.peak_tflops for dev in all_devices.values())],
                          index=3, key="hw_dtype", **BOUND)
@@ -106,27 +115,52 @@ def benchmark_section(all_devices: dict, past: list[dict]) -> None:
     machine = result["machine"]
     st.markdown(f"**{machine.get('gpu_name') or machine.get('cpu_model')}** · {machine.get('cpu_count')} cores · "
                 f"{record['device']} · {record['mode']} · {result['duration_s']:.1f} s · numpy {machine.get('numpy')}")
-    gemm = pd.DataFrame(result["gemm"])
-    gemm["GFLOP/s"] = gemm["flops_per_s"] / 1e9
-    st.dataframe(gemm[["dtype", "m", "k", "n", "seconds", "GFLOP/s", "correct"]], hide_index=True)
+    match = bench.catalog_match(machine)
+    like = all_devices.get(match) if match else None
+    rows = bench.assess_gemm(result, like)
+    if not rows:
+        st.warning("This measurement has no matrix multiply (too little free memory?); run it again.")
+        return
+    gemm = pd.DataFrame(rows)
+    st.dataframe(pd.DataFrame({
+        "data type": gemm["dtype"], "m": gemm["m"], "k": gemm["k"], "n": gemm["n"],
+        "samples": pd.array(gemm["samples"].tolist(), dtype="Int64"),
+        "median time per product (ms)": gemm["seconds"] * 1e3,
+        "GFLOP/s": gemm["flops_per_s"] / 1e9,
+        "correct": gemm["correct"].map({True: "yes", False: "no"}),
+        "used for estimates": gemm["verdict"],
+        "taken by “Use measured”": gemm["chosen"].map({True: "yes", False: ""}),
+    }), hide_index=True, key="bench_gemm")
+    min_call_s = bench.MIN_CALL_S.get(record["device"], bench.MIN_CALL_S["cpu"])
+    st.caption(f"{bench.choice_words(rows)} Each time is the median over its samples; a sample is "
+               f"back-to-back products lasting at least {bench.MIN_SAMPLE_S * 1e3:g} ms, after a warm-up "
+               f"call. Too small to time: under {min_call_s * 1e3:g} ms per product. Outlier (checked only "
+               f"where no catalog peak is known): over {bench.OUTLIER_RATIO:g}× the median rate of the "
+               "other sizes of its data type.")
     moves = pd.DataFrame(result["bandwidth"] + result["transfer"])
     moves["GB/s"] = moves["bytes_per_s"] / 1e9
     moves["MiB"] = moves["bytes"] / 2**20
     st.dataframe(moves[["kind", "MiB", "GB/s"]], hide_index=True)
     st.caption(f"Power: {result['power']}" if result["power"] else "Power: not available on this device (no NVML).")
-    match = bench.catalog_match(machine)
-    if match and match in all_devices:
-        for row in bench.achieved_fractions(result, all_devices[match]):
+    if like is not None:
+        for row in bench.achieved_fractions(result, like):
             st.markdown(f"- {row['words']}")
     else:
         st.caption("No catalog entry matches this processor, so no achieved fraction of a catalog peak; add your own "
                    "device above to compare, or use the measured figures directly on the Plan page.")
     measured_dtypes = sorted({r["dtype"] for r in result["gemm"]})
     dtype = st.selectbox("Roofline data type", measured_dtypes, key="bench_dtype")
-    points = [{**r, "intensity": bench.gemm_intensity(r)} for r in result["gemm"] if r["dtype"] == dtype]
-    measured = bench.measured_device(result, bench_id=shown, like=all_devices.get(match) if match else None)
+    points = [{**r, "intensity": bench.gemm_intensity(r)} for r in rows if r["dtype"] == dtype]
+    try:
+        measured = bench.measured_device(result, bench_id=shown, like=like)
+    except bench.BenchmarkError as exc:
+        st.warning(str(exc))
+        return
     name = bench.catalog_dtype(dtype)
-    catalog = [all_devices[match]] if match else []
+    if name not in measured.peak_tflops:
+        st.info(f"No usable {dtype} product in this measurement, so no measured {name} roofline.")
+        return
+    catalog = [like] if like is not None else []
     st.plotly_chart(figures.roofline_figure([measured, *catalog], name, measured=points,
                                             measured_bandwidth=measured.bandwidth_bytes_per_s), key="bench_roofline")
 

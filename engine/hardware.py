@@ -4,6 +4,10 @@ the inputs of LLMCarbon's embodied-carbon estimate.
 Peaks are always dense (no 2:4 sparsity); vendors' headline figures are usually sparse and twice
 these. Units in names: ``*_tflops`` are 1e12 FLOP/s, ``memory_gb`` 1e9 bytes, ``bandwidth_gb_s``
 1e9 bytes/s, ``tdp_w`` watts, ``die_area_cm2`` cm², ``cpa_kg_per_cm2`` kg CO2e per cm² of die.
+
+Every catalog device has a power figure ``tdp_w``: the vendor's TDP (or measured maximum) where one is
+published, otherwise an estimate marked ``tdp_estimated``; ``power_source`` says where each figure comes
+from and, for an estimate, how it was derived.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ class Device:
     notes: str = ""
     user_defined: bool = False
     extra: dict = field(default_factory=dict)
+    tdp_estimated: bool = False  # True: tdp_w is an estimate, not a published figure (basis in power_source)
+    power_source: str = ""  # where tdp_w comes from (for an estimate: how it was derived)
 
     def peak_flops(self, dtype: str) -> float:
         """Dense peak in FLOP/s for ``dtype``; HardwareError if the device lacks it."""
@@ -101,6 +107,32 @@ def _number(row: dict, key: str, *, required: bool) -> float | None:
     return number
 
 
+_TRUE = {"true", "yes", "1", "y", "t"}
+_FALSE = {"false", "no", "0", "n", "f", ""}
+
+
+def _flag(row: dict, key: str) -> bool:
+    """A yes/no field; missing or empty is False (rows stored before the field existed)."""
+    value = row.get(key)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return False
+    if isinstance(value, (bool, int)) and not isinstance(value, float):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise HardwareError(f"{row.get('hardware_id') or 'device'}: {key} must be true or false, got {value!r}")
+
+
+def _text(row: dict, key: str, default: str = "") -> str:
+    value = row.get(key)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return default
+    return str(value).strip() or default
+
+
 def device_from_row(row: dict, *, user_defined: bool = False) -> Device:
     """A Device from a catalog-shaped row, validated (positive numbers, units as in the names)."""
     hardware_id = str(row.get("hardware_id") or "").strip()
@@ -110,19 +142,28 @@ def device_from_row(row: dict, *, user_defined: bool = False) -> Device:
     peaks = {d: v for d, v in peaks.items() if v is not None}
     if not peaks:
         raise HardwareError(f"{hardware_id}: give at least one peak throughput (e.g. peak_bf16_tflops)")
+    tdp_w = _number(row, "tdp_w", required=False)
+    tdp_estimated = _flag(row, "tdp_estimated")
+    power_source = _text(row, "power_source")
+    if tdp_estimated and tdp_w is None:
+        raise HardwareError(f"{hardware_id}: tdp_estimated is set but there is no tdp_w")
+    if tdp_estimated and not power_source:
+        raise HardwareError(f"{hardware_id}: an estimated tdp_w needs its basis in power_source")
     return Device(
         hardware_id=hardware_id,
         name=str(row.get("name") or hardware_id).strip(),
         peak_tflops=peaks,
         memory_gb=_number(row, "memory_gb", required=True),
         bandwidth_gb_s=_number(row, "bandwidth_gb_s", required=True),
-        tdp_w=_number(row, "tdp_w", required=False),
+        tdp_w=tdp_w,
         die_area_cm2=_number(row, "die_area_cm2", required=False),
         cpa_kg_per_cm2=_number(row, "cpa_kg_per_cm2", required=False),
         vendor=str(row.get("vendor") or ""),
         source=str(row.get("source") or ("added by a user" if user_defined else "")),
         notes=str(row.get("notes") or ""),
         user_defined=user_defined,
+        tdp_estimated=tdp_estimated,
+        power_source=power_source or ("added by a user" if user_defined and tdp_w is not None else ""),
     )
 
 
@@ -135,7 +176,7 @@ def load_catalog(datasets_dir: Path = DATASETS_DIR) -> dict[str, Device]:
 
 CATALOG_COLUMNS = tuple(
     ["hardware_id", "name", "vendor", *_PEAK_COLUMNS.values(), "memory_gb", "bandwidth_gb_s", "tdp_w",
-     "die_area_cm2", "cpa_kg_per_cm2", "source", "notes", "user_defined"]
+     "tdp_estimated", "power_source", "die_area_cm2", "cpa_kg_per_cm2", "source", "notes", "user_defined"]
 )
 
 

@@ -212,6 +212,9 @@ def evaluate(inputs: PlanInputs, law: Law, device: Device, grids: dict[str, Grid
     if train.energy_kwh is None:
         notes.append(f"No power figure for {device.name}: energy and CO2e are not estimated (device-hours and cost "
                      "are). Enter the average power per device to estimate them.")
+    elif device.tdp_estimated and inputs.power_override_w is None:
+        notes.append(f"The power of {device.name} ({device.tdp_w:,.0f} W) is an estimate, not a published figure: "
+                     f"{device.power_source} Enter the average power per device if you know it.")
     if train.embodied_co2_kg is None:
         notes.append(f"No die area for {device.name}: embodied carbon is not estimated.")
     candidate = Candidate(n, d)

@@ -15,7 +15,11 @@ def test_quick_benchmark_stores_a_row_and_drives_the_plan(app):
     at.button(key="run_bench").click().run(timeout=120)
     assert not at.exception
     assert any(s.value.startswith("Stored bench-") for s in at.success)
-    assert any("matmul" in str(df.value.columns.tolist()) or "GFLOP/s" in df.value.columns for df in at.dataframe)
+    gemm = next(df.value for df in at.dataframe if "GFLOP/s" in df.value.columns)
+    assert {"samples", "median time per product (ms)", "used for estimates", "taken by “Use measured”"} <= set(gemm)
+    assert set(gemm["used for estimates"].map(lambda v: v.split(":")[0])) <= {"yes", "no"}
+    assert (gemm["taken by “Use measured”"] == "yes").sum() == 2  # one per data type (float64, float32)
+    assert any(c.value.startswith("\"Use measured\" on the Plan page takes, per data type") for c in at.caption)
 
     at.switch_page(str(__import__("ui.navigation", fromlist=["PAGES"]).PAGES[0].path)).run()
     before = next(m.value for m in at.metric if m.label == "Training device-hours")
@@ -41,3 +45,32 @@ def test_own_devices_are_added_edited_and_deleted(app):
     assert catalog.at["lab-gpu", "name"] == "Lab GPU v2" and catalog.at["lab-gpu", "memory (GB)"] == 96.0
     next(b for b in at.button if b.label == "Delete this device").click().run()
     assert "lab-gpu" not in at.dataframe[0].value["hardware_id"].tolist()
+
+
+def test_catalog_marks_estimated_power(app):
+    at = app("hardware.py")
+    catalog = at.dataframe[0].value.set_index("hardware_id")
+    assert catalog.at["tpu-v5p", "power figure"] == "estimate" and catalog.at["tpu-v5p", "TDP (W)"] == 330
+    assert catalog.at["h100-sxm", "power figure"] == "published"
+    assert catalog.at["tpu-v5e", "power source"].startswith("ESTIMATE")
+    assert any("not published by the vendor" in c.value and "TPU v5p" in c.value for c in at.caption)
+
+
+def test_an_old_format_measurement_shows_its_flags(app):
+    from engine.store import save_benchmark
+    from ui import db
+
+    rate = {256: 180e9, 512: 8e9, 1024: 31e9, 2048: 24e9}  # the reported outlier at 256³
+    old = {"machine": {"cpu_model": "Old CPU", "cpu_count": 2, "numpy": "1.26"}, "device": "cpu", "mode": "quick",
+           "gemm": [{"dtype": "float32", "m": s, "n": s, "k": s, "seconds": 2 * s**3 / r, "flops_per_s": r,
+                     "correct": True} for s, r in rate.items()],
+           "bandwidth": [{"kind": "copy", "bytes": 2**25, "bytes_per_s": 1e10}], "transfer": [], "power": None,
+           "duration_s": 3.0, "notes": []}
+    bench_id = save_benchmark(db.get_store().cursor(), old)
+    at = app("hardware.py")
+    at.selectbox(key="bench_shown").set_value(bench_id).run()
+    assert not at.exception
+    gemm = next(df.value for df in at.dataframe if "GFLOP/s" in df.value.columns).set_index("m")
+    assert gemm.at[256, "used for estimates"].startswith("no: too small to time")
+    assert gemm.at[2048, "taken by “Use measured”"] == "yes" and gemm.at[2048, "GFLOP/s"] == 24.0
+    assert any("fp32 24.0 GFLOP/s (2048×2048×2048)" in c.value for c in at.caption)

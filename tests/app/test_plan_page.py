@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from engine.published import DATASETS_DIR
+from tests.numbers import number
 
 pytestmark = pytest.mark.app
 
@@ -23,13 +24,6 @@ def epoch_optimum(flops: float) -> tuple[float, float]:
 
 def metrics(at) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
-
-
-def number(text: str) -> float:
-    """'29.4 B' -> 2.94e10, '$140,000' -> 140000, '1,300' -> 1300."""
-    scale = {"k": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}
-    text = text.replace("$", "").replace(",", "").split(" ")
-    return float(text[0]) * (scale.get(text[1], 1.0) if len(text) > 1 else 1.0)
 
 
 def test_plan_is_the_home_page_and_shows_the_recommendation(app):

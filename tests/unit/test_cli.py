@@ -155,7 +155,8 @@ def test_lifetime_command(capsys):
     ("args", "message"),
     [(("footprint", "--flops", "1e23", "--hardware", "nope", "--devices", "8"), "unknown hardware"),
      (("footprint", "--flops", "1e23", "--hardware", "h100-sxm", "--devices", "8", "--mfu", "40"), "at most 1"),
-     (("footprint", "--flops", "1e23", "--hardware", "tpu-v5e", "--devices", "8"), "no TDP"),
+     (("footprint", "--flops", "1e23", "--hardware", "h100-sxm", "--devices", "8", "--power-w", "-5"),
+      "must be a positive finite number"),
      (("lifetime", "--law", "kaplan", "--loss", "2.5", "--inference-tokens", "1e12"), "Chinchilla form")],
 )
 def test_plan_commands_refuse_bad_input(args, message):

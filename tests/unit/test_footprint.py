@@ -75,8 +75,42 @@ def test_bad_devices_and_inputs_are_named():
         CATALOG["v100-sxm2"].peak_flops("fp8")
     with pytest.raises(FootprintError, match="mfu is a fraction"):
         training_footprint(1e23, CATALOG["h100-sxm"], n_devices=8, mfu=40, grid_g_per_kwh=400)
+    no_power = device_from_row({"hardware_id": "x", "peak_bf16_tflops": 100, "memory_gb": 16, "bandwidth_gb_s": 800})
     with pytest.raises(FootprintError, match="no TDP"):
-        training_footprint(1e23, CATALOG["tpu-v5e"], n_devices=8, grid_g_per_kwh=400)
+        training_footprint(1e23, no_power, n_devices=8, grid_g_per_kwh=400)
+
+
+def test_every_catalog_device_has_power_and_estimates_say_so():
+    for device in CATALOG.values():
+        assert device.tdp_w is not None and device.tdp_w > 0, device.hardware_id
+        assert device.power_source, f"{device.hardware_id}: no power_source"
+        if device.tdp_estimated:
+            assert device.power_source.startswith("ESTIMATE"), device.hardware_id
+    estimated = {h for h, d in CATALOG.items() if d.tdp_estimated}
+    assert estimated == {"tpu-v5e", "tpu-v5p"}
+    # the stated basis: bf16 dense peak × 0.7075 W per TFLOP/s (H100 SXM: 700 W / 989.4), rounded up to 10 W
+    assert 700 / 989.4 == pytest.approx(0.7075, abs=1e-4) and 700 / 989.4 > 192 / 275
+    assert CATALOG["tpu-v5e"].tdp_w == 140 and 197 * 0.7075 == pytest.approx(139.4, abs=0.05)
+    assert CATALOG["tpu-v5p"].tdp_w == 330 and 459 * 0.7075 == pytest.approx(324.7, abs=0.05)
+    fp = training_footprint(1e23, CATALOG["tpu-v5p"], n_devices=8, grid_g_per_kwh=400)
+    assert fp.energy_kwh > 0 and fp.co2_kg > 0
+
+
+def test_power_fields_default_for_rows_stored_before_them(store):
+    import json
+
+    old = {"hardware_id": "lab", "name": "Lab", "peak_bf16_tflops": 100, "memory_gb": 16, "bandwidth_gb_s": 800,
+           "tdp_w": 300, "source": "added by a user"}
+    store.cursor().execute("INSERT INTO hardware VALUES ('lab', 'Lab', now(), ?)", [json.dumps(old)])
+    from engine.store import all_devices
+
+    lab = all_devices(store.cursor())["lab"]
+    assert lab.tdp_estimated is False and lab.power_source == "added by a user" and lab.tdp_w == 300
+    assert device_from_row({**old, "tdp_estimated": "yes", "power_source": "my guess"}).tdp_estimated
+    with pytest.raises(HardwareError, match="tdp_estimated must be true or false"):
+        device_from_row({**old, "tdp_estimated": "maybe"})
+    with pytest.raises(HardwareError, match="needs its basis in power_source"):
+        device_from_row({**old, "tdp_estimated": True})
 
 
 def test_grid_intensities_and_equivalents():

@@ -177,3 +177,13 @@ def test_gpt3_footprint_from_the_plan_inputs():
     assert result.train.energy_kwh / 1000 == pytest.approx(1287, rel=0.02)
     assert result.train.co2_kg / 1000 == pytest.approx(552, rel=0.02)
     assert result.train.wall_days == pytest.approx(14.8, rel=0.02)  # 3.14e23 / (1e4 × 125e12 × 0.197) / 86400
+
+
+def test_a_device_with_an_estimated_power_says_so_unless_the_user_gives_one():
+    estimated = run(hardware="tpu-v5p")
+    assert estimated.train.energy_kwh is not None
+    assert any("is an estimate" in note for note in estimated.notes)
+    entered = run(hardware="tpu-v5p", power_w=400.0)
+    assert not any("is an estimate" in note for note in entered.notes)
+    # energy scales with the entered power: kWh = device-hours × W / 1000 × PUE
+    assert entered.train.energy_kwh == pytest.approx(entered.train.device_hours * 400.0 / 1000 * 1.1)
