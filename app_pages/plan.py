@@ -13,7 +13,6 @@ from ui import db, figures
 from ui import format as fmt
 from ui.tables import inputs_table, scenario_table
 from ui.url import LinkCheck
-from ui.widgets import device_form
 
 DEFAULTS = plan.PlanInputs()
 B_PARAM = "plan_b"  # scenario B in the URL: plan.Candidate.to_param()
@@ -87,6 +86,7 @@ def scenario_inputs(link: LinkCheck, all_laws: dict, all_devices: dict, version:
     values["hardware"] = link.selectbox(hw[0], "Hardware", hw_ids, index=hw_ids.index(DEFAULTS.hardware),
                                         key="hardware")
     hw[0].caption(fmt.plain(all_devices[values["hardware"]].name))
+    hw[0].page_link("app_pages/hardware.py", label="Not listed? Add your own device", icon="➕")
     stored = measurements(version)
     values["use_measured"] = hw[0].toggle("Use measured", key="use_measured", disabled=not stored,
                                           bind="query-params",
@@ -386,6 +386,3 @@ st.subheader("Serving")
 serving_section(result, device)
 st.subheader("Alternatives")
 alternatives(result, law, device)
-
-with st.expander("Your own hardware"):
-    device_form(db.cursor(), key="plan_device")

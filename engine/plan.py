@@ -7,6 +7,7 @@ footprint (energy, CO2, cost), inference (roofline), lifetime (Sardana) and pare
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -295,19 +296,29 @@ class Candidate:
         return cls(float(row["n_params"]), float(row["n_tokens"]), int(row["experts"]), float(row["serve_bits"]))
 
 
+def _law_terms(n, d, experts, bits) -> dict[str, np.ndarray]:
+    """What the candidates take from the precision and MoE laws, which depend on the grid only
+    (not on the scenario's prices, device or region): the MoE gain, the PTQ damage and N_total."""
+    from engine.laws.moe import LUDZIEJEWSKI
+    from engine.laws.precision import PRECISION
+
+    return {"moe_gain": LUDZIEJEWSKI.loss(n, d, experts) - LUDZIEJEWSKI.loss(n, d, 1.0),
+            "ptq": np.where(bits < 16, PRECISION.ptq_degradation(n, d, bits), 0.0),
+            "total_params": LUDZIEJEWSKI.total_params(n, experts)}
+
+
 def _candidate_columns(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity, n, d, experts,
-                       bits) -> dict[str, np.ndarray]:
-    """Every column of the candidate table for broadcastable arrays of N (active), D, E and bits.
+                       bits, terms: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Every column of the candidate table for broadcastable arrays of N (active), D, E and bits
+    (``terms``: ``_law_terms`` of the same arrays, when already known).
 
     Each result keeps only the axes it depends on (loss on all four, cost on N and D, memory on
     N, E and bits), which ``_LazyColumns.front`` relies on.
     """
-    from engine.laws.moe import LUDZIEJEWSKI
-    from engine.laws.precision import PRECISION, kbit_weight_bytes
+    from engine.laws.precision import kbit_weight_bytes
 
+    terms = terms if terms is not None else _law_terms(n, d, experts, bits)
     flops = FLOPS_PER_PARAM_TOKEN * n * d
-    moe_gain = LUDZIEJEWSKI.loss(n, d, experts) - LUDZIEJEWSKI.loss(n, d, 1.0)
-    ptq = np.where(bits < 16, PRECISION.ptq_degradation(n, d, bits), 0.0)
     hours = device_hours_for_flops(flops, device, dtype=inputs.train_dtype, mfu=inputs.mfu_train)
     if inputs.inference_tokens > 0:
         hours = hours + _serving(inputs, n, device)
@@ -316,11 +327,11 @@ def _candidate_columns(inputs: PlanInputs, law: Law, device: Device, grid: GridI
     embodied = embodied_kg(hours, device)
     if embodied is not None:
         co2_kg = co2_kg + embodied
-    total = LUDZIEJEWSKI.total_params(n, experts)
+    total = terms["total_params"]
     return {
         "n_params": n, "n_tokens": d, "flops": flops, "experts": experts, "serve_bits": bits,
-        "total_params": total, "loss": law.loss(n, d) + moe_gain + ptq, "cost_usd": hours * inputs.price,
-        "co2_t": co2_kg / 1000.0,
+        "total_params": total, "loss": law.loss(n, d) + terms["moe_gain"] + terms["ptq"],
+        "cost_usd": hours * inputs.price, "co2_t": co2_kg / 1000.0,
         "latency_ms": decode_latency_s(n, device, bits=bits, dtype=inputs.train_dtype, mfu=inputs.mfu_decode) * 1e3,
         "memory_gb": kbit_weight_bytes(total, bits) / 1e9,
     }
@@ -335,12 +346,10 @@ def candidate_point(inputs: PlanInputs, law: Law, device: Device, grid: GridInte
     return {k: float(np.asarray(v).reshape(-1)[0]) for k, v in columns.items()}
 
 
-def _candidate_arrays(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity, *,
-                      n_sizes: int, n_ratios: int, budget: float | None) -> "_LazyColumns":
-    """The candidate columns (see ``candidates``), flattened on demand."""
-    # Axes: size (S), tokens (R), experts (E), serving bits (B). Each column keeps only the axes it
-    # depends on (n is (S, 1, 1, 1)), so its broadcast view has stride 0 along the others: what
-    # ``_LazyColumns.front`` uses to shrink a front's search.
+@functools.lru_cache(maxsize=8)
+def _candidate_grid(budget: float | None, n_sizes: int, n_ratios: int) -> tuple:
+    """The candidates' axes as 4-D arrays (N, D, E, bits) and their ``_law_terms``; cached, since a
+    rerun that changes a price, the device or the region searches the same grid (read-only)."""
     if budget is None:  # N 1e7..1e13 and D/N 1..10^4
         n = np.logspace(7, 13, n_sizes)[:, None]
         d = n * np.logspace(0, 4, n_ratios)[None, :]
@@ -350,8 +359,22 @@ def _candidate_arrays(inputs: PlanInputs, law: Law, device: Device, grid: GridIn
         d = np.logspace(-3, 0, n_ratios)[None, :] * budget / (FLOPS_PER_PARAM_TOKEN * n)
     bits = np.asarray(SERVING_BITS)[None, None, None, :]
     experts = np.asarray(EXPERTS, float)[None, None, :, None]
+    n4, d4 = n[..., None, None], d[..., None, None]
+    terms = _law_terms(n4, d4, experts, bits)
+    for array in (n4, d4, experts, bits, *terms.values()):
+        array.flags.writeable = False
+    return n4, d4, experts, bits, terms
+
+
+def _candidate_arrays(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity, *,
+                      n_sizes: int, n_ratios: int, budget: float | None) -> "_LazyColumns":
+    """The candidate columns (see ``candidates``), flattened on demand."""
+    # Axes: size (S), tokens (R), experts (E), serving bits (B). Each column keeps only the axes it
+    # depends on (n is (S, 1, 1, 1)), so its broadcast view has stride 0 along the others: what
+    # ``_LazyColumns.front`` uses to shrink a front's search.
+    n4, d4, experts, bits, terms = _candidate_grid(budget, n_sizes, n_ratios)
     shape = (n_sizes, n_ratios, len(EXPERTS), len(SERVING_BITS))
-    columns = _candidate_columns(inputs, law, device, grid, n[..., None, None], d[..., None, None], experts, bits)
+    columns = _candidate_columns(inputs, law, device, grid, n4, d4, experts, bits, terms)
     return _LazyColumns({k: np.broadcast_to(v, shape) for k, v in columns.items()},
                         inputs.memory_limit_gb if inputs.memory_limit_gb > 0 else None)
 
@@ -423,6 +446,11 @@ class _LazyColumns(dict):
         mask = (on_front & (loss == least)).ravel() if constant else on_front.ravel()
         return mask if self.rows is None else mask[self.rows]
 
+    def at(self, key: str, positions: np.ndarray) -> np.ndarray:
+        """One column at some kept rows, gathered from its broadcast view."""
+        flat_positions = positions if self.rows is None else self.rows[positions]
+        return self.views[key][np.unravel_index(flat_positions, self.views[key].shape)]
+
     def take(self, positions: np.ndarray) -> dict[str, np.ndarray]:
         flat_positions = positions if self.rows is None else self.rows[positions]
         shape = self.views["loss"].shape
@@ -452,6 +480,16 @@ def candidates(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity
     return frame
 
 
+@functools.lru_cache(maxsize=8)
+def _sample_positions(count: int, size: int, seed: int = 0) -> np.ndarray:
+    """A fixed, sorted sample of ``size`` of ``count`` positions (all of them when fewer)."""
+    if count <= size:
+        return np.arange(count)
+    positions = np.sort(np.random.default_rng(seed).choice(count, size, replace=False))
+    positions.flags.writeable = False
+    return positions
+
+
 @dataclass(frozen=True)
 class FrontView:
     """What a front chart draws: ``frame`` holds the non-dominated candidates (``pareto_<objective>``
@@ -471,7 +509,8 @@ class FrontView:
 
 
 def front_view(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity, objective: str, *,
-               budget: float | None = None, cells: tuple[int, int] = (64, 32)) -> FrontView:
+               budget: float | None = None, cells: tuple[int, int] = (64, 32),
+               background_sample: int = 100_000) -> FrontView:
     """The front for ``objective`` over the 1e6 candidates, without building the whole table.
 
     Window: the front's extent, widened by 8% of its log10 span in x (at least a factor 1.25 each
@@ -481,25 +520,31 @@ def front_view(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity
     arrays = _candidate_arrays(inputs, law, device, grid, n_sizes=250, n_ratios=200, budget=budget)
     count = len(arrays)
     on_front = arrays.front(objective)
-    x, loss = arrays[objective], arrays["loss"]
-    front_rows = np.flatnonzero(on_front & np.isfinite(x) & (x > 0) & np.isfinite(loss))
+    front_rows = np.flatnonzero(on_front)
+    fx, fl = arrays.at(objective, front_rows), arrays.at("loss", front_rows)
+    drawable = np.isfinite(fx) & (fx > 0) & np.isfinite(fl)
+    front_rows, fx, fl = front_rows[drawable], fx[drawable], fl[drawable]
     if len(front_rows) == 0:
         return FrontView(pd.DataFrame(columns=[*arrays.keys(), f"pareto_{objective}"]), count, objective,
                          (math.nan, math.nan), (math.nan, math.nan))
-    lx = np.log10(x[front_rows])
+    lx = np.log10(fx)
     span = max(float(lx.max() - lx.min()), 1e-9)
     pad_x = max(0.08 * span, math.log10(1.25))
     x_lo, x_hi = float(lx.min()) - pad_x, float(lx.max()) + pad_x
-    l_lo, l_hi = float(loss[front_rows].min()), float(loss[front_rows].max())
+    l_lo, l_hi = float(fl.min()), float(fl.max())
     pad_l = max(0.06 * (l_hi - l_lo), 1e-3)
     l_lo, l_hi = l_lo - pad_l, l_hi + pad_l
 
-    inside = (loss >= l_lo) & (loss <= l_hi) & (x >= 10**x_lo) & (x <= 10**x_hi) & ~on_front
-    rows = np.flatnonzero(inside)
+    # the background is thinned from a fixed sample of the candidates: a cell the sample misses
+    # holds few candidates, and a few hundred thousand gathers cost less than a million
+    sample = _sample_positions(count, background_sample)
+    sample = sample[~on_front[sample]]
+    x, loss = arrays.at(objective, sample), arrays.at("loss", sample)
+    inside = (loss >= l_lo) & (loss <= l_hi) & (x >= 10**x_lo) & (x <= 10**x_hi)
+    rows, x, loss = sample[inside], x[inside], loss[inside]
     nx, ny = cells
-    lx_rows = np.log10(x[rows])
-    cell = (np.minimum(((lx_rows - x_lo) / (x_hi - x_lo) * nx).astype(np.int64), nx - 1) * ny
-            + np.minimum(((loss[rows] - l_lo) / (l_hi - l_lo) * ny).astype(np.int64), ny - 1))
+    cell = (np.minimum(((np.log10(x) - x_lo) / (x_hi - x_lo) * nx).astype(np.int64), nx - 1) * ny
+            + np.minimum(((loss - l_lo) / (l_hi - l_lo) * ny).astype(np.int64), ny - 1))
     first = np.full(nx * ny, -1, dtype=np.int64)
     first[cell[::-1]] = rows[::-1]  # repeated cells keep the last write: the first row of each
     background = first[first >= 0]

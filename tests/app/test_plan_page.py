@@ -121,24 +121,20 @@ def test_target_loss_and_devices_modes_run(app):
     assert not at.exception and metrics(at)["Wall-clock days"] == "30.0"
 
 
-def test_a_user_device_is_validated_stored_and_offered(app):
-    at = app()
-    at.text_input(key="plan_device_id").set_value("my-asic")
-    at.text_input(key="plan_device_name").set_value("My ASIC")
-    at.number_input(key="plan_device_bf16").set_value(500.0)
-    at.number_input(key="plan_device_mem").set_value(96.0)
-    at.number_input(key="plan_device_bw").set_value(4000.0)
-    at.number_input(key="plan_device_tdp").set_value(600.0)
-    submit = next(b for b in at.button if b.label == "Add device")
-    submit.click().run()
-    assert not at.exception and any("Added My ASIC" in s.value for s in at.success)
-    assert "my-asic" in at.selectbox(key="hardware").options
-    at.selectbox(key="hardware").set_value("my-asic").run()
-    assert not at.exception
-    at.text_input(key="plan_device_id").set_value("bad")
-    at.number_input(key="plan_device_mem").set_value(0.0)
+def test_a_device_added_on_the_hardware_page_is_offered_on_plan(app):
+    at = app("hardware.py")
+    at.text_input(key="hw_add_id").set_value("my-asic")
+    at.text_input(key="hw_add_name").set_value("My ASIC")
+    at.number_input(key="hw_add_bf16").set_value(500.0)
+    at.number_input(key="hw_add_mem").set_value(96.0)
+    at.number_input(key="hw_add_bw").set_value(4000.0)
+    at.number_input(key="hw_add_tdp").set_value(600.0)
     next(b for b in at.button if b.label == "Add device").click().run()
-    assert any("memory_gb is required" in e.value for e in at.error)
+    assert not at.exception and any("Added My ASIC" in s.value for s in at.success)
+    at = app(hardware="my-asic")
+    assert not at.exception and at.selectbox(key="hardware").value == "my-asic"
+    # 1e23 FLOPs / (500 TFLOP/s × MFU 0.4) / 3600 s: 139 k device-hours
+    assert number(metrics(at)["Training device-hours"]) == pytest.approx(1e23 / (500e12 * 0.4) / 3600, rel=0.005)
 
 
 def test_the_memory_front_mixes_precisions_and_expert_counts(app):
@@ -157,3 +153,17 @@ def test_no_metric_value_is_a_long_unformatted_number(app):
         for m in at.metric:
             assert len(m.value) <= 14, (m.label, m.value)
             assert not any(part.isdigit() and len(part) > 7 for part in m.value.replace(",", " ").split()), m.value
+
+
+def test_the_share_link_and_the_json_export_carry_the_scenario(app):
+    import json
+    from urllib.parse import parse_qs
+
+    at = app(log10_flops="22.0", use_custom_grid="true", custom_grid="123.0", plan_b="1e9_2e10_1_8")
+    exported = json.loads(next(c.value for c in at.code if c.language == "json"))
+    assert exported["schema"] == "flopwise.plan/1"
+    assert exported["inputs"]["log10_flops"] == 22.0 and exported["inputs"]["custom_grid"] == 123.0
+    assert exported["results"]["grid_g_per_kwh"] == 123.0
+    link = next(c.value for c in at.code if c.language == "plaintext")
+    query = parse_qs(link.split("?", 1)[1])
+    assert query["log10_flops"] == ["22.0"] and query["plan_b"] == ["1e09_2e10_1_8"]
