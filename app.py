@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine import store
 from ui import db
 from ui.navigation import HOME_ALIAS, PAGES
 
@@ -19,7 +18,7 @@ page = st.navigation(pages)
 with st.sidebar:
     st.markdown("### ⚡ FLOPwise")
     st.caption("Compute, not parameter count, is the budget.")
-    counts = store.run_counts(db.cursor())
+    counts = db.run_counts(db.version())
     st.caption(
         f"Run store: {sum(counts.values()):,} runs from {len(counts)} sources  \n"
         f"`{db.get_store().path.name}`"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -16,6 +17,9 @@ from ui.url import LinkCheck
 
 DEFAULTS = plan.PlanInputs()
 B_PARAM = "plan_b"  # scenario B in the URL: plan.Candidate.to_param()
+# What each front trades loss against, in words for a sentence ("at no more lifetime cost than A").
+FRONT_WORDS = {"cost_usd": "lifetime cost", "co2_t": "lifetime CO2e", "latency_ms": "decode latency",
+               "memory_gb": "serving memory"}
 
 
 @st.cache_data(show_spinner=False)
@@ -270,12 +274,11 @@ def clear_b() -> None:
     st.session_state["plan_b_generation"] = st.session_state.get("plan_b_generation", 0) + 1  # resets the selection
 
 
-def fronts_section(link: LinkCheck, result: plan.PlanResult, law, device, candidate_b) -> plan.PlanResult | None:
-    """One front at a time (the objective is in the URL); a click on a point makes it scenario B."""
+def fronts_section(link: LinkCheck, result: plan.PlanResult, law, device, candidate_b,
+                   objective: str) -> plan.PlanResult | None:
+    """The front for ``objective``; a click on a point makes it scenario B (returned, evaluated)."""
     inputs = result.inputs
     budget = None if inputs.plan_mode == "Target loss" else result.flops
-    objective = plan.FRONTS[link.radio(st, "Front: loss against", list(plan.FRONTS), horizontal=True,
-                                       key="plan_front")]
     view = front_view(inputs, law, device, result.grid, objective, budget)
     alt = evaluate_b(result, candidate_b, law, device) if candidate_b else None
     if view.front.empty:
@@ -306,7 +309,7 @@ def fronts_section(link: LinkCheck, result: plan.PlanResult, law, device, candid
     if gap is not None:
         row = gap["row"]
         st.caption(
-            f"A lies {gap['gap']:.4f} nats/token above the front: for no more {plan.OBJECTIVES[objective].lower()}, "
+            f"A lies {gap['gap']:.4f} nats/token above the front: at no more {FRONT_WORDS[objective]} than A, "
             f"{fmt.count(row['n_params'])} active parameters on {fmt.count(row['n_tokens'])} tokens, "
             f"{fmt.configuration(row['experts'], row['serve_bits'])}, reach {row['loss']:.4f}. A is the law's "
             "compute-optimal dense 16-bit model; the front also searches experts and serving precision and may "
@@ -350,7 +353,9 @@ def alternatives(result: plan.PlanResult, law, device) -> None:
     """The fronts, the A/B comparison and the share link: a click on the chart or a front switch
     reruns only this part. B is read from the URL here, where a click writes it."""
     link = LinkCheck()
-    alt = fronts_section(link, result, law, device, scenario_b())
+    front = link.radio(st, "Front: loss against", list(plan.FRONTS), horizontal=True, key="plan_front")
+    result = dataclasses.replace(result, inputs=dataclasses.replace(result.inputs, plan_front=front))
+    alt = fronts_section(link, result, law, device, scenario_b(), plan.FRONTS[front])
     comparison_section(result, alt)
     link.show()
     share_section(result, alt, law, device)

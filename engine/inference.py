@@ -95,19 +95,22 @@ def estimate(
 ) -> InferenceEstimate:
     """Roofline estimate for serving an N-parameter model on one ``device`` (see module doc).
     ``weight_params``: the parameters held in memory when they differ from the N that computes
-    each token (a mixture of experts keeps all experts: N_total > N_active); default N."""
+    each token (a mixture of experts keeps all experts: N_total > N_active); default N. They set
+    ``weight_bytes`` and whether the model fits; a decode step at batch 1 reads the weights of
+    the N that compute (the routed experts), so its memory time counts those."""
     arch = arch or default_architecture(n_params)
     ctx = float(context if context is not None else arch.seq_len)
     peak = device.peak_flops(dtype)
     flops_token = float(decode_flops_per_token(n_params, arch, ctx))
     w_bytes = float(weight_bytes(n_params if weight_params is None else weight_params, weight_bits))
+    read_bytes = float(weight_bytes(n_params, weight_bits))  # per step: the weights that compute
     kv_bytes = kv_cache_bytes(arch, ctx, batch, dtype)
-    moved = w_bytes + kv_bytes
+    moved = read_bytes + kv_bytes
     compute_s = batch * flops_token / (peak * mfu_decode)
     memory_s = moved / device.bandwidth_bytes_per_s
     step = max(compute_s, memory_s)
     prefill_flops = batch * float(decode_flops_per_token(n_params, arch, prompt_tokens / 2.0)) * prompt_tokens
-    prefill = max(prefill_flops / (peak * mfu_prefill), w_bytes / device.bandwidth_bytes_per_s)
+    prefill = max(prefill_flops / (peak * mfu_prefill), read_bytes / device.bandwidth_bytes_per_s)
     tokens_per_s = batch / step
     seconds_per_million = 1e6 / tokens_per_s
     cost = None if price_per_device_hour is None else seconds_per_million / 3600.0 * price_per_device_hour
@@ -115,7 +118,7 @@ def estimate(
     energy = None if watts is None else seconds_per_million * watts / 3.6e6
     return InferenceEstimate(
         flops_per_token=flops_token, weight_bytes=w_bytes, kv_cache_bytes=kv_bytes,
-        fits_in_memory=moved <= device.memory_bytes, decode_s_per_step=step,
+        fits_in_memory=w_bytes + kv_bytes <= device.memory_bytes, decode_s_per_step=step,
         decode_bound="memory-bound" if memory_s >= compute_s else "compute-bound", prefill_s=prefill,
         tokens_per_s=tokens_per_s, cost_per_million_tokens_usd=cost, energy_per_million_tokens_kwh=energy,
         arithmetic_intensity=batch * flops_token / moved, ridge_point=device.ridge_point(dtype),

@@ -509,7 +509,7 @@ class FrontView:
 
 
 def front_view(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity, objective: str, *,
-               budget: float | None = None, cells: tuple[int, int] = (64, 32),
+               budget: float | None = None, cells: tuple[int, int] = (56, 28),
                background_sample: int = 100_000) -> FrontView:
     """The front for ``objective`` over the 1e6 candidates, without building the whole table.
 

@@ -20,3 +20,18 @@ def get_store() -> Store:
 def cursor() -> "duckdb.DuckDBPyConnection":
     """A fresh cursor on the cached connection; take one per rerun."""
     return get_store().cursor()
+
+
+def version() -> tuple:
+    """The store's data version (changes with runs, fits, devices, benchmarks): a cache key."""
+    from engine.store import data_version
+
+    return data_version(cursor())
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def run_counts(version: tuple) -> dict[str, int]:
+    """Stored runs per source, recounted only when the data version changes."""
+    from engine.store import run_counts as count
+
+    return count(cursor())

@@ -159,7 +159,8 @@ def test_the_share_link_and_the_json_export_carry_the_scenario(app):
     import json
     from urllib.parse import parse_qs
 
-    at = app(log10_flops="22.0", use_custom_grid="true", custom_grid="123.0", plan_b="1e9_2e10_1_8")
+    at = app(log10_flops="22.0", use_custom_grid="true", custom_grid="123.0", plan_b="1e9_2e10_1_8",
+             plan_front="memory")
     exported = json.loads(next(c.value for c in at.code if c.language == "json"))
     assert exported["schema"] == "flopwise.plan/1"
     assert exported["inputs"]["log10_flops"] == 22.0 and exported["inputs"]["custom_grid"] == 123.0
@@ -167,3 +168,4 @@ def test_the_share_link_and_the_json_export_carry_the_scenario(app):
     link = next(c.value for c in at.code if c.language == "plaintext")
     query = parse_qs(link.split("?", 1)[1])
     assert query["log10_flops"] == ["22.0"] and query["plan_b"] == ["1e09_2e10_1_8"]
+    assert query["plan_front"] == ["memory"] and exported["inputs"]["plan_front"] == "memory"
