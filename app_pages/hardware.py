@@ -8,9 +8,30 @@ import streamlit as st
 from engine import bench, store
 from engine.hardware import DTYPES, HardwareError, catalog_frame
 from ui import db, figures
+from ui import format as fmt
+from ui.url import LinkCheck
 from ui.widgets import device_form
 
 BOUND = {"bind": "query-params"}
+
+
+def _four(v: float) -> str:
+    return fmt.short(v, 4)  # vendor figures as published: 989.4, 2,039
+
+
+def _peak_label(dtype: str) -> str:
+    return f"{dtype} peak ({'TOPS' if dtype == 'int8' else 'TFLOP/s'})"
+
+
+# engine column -> (label with unit, formatter); the numbers stay numbers underneath
+CATALOG_COLUMNS = {
+    "hardware_id": ("Id", None), "name": ("Name", None), "vendor": ("Vendor", None),
+    **{f"peak_{d}_{'tops' if d == 'int8' else 'tflops'}": (_peak_label(d), _four) for d in DTYPES},
+    "memory_gb": ("Memory (GB)", _four), "bandwidth_gb_s": ("Bandwidth (GB/s)", _four), "tdp_w": ("TDP (W)", _four),
+    "tdp_estimated": ("Power figure", None), "power_source": ("Power source", None),
+    "die_area_cm2": ("Die area (cm²)", _four), "cpa_kg_per_cm2": ("Embodied kg CO2e per cm² of die", _four),
+    "source": ("Source", None), "notes": ("Notes", None), "user_defined": ("Yours", lambda v: "yes" if v else ""),
+}
 
 
 @st.cache_data(show_spinner=False)
@@ -23,26 +44,25 @@ def benchmarks(version: tuple) -> list[dict]:
     return store.list_benchmarks(db.cursor())
 
 
-def catalog_section(all_devices: dict) -> None:
+def catalog_section(link: LinkCheck, all_devices: dict) -> None:
     st.subheader("Catalog")
     st.caption("Dense peaks (never the sparse headline figures), memory, bandwidth, power and the inputs of the "
                "embodied-carbon estimate; each row says where its numbers come from. Your own devices are marked.")
     frame = catalog_frame(all_devices)
     frame["tdp_estimated"] = ["estimate" if e else "none" if pd.isna(w) else "yours" if own else "published"
                               for e, w, own in zip(frame["tdp_estimated"], frame["tdp_w"], frame["user_defined"])]
-    frame = frame.rename(columns={
-        "memory_gb": "memory (GB)", "bandwidth_gb_s": "bandwidth (GB/s)", "tdp_w": "TDP (W)",
-        "tdp_estimated": "power figure", "power_source": "power source",
-        "die_area_cm2": "die area (cm²)", "cpa_kg_per_cm2": "kg CO2e per cm²"})
-    st.dataframe(frame, hide_index=True)
+    shown = {k: v for k, v in CATALOG_COLUMNS.items() if k in frame and (k == "hardware_id" or frame[k].notna().any())}
+    st.dataframe(fmt.table(frame, shown), hide_index=True,  # a column no device fills is left out
+                 placeholder=fmt.DASH, key="catalog_table")
     estimated = [dev.name for dev in all_devices.values() if dev.tdp_estimated]
     if estimated:
         st.caption(f"Power figures marked “estimate” are not published by the vendor: "
                    f"{', '.join(estimated)}. Energy and CO2e on these devices carry that uncertainty; "
                    "“power source” gives each basis.")
     c1, c2 = st.columns([1, 3])
-    dtype = c1.selectbox("Data type", [d for d in DTYPES if any(d in dev.peak_tflops for dev in all_devices.values())],
-                         index=3, key="hw_dtype", **BOUND)
+    dtype = link.selectbox(c1, "Data type",
+                           [d for d in DTYPES if any(d in dev.peak_tflops for dev in all_devices.values())],
+                           index=3, key="hw_dtype")
     with_dtype = [h for h, dev in all_devices.items() if dtype in dev.peak_tflops]
     chosen = c2.multiselect("Devices on the roofline", with_dtype,
                             default=[h for h in ("a100-80gb", "h100-sxm", "b200", "mi300x") if h in with_dtype],
@@ -122,7 +142,7 @@ def benchmark_section(all_devices: dict, past: list[dict]) -> None:
         st.warning("This measurement has no matrix multiply (too little free memory?); run it again.")
         return
     gemm = pd.DataFrame(rows)
-    st.dataframe(pd.DataFrame({
+    gemm_table = pd.DataFrame({
         "data type": gemm["dtype"], "m": gemm["m"], "k": gemm["k"], "n": gemm["n"],
         "samples": pd.array(gemm["samples"].tolist(), dtype="Int64"),
         "median time per product (ms)": gemm["seconds"] * 1e3,
@@ -130,7 +150,10 @@ def benchmark_section(all_devices: dict, past: list[dict]) -> None:
         "correct": gemm["correct"].map({True: "yes", False: "no"}),
         "used for estimates": gemm["verdict"],
         "taken by “Use measured”": gemm["chosen"].map({True: "yes", False: ""}),
-    }), hide_index=True, key="bench_gemm")
+    })
+    st.dataframe(gemm_table.style.format({"median time per product (ms)": fmt.short, "GFLOP/s": fmt.short},
+                                         na_rep=fmt.DASH),
+                 hide_index=True, placeholder=fmt.DASH, key="bench_gemm")
     min_call_s = bench.MIN_CALL_S.get(record["device"], bench.MIN_CALL_S["cpu"])
     st.caption(f"{bench.choice_words(rows)} Each time is the median over its samples; a sample is "
                f"back-to-back products lasting at least {bench.MIN_SAMPLE_S * 1e3:g} ms, after a warm-up "
@@ -140,7 +163,8 @@ def benchmark_section(all_devices: dict, past: list[dict]) -> None:
     moves = pd.DataFrame(result["bandwidth"] + result["transfer"])
     moves["GB/s"] = moves["bytes_per_s"] / 1e9
     moves["MiB"] = moves["bytes"] / 2**20
-    st.dataframe(moves[["kind", "MiB", "GB/s"]], hide_index=True)
+    st.dataframe(fmt.table(moves, {"kind": ("Transfer", None), "MiB": ("Size (MiB)", fmt.short),
+                                   "GB/s": ("Rate (GB/s)", fmt.short)}), hide_index=True, placeholder=fmt.DASH)
     st.caption(f"Power: {result['power']}" if result["power"] else "Power: not available on this device (no NVML).")
     if like is not None:
         for row in bench.achieved_fractions(result, like):
@@ -167,8 +191,10 @@ def benchmark_section(all_devices: dict, past: list[dict]) -> None:
 
 st.title("Hardware")
 st.caption("What the accelerators can do on paper, and what this machine does in practice.")
+link = LinkCheck()
 version = store.data_version(db.cursor())
 all_devices = devices(version)
-catalog_section(all_devices)
+catalog_section(link, all_devices)
+link.show()
 own_devices_section(all_devices)
 benchmark_section(all_devices, benchmarks(version))

@@ -10,9 +10,9 @@ from engine.laws.moe import (ABNAR, CLARK, EXPERT_COUNTS, KRAJEWSKI, KRAJEWSKI_D
                               dense_compute_multiplier)
 from ui import figures
 from ui import format as fmt
+from ui.url import LinkCheck
 from ui.widgets import law_card
 
-BOUND = {"bind": "query-params"}
 
 
 @st.cache_data(show_spinner=False)
@@ -32,17 +32,20 @@ st.caption("Ludziejewski et al. (2025): loss in active parameters, tokens and ex
 KV_TOKENS = [0, 4096, 8192, 16384, 32768, 65536, 131072]
 INFERENCE_TOKENS = [0.0, 1e9, 1e10, 1e11, 1e12, 1e13]
 
+link = LinkCheck()
 c = st.columns(3)
-log10_flops = c[0].slider("Compute budget (log10 FLOPs)", 19.0, 25.0, 22.0, 0.1, key="m_log10_flops", **BOUND)
-experts = c[1].select_slider("Experts E", list(EXPERT_COUNTS), value=8, key="experts", **BOUND)
-memory_gb = c[2].slider("Memory limit (GB, bf16 weights + KV cache)", 4, 2000, 80, key="memory_gb", **BOUND)
+log10_flops = link.slider(c[0], "Compute budget (log10 FLOPs)", 19.0, 25.0, 22.0, 0.1, key="m_log10_flops")
+experts = link.select_slider(c[1], "Experts E", list(EXPERT_COUNTS), value=8, key="experts")
+memory_gb = link.slider(c[2], "Memory limit (GB, bf16 weights + KV cache)", 4, 2000, 80, key="memory_gb")
+c[0].caption(fmt.power_of_ten(log10_flops, "FLOPs"))
 c = st.columns(2)
-kv_tokens = c[0].select_slider("Tokens in the KV cache (all sequences in the batch)", KV_TOKENS, value=16384,
-                               format_func=lambda t: f"{t // 1024}k" if t else "none", key="kv_tokens", **BOUND)
-inference_tokens = c[1].select_slider(
-    "Tokens served over the model's life (their 2·N_act FLOPs each come out of the budget)", INFERENCE_TOKENS,
-    value=0.0, format_func=lambda t: fmt.count(t) if t else "none", key="inference_tokens", **BOUND)
+kv_tokens = link.select_slider(c[0], "Tokens in the KV cache (all sequences in the batch)", KV_TOKENS, value=16384,
+                               format_func=lambda t: f"{t // 1024}k" if t else "none", key="kv_tokens")
+inference_tokens = link.select_slider(
+    c[1], "Tokens served over the model's life (their 2·N_act FLOPs each come out of the budget)", INFERENCE_TOKENS,
+    value=0.0, format_func=lambda t: fmt.count(t) if t else "none", key="inference_tokens")
 flops = 10.0**log10_flops
+link.show()
 serving = dict(kv_tokens=int(kv_tokens), inference_tokens=float(inference_tokens))
 
 compare = precision_moe.dense_vs_moe(LUDZIEJEWSKI, flops, int(experts), memory_gb * 1e9, **serving)
@@ -51,15 +54,17 @@ cols = st.columns(2)
 for col, row, label in ((cols[0], dense, "Dense (E = 1)"), (cols[1], sparse, f"MoE (E = {int(experts)})")):
     with col.container(border=True):
         st.markdown(f"**{label}** within {memory_gb} GB")
-        a, b, cc = st.columns(3)
+        # two metrics a row: at 1100 px three would leave ~100 px, too little for '18.9 B'
+        a, b = st.columns(2)
+        feasible = bool(np.isfinite(row["loss"]))
         a.metric("Active parameters", fmt.count(row["n_params"]))
         b.metric("Total parameters", fmt.count(row["total_params"]))
-        cc.metric("Training tokens", fmt.count(row["n_tokens"]))
-        feasible = bool(np.isfinite(row["loss"]))
-        st.metric("Predicted loss (nats/token, FineWeb-Edu)", f"{row['loss']:.4f}" if feasible else "–")
+        a.metric("Training tokens", fmt.count(row["n_tokens"]))
+        b.metric("Loss (nats/token)", f"{row['loss']:.4f}" if feasible else fmt.DASH,
+                 help="Predicted by Ludziejewski et al.'s joint law, on FineWeb-Edu.")
         served = (f"; serving takes {row['serving_share']:.0%} of the budget"
                   if inference_tokens and feasible else "")
-        st.caption(f"Memory {row['memory_gb']:,.1f} GB{served}")
+        st.caption(f"Memory {fmt.sig(row['memory_gb'])} GB (bf16 weights + KV cache){served}")
         if not feasible:
             st.warning(f"Serving {fmt.count(inference_tokens)} tokens takes the whole {fmt.flops(flops)}: "
                        "nothing is left for training. Raise the budget or serve fewer tokens.")
@@ -70,7 +75,9 @@ if int(experts) > 1 and np.isfinite(compare["loss"]).all():
 
 curves = memory_curves(LUDZIEJEWSKI, flops, **serving)
 st.plotly_chart(figures.line_chart(
-    curves, "memory_limit_gb", "loss", group="experts", group_label="E = ", log_x=True,
+    curves, "memory_limit_gb", "loss", group="experts", log_x=True,
+    names={e: "dense (E = 1)" if e == 1 else f"{e:g} experts" for e in curves["experts"].unique()},
+    x_format=fmt.short, y_format=lambda v: f"{v:.4f}",
     x_label="Memory limit (GB)", y_label="Best loss within the limit (nats/token)",
     title=f"Where sparsity stops paying: best loss per expert count at {fmt.flops(flops)}",
     vline=(float(memory_gb), f"{memory_gb} GB")), key="memory_chart")
@@ -82,16 +89,20 @@ left, right = st.columns(2)
 left.plotly_chart(figures.line_chart(
     trend.melt(id_vars="flops", value_vars=["experts", "granularity"], var_name="choice", value_name="value"),
     "flops", "value", group="choice", log_x=True, log_y=True, x_label="Training compute (FLOPs)",
-    y_label="Compute-optimal choice (count)", title="Optimal experts (Ludziejewski) and granularity (Krajewski)",
-    mode="lines+markers"), key="sparsity_chart")
+    names={"experts": "experts (Ludziejewski)", "granularity": "granularity (Krajewski)"},
+    x_format=fmt.sci, y_format=lambda v: f"{v:g}",
+    y_label="Experts E or granularity G",
+    title="Optimal experts (Ludziejewski) and granularity (Krajewski)", mode="lines+markers"), key="sparsity_chart")
 right.plotly_chart(figures.line_chart(
     trend.melt(id_vars="flops", value_vars=["active_params", "total_params"], var_name="parameters", value_name="count"),
     "flops", "count", group="parameters", log_x=True, log_y=True, x_label="Training compute (FLOPs)",
+    names={"active_params": "active parameters", "total_params": "total parameters"},
+    x_format=fmt.sci, y_format=fmt.count,
     y_label="Parameters", title="Active against total parameters at the optimum"), key="params_chart")
 
 st.plotly_chart(figures.line_chart(
     trend, "flops", "dense_multiplier", log_x=True, x_label="MoE training compute (FLOPs)",
-    y_label="Dense compute needed ÷ MoE compute (×)",
+    y_label="Dense compute needed ÷ MoE compute (×)", x_format=fmt.sci, y_format=lambda v: f"{v:.1f}×",
     title="Compute a dense model needs to match a compute-optimal fine-grained MoE (Krajewski, MoE and dense fits)",
     mode="lines+markers"), key="multiplier_chart")
 at_1e20, at_1e25 = dense_compute_multiplier(KRAJEWSKI, KRAJEWSKI_DENSE, [1e20, 1e25])

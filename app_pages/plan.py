@@ -207,8 +207,8 @@ def headline(result: plan.PlanResult, device, law, samples=None) -> None:
 def serving_section(result: plan.PlanResult, device) -> None:
     inf = result.inference
     s1, s2, s3, s4 = st.columns(4)
-    s1.metric("Decode latency", fmt.rate(inf.decode_s_per_step * 1e3, "ms/token"))
-    s2.metric("Throughput (batch 1)", fmt.rate(inf.tokens_per_s, "tokens/s"))
+    s1.metric("Decode latency (ms/token)", fmt.short(inf.decode_s_per_step * 1e3))
+    s2.metric("Throughput (tokens/s, batch 1)", fmt.short(inf.tokens_per_s))
     s3.metric("Cost per 1M tokens", fmt.money(inf.cost_per_million_tokens_usd))
     s4.metric("Lifetime serving cost", fmt.money(result.serve.cost_usd) if result.serve else fmt.DASH)
     st.caption(f"{inf.explain()} Weights {fmt.sig(inf.weight_bytes / 1e9)} GB, KV cache "

@@ -16,6 +16,53 @@ UNMAPPED = "— not in this file —"
 LOSS_LABEL = "Loss (nats/token; each source on its own data set)"
 
 
+def _loss(v: float) -> str:
+    return f"{v:.4f}"
+
+
+# Tables for reading: engine column -> (label with unit, formatter); the CSV keeps the engine's columns.
+RUN_COLUMNS = {
+    "model_name": ("Model", None),
+    "source": ("Source", None),
+    "n_params": ("Parameters N", fmt.count),
+    "n_params_convention": ("Parameter count", None),
+    "n_tokens": ("Tokens D", fmt.count),
+    "unique_tokens": ("Unique tokens", fmt.count),
+    "flops": ("Compute C (FLOPs)", fmt.sci),
+    "derived_field": ("Derived by C = 6ND", None),
+    "loss": ("Loss (nats/token)", _loss),
+    "loss_eval_set": ("Loss data set", None),
+    "precision": ("Precision", None),
+    "n_experts": ("Experts", lambda v: f"{v:,.0f}"),
+    "top_k": ("Top-k", lambda v: f"{v:,.0f}"),
+    "granularity": ("Granularity G", fmt.short),
+    "hardware": ("Hardware", None),
+    "notes": ("Notes", None),
+    "run_id": ("Run id", None),
+    "upload_id": ("Upload", None),
+}
+ALWAYS = ("model_name", "source", "n_params", "n_tokens", "flops", "loss", "run_id")
+UPLOAD_COLUMNS = {
+    "upload_id": ("Upload", None), "file_name": ("File", None), "received_at": ("Received", None),
+    "n_accepted": ("Rows accepted", lambda v: f"{v:,.0f}"), "n_rejected": ("Rows rejected", lambda v: f"{v:,.0f}"),
+    "column_mapping": ("Column mapping", None),
+}
+BUDGET_COLUMNS = {
+    "budget": ("Budget C (FLOPs)", fmt.sci), "n_runs": ("Runs", lambda v: f"{v:,.0f}"),
+    "n_opt": ("N_opt (parameters)", fmt.count), "d_opt": ("D_opt (tokens)", fmt.count),
+    "loss_opt": ("Loss at N_opt (nats/token)", _loss), "used": ("Used for a", lambda v: "yes" if v else "no"),
+    "note": ("Note", None),
+}
+CONSTANT_NAMES = {"alpha": "α", "beta": "β"}
+
+
+def runs_table(runs: pd.DataFrame):
+    """The runs for reading: labelled columns, counts in k/M/B/T, compute as 1.40e18; the columns
+    no selected run fills are left out."""
+    columns = {k: v for k, v in RUN_COLUMNS.items() if k in runs and (k in ALWAYS or runs[k].notna().any())}
+    return fmt.table(runs, columns)
+
+
 @st.cache_data(show_spinner=False)
 def all_runs(version: tuple) -> pd.DataFrame:
     return store.query_runs(db.cursor())
@@ -37,7 +84,7 @@ def file_section() -> None:
 
 
 def upload_one(name: str, data: bytes) -> None:
-    st.markdown(f"**{name}** · {len(data):,} bytes")
+    st.markdown(f"**{fmt.plain(name)}** · {len(data):,} bytes")  # a file's name is shown as typed
     try:
         table = ingest.read_table(data, name)
     except ingest.IngestError as exc:
@@ -67,7 +114,7 @@ def upload_one(name: str, data: bytes) -> None:
     if report.errors:
         st.dataframe(report.errors_frame(), hide_index=True, height=min(35 * (len(report.errors) + 1), 280))
     if report.unmapped_columns:
-        st.caption(f"Kept in the stored file but not used: {', '.join(report.unmapped_columns[:20])}"
+        st.caption(f"Kept in the stored file but not used: {fmt.plain(', '.join(report.unmapped_columns[:20]))}"
                    + (" …" if len(report.unmapped_columns) > 20 else ""))
     if report.n_accepted == 0:
         st.error("No usable rows: nothing can be stored. The table above says why for each row.")
@@ -85,7 +132,8 @@ def uploads_section() -> None:
     if uploads.empty:
         return
     with st.expander(f"Your uploads ({len(uploads)})"):
-        st.dataframe(uploads.drop(columns=["kind", "source", "sha256"]), hide_index=True)
+        st.dataframe(fmt.table(uploads, {k: v for k, v in UPLOAD_COLUMNS.items() if k in uploads}),
+                     hide_index=True, placeholder=fmt.DASH)
         choice = st.selectbox("Upload to delete", uploads["upload_id"], key="delete_choice",
                               format_func=lambda u: f"{u} · {uploads.set_index('upload_id').at[u, 'file_name']}")
         if st.button("Delete this upload and its runs", key="delete_upload"):
@@ -103,8 +151,9 @@ def browse_section(runs: pd.DataFrame) -> pd.DataFrame:
                               key="sources", bind="query-params")
     eval_sets = sorted(fit_ready["loss_eval_set"].fillna("(not given)").unique())
     chosen_sets = mid.multiselect("Loss data set", eval_sets, key="eval_sets", help="Empty: all")
-    log_n = right.slider("Parameters (log10)", 3.0, 14.0, (3.0, 14.0), 0.1, key="log10_n_range",
+    log_n = right.slider("Parameters N (log10 range)", 3.0, 14.0, (3.0, 14.0), 0.1, key="log10_n_range",
                          bind="query-params")
+    right.caption(f"N from {fmt.count(10 ** log_n[0])} to {fmt.count(10 ** log_n[1])} parameters")
     user_uploads = None
     uploaded = fit_ready[fit_ready["source"] == runs_lib.USER_SOURCE]["upload_id"].unique()
     if runs_lib.USER_SOURCE in chosen and len(uploaded) > 1:
@@ -124,7 +173,7 @@ def browse_section(runs: pd.DataFrame) -> pd.DataFrame:
     picked = [p.get("customdata") for p in (event.selection.points if event else [])]
     picked = [p for p in picked if p]
     with st.expander("Table"):
-        st.dataframe(selected, hide_index=True)
+        st.dataframe(runs_table(selected), hide_index=True, placeholder=fmt.DASH, key="runs_table")
     st.download_button(
         "Download these runs (CSV)", runs_lib.to_safe_csv(selected), file_name="flopwise_runs.csv",
         mime="text/csv", key="download_runs",
@@ -175,23 +224,27 @@ def show_fit(result, flops: np.ndarray, selection: dict) -> None:
                 f"{'converged' if result.converged else 'NOT converged'} · RMSE of log loss {result.rmse_log:.4f}")
     for warning in result.warnings:
         st.warning(warning)
-    table = pd.DataFrame({"constant": PARAM_NAMES, "value": [result.params[p] for p in PARAM_NAMES]})
+    table = pd.DataFrame({"Constant": [CONSTANT_NAMES.get(p, p) for p in PARAM_NAMES],
+                          "Value": [result.params[p] for p in PARAM_NAMES]})
     if result.stderr:
-        table["std. error"] = [result.stderr[p] for p in PARAM_NAMES]
+        table["Std. error"] = [result.stderr[p] for p in PARAM_NAMES]
         table["95% low"] = [result.ci95[p][0] for p in PARAM_NAMES]
         table["95% high"] = [result.ci95[p][1] for p in PARAM_NAMES]
-    st.dataframe(table, hide_index=True)
+    four = lambda v: f"{v:.4g}"  # noqa: E731
+    st.dataframe(fmt.table(table, {c: (c, None if c == "Constant" else four) for c in table}), hide_index=True,
+                 placeholder=fmt.DASH, key="fit_constants")
     exp_ci = result.exponent_ci95()
     a_text = f"N* ∝ C^{result.exponent_n_opt:.3f}" + (
         f" (95%: {exp_ci['exponent_n_opt'][0]:.3f} to {exp_ci['exponent_n_opt'][1]:.3f})" if exp_ci else "")
     st.markdown(f"**Frontier:** {a_text}; D* ∝ C^{result.exponent_d_opt:.3f}")
     log_c = st.slider("Budget for the allocation (log10 FLOPs)", 18.0, 27.0, 23.0, 0.1, key="fit_budget")
+    st.caption(fmt.power_of_ten(log_c, "FLOPs"))
     alloc = result.allocation(10**log_c).iloc[0]
     m1, m2 = st.columns(2)
     band = lambda col: (f" (95%: {fmt.count(alloc[col + '_lo'])}–{fmt.count(alloc[col + '_hi'])})"  # noqa: E731
                         if f"{col}_lo" in alloc else "")
-    m1.metric("N* at this budget", fmt.count(alloc["n_params"], "params"), help=band("n_params") or None)
-    m2.metric("D* at this budget", fmt.count(alloc["n_tokens"], "tokens"), help=band("n_tokens") or None)
+    m1.metric("N* at this budget (parameters)", fmt.count(alloc["n_params"]), help=band("n_params") or None)
+    m2.metric("D* at this budget (tokens)", fmt.count(alloc["n_tokens"]), help=band("n_tokens") or None)
     if band("n_params"):
         st.caption(f"N*{band('n_params')}; D*{band('n_tokens')}")
     d1, d2, d3 = st.columns(3)
@@ -204,7 +257,7 @@ def show_fit(result, flops: np.ndarray, selection: dict) -> None:
     if st.button("Save fit", key="save_fit", disabled=not name.strip()):
         try:
             store.save_fit(db.cursor(), name, "chinchilla", result.n_points, result.record(selection))
-            st.success(f"Saved as '{name.strip()}': it now appears beside the published laws.")
+            st.success(f"Saved as '{fmt.plain(name.strip())}': it now appears beside the published laws.")
         except ValueError as exc:
             st.error(str(exc))
 
@@ -226,7 +279,8 @@ def isoflop_section(selected: pd.DataFrame) -> None:
             st.warning(warning)
         labels = isoflop.group_budgets(selected["flops"], tol)
         st.plotly_chart(figures.isoflop_analysis_figure(selected, labels, result.budgets), key="iso_chart")
-        st.dataframe(result.budgets, hide_index=True)
+        st.dataframe(fmt.table(result.budgets, BUDGET_COLUMNS), hide_index=True, placeholder=fmt.DASH,
+                     key="iso_budgets")
 
 
 st.title("Runs")

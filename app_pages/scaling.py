@@ -13,11 +13,25 @@ from engine.fit import allocation_band
 from engine.laws.base import Law
 from ui import db, figures
 from ui import format as fmt
+from ui.url import LinkCheck
 from ui.widgets import law_card
 
 FLOPS_RANGE = (1e18, 1e27)
 # Widget values are what the URL holds, so options are short, stable words.
 BUDGET, TARGET = "Budget", "Target loss"
+CHINCHILLA_LOG10_FLOPS = 23.76  # the slider's step; Chinchilla's 5.76e23 FLOPs is 10^23.7604
+
+# The table under the cards: engine column -> (label with unit, formatter)
+TABLE_COLUMNS = {
+    "title": ("Law", None),
+    "verified": ("Constants checked", lambda v: "yes" if v else "⚠ no"),
+    "flops": ("Compute C (FLOPs)", fmt.sci),
+    "n_params": ("N* (parameters)", fmt.count),
+    "n_tokens": ("D* (tokens)", fmt.count),
+    "tokens_per_param": ("Tokens per parameter", fmt.ratio),
+    "loss": ("Loss (nats/token)", lambda v: f"{v:.4f}"),
+    "error": ("Note", None),
+}
 
 
 @st.cache_data(show_spinner=False)
@@ -58,15 +72,16 @@ st.caption(
     "data set, so compare allocations and exponents across laws, not absolute losses."
 )
 
+link = LinkCheck()
 fits = saved_fits(store.data_version(db.cursor()))
 available = {**registry.LAWS, **{law_id: law for law_id, (law, _) in fits.items()}}
 
 controls = st.columns([2, 3, 3])
-mode = controls[0].radio(
+mode = link.radio(
+    controls[0],
     "Question",
     [BUDGET, TARGET],
     key="mode",
-    bind="query-params",
     help="Budget: the optimal model for a compute budget. Target loss: the least compute that reaches a loss.",
 )
 selected_ids = controls[1].multiselect(
@@ -79,27 +94,28 @@ selected_ids = controls[1].multiselect(
 )
 with controls[2]:
     if mode == BUDGET:
-        log10_flops = st.slider(
+        log10_flops = link.slider(
+            st,
             "Training compute budget (log10 FLOPs)",
-            min_value=math.log10(FLOPS_RANGE[0]),
-            max_value=math.log10(FLOPS_RANGE[1]),
-            value=23.76,
-            step=0.01,
+            math.log10(FLOPS_RANGE[0]),
+            math.log10(FLOPS_RANGE[1]),
+            CHINCHILLA_LOG10_FLOPS,
+            0.01,
             key="log10_flops",
-            bind="query-params",
-            help="5.76e23 FLOPs (23.76) is the Chinchilla/Gopher budget.",
+            help="Chinchilla and Gopher were trained with 5.76e23 FLOPs, 10^23.7604; the slider's 23.76 "
+            "is 10^23.76 = 5.75e23 FLOPs, the nearest step.",
         )
         flops = 10.0**log10_flops
-        st.markdown(f"**Budget:** {fmt.flops(flops)}")
+        st.markdown(f"**Budget:** {fmt.power_of_ten(log10_flops, 'FLOPs')}")
     else:
-        target_loss = st.number_input(
+        target_loss = link.number_input(
+            st,
             "Target loss (nats/token, on each law's own data set)",
-            min_value=0.01,
-            max_value=20.0,
-            value=2.0,
-            step=0.01,
+            0.01,
+            20.0,
+            2.0,
+            0.01,
             key="target_loss",
-            bind="query-params",
         )
 
 inputs: dict[str, float | None] = {"unique_tokens": None}
@@ -108,13 +124,13 @@ if "data-constrained" in selected_ids:
         "Limit unique training data (data-constrained law)", key="limit_unique", bind="query-params"
     )
     if limit:
-        log10_u = st.slider(
-            "Unique tokens available (log10 tokens)", 8.0, 14.0, 10.4, 0.05,
-            key="log10_unique_tokens", bind="query-params",
+        log10_u = link.slider(
+            st, "Unique tokens available (log10 tokens)", 8.0, 14.0, 10.4, 0.05, key="log10_unique_tokens",
         )
         inputs["unique_tokens"] = 10.0**log10_u
         st.caption(f"{fmt.count(inputs['unique_tokens'], 'unique tokens')}; repeated epochs are worth less.")
 inputs_key = tuple(sorted(inputs.items()))
+link.show()
 
 if not selected_ids:
     st.info("Choose at least one law.")
@@ -133,22 +149,32 @@ with results_area:
         table = scaling.target_table(laws, target_loss, inputs)
         marked = table[table["error"] == ""][["law", "flops", "n_params", "n_tokens"]]
 
-    columns = st.columns(min(len(laws), 4))
-    for i, row in enumerate(table.itertuples()):
-        with columns[i % len(columns)].container(border=True):
-            st.markdown(f"**{row.title}**" + ("" if row.verified else " ⚠ unverified"))
-            if row.error:
-                st.info(row.error)
-                continue
-            if mode == TARGET:
-                st.metric("Least compute C", fmt.flops(row.flops))
-            st.metric("N* (parameters)", fmt.count(row.n_params, "params"))
-            st.metric("D* (tokens)", fmt.count(row.n_tokens, "tokens"))
-            st.metric("Tokens per parameter", fmt.ratio(row.tokens_per_param))
-            if mode == BUDGET and math.isnan(row.loss):
-                st.caption("An allocation rule: it predicts no loss.")
-            elif mode == BUDGET:
-                st.metric("Predicted loss", fmt.loss(row.loss))
+    # Two cards a row, two metrics a card row: at 1100 px a metric column is then ~170 px wide, room
+    # for '1.11e23' under 'Tokens per parameter'; four cards a row would leave ~115 px and cut both.
+    per_row = min(len(laws), 2)
+    rows = list(table.itertuples())
+    for start in range(0, len(rows), per_row):
+        for column, row in zip(st.columns(per_row), rows[start:start + per_row]):
+            with column.container(border=True):
+                # a saved fit's title holds its user-given name: shown as typed
+                st.markdown(f"**{fmt.plain(row.title)}**" + ("" if row.verified else " ⚠ unverified"))
+                if row.error:
+                    st.info(fmt.plain(row.error))
+                    continue
+                # units in the labels, short values: a value that does not fit its column is cut off
+                a, b = st.columns(2)
+                if mode == TARGET:
+                    a.metric("Compute (FLOPs)", fmt.sci(row.flops))  # the least that reaches the target
+                    b.metric("Tokens per parameter", fmt.ratio(row.tokens_per_param))
+                a.metric("N* (parameters)", fmt.count(row.n_params))
+                b.metric("D* (tokens)", fmt.count(row.n_tokens))
+                if mode == BUDGET:
+                    a.metric("Tokens per parameter", fmt.ratio(row.tokens_per_param))
+                    if math.isnan(row.loss):
+                        b.caption("An allocation rule: it predicts no loss.")
+                    else:
+                        b.metric("Loss (nats/token)", f"{row.loss:.4f}",
+                                 help="Predicted at the optimum, on the law's own data set.")
 
     frontier = pd.concat([cached_frontier(law, inputs_key) for law in laws if registry.has_compute_optimum(law)],
                          ignore_index=True)
@@ -189,4 +215,13 @@ with results_area:
         st.caption("Each curve holds compute fixed (D = C/6N) at 1/100× to 100× your budget; diamonds mark the optima.")
 
     with st.expander("Table of these numbers"):
-        st.dataframe(table, hide_index=True)
+        columns = dict(TABLE_COLUMNS)
+        if mode == TARGET:
+            columns["flops"] = ("Least compute C (FLOPs)", fmt.sci)
+            columns["loss"] = ("Target loss (nats/token)", lambda v: f"{v:.4f}")
+        if not table["error"].astype(bool).any():
+            del columns["error"]  # no law has a note: no empty column
+        st.dataframe(fmt.table(table, columns), hide_index=True, placeholder=fmt.DASH, key="scaling_table")
+        st.download_button("Download these numbers (CSV)", table.to_csv(index=False),
+                           file_name="flopwise_scaling_laws.csv", mime="text/csv", key="scaling_csv",
+                           on_click="ignore")

@@ -11,7 +11,7 @@ a misspelt property still fails there.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -49,19 +49,56 @@ def _scatter(x: Any, y: Any, **props: Any) -> dict:
     return {"type": "scatter", "x": np.asarray(x), "y": np.asarray(y), **props}
 
 
+def _log_axis(values: Any, title: str, **props: Any) -> dict:
+    """A log axis labelled at decades only (no crowded minor digits); where the data span less than
+    two and a half decades (one, for powers of ten), at 1, 2 and 5 times a power of ten (or every
+    digit, under half a decade) as whole labels, never Plotly's lone minor digits; data that take a
+    few values only (16, 32 and 64 experts) are labelled at those values. Powers of ten (10^21) past 1e15, where
+    Plotly's own suffixes would turn into P and E, and k/M/B/T below it (the page's count suffixes,
+    never the SI G)."""
+    v = np.asarray(values, dtype=float).ravel()
+    v = v[np.isfinite(v) & (v > 0)]
+    axis: dict[str, Any] = {"type": "log", "title": {"text": title}, **props}
+    if v.size:
+        lo, hi = float(np.log10(v.min())), float(np.log10(v.max()))
+        power = v.max() >= 1e15 or v.min() < 1e-3
+        axis["exponentformat"] = "power" if power else "B"
+        distinct = np.unique(v)
+        if hi - lo >= (1.0 if power else 2.5):  # '2×10^19' labels are long: decades from one decade up
+            axis["dtick"] = 1
+        elif distinct.size <= 6 and v.size >= 3 * distinct.size:  # a few levels (16, 32, 64 experts)
+            axis.update(tickmode="array", tickvals=[float(t) for t in distinct])
+        else:
+            decades = range(int(np.floor(lo)), int(np.ceil(hi)) + 1)
+            for mantissas in ((1, 2, 5), (1, 2, 3, 4, 5, 6, 7, 8, 9)):
+                ticks = [m * 10.0**k for k in decades for m in mantissas
+                         if 10 ** (lo - 0.02) <= m * 10.0**k <= 10 ** (hi + 0.02)]
+                if len(ticks) >= 3:
+                    break
+            axis.update(tickmode="array", tickvals=[float(f"{t:.6g}") for t in ticks])
+    return axis
+
+
+def _plain(text: object) -> str:
+    """Text shown in a hover or legend as typed: Plotly reads <b>, <br> and entities in text as markup."""
+    return html.escape(str(text), quote=False)
+
+
 def isoflop_figure(curves: pd.DataFrame, minima: pd.DataFrame, *, title: str, loss_label: str) -> go.Figure:
-    """Loss against parameters at several fixed budgets, each curve's minimum marked."""
+    """Loss against parameters at several fixed budgets, each curve's minimum marked. Hovers are
+    precomputed in the page's units (B and T, never Plotly's SI G)."""
     data = []
     budgets = sorted(curves["flops"].unique())
     for budget, shade in zip(budgets, np.linspace(0.35, 1.0, len(budgets))):
         part = curves[curves["flops"] == budget]
+        name = f"C = {fmt.sci(budget)} FLOPs"
         data.append(
             _scatter(
-                part["n_params"], part["loss"], mode="lines", name=f"C = {budget:.1e} FLOPs",
+                part["n_params"], part["loss"], mode="lines", name=name,
                 line={"color": f"rgba(37, 99, 235, {shade:.2f})", "width": 2},
-                customdata=part["n_tokens"].to_numpy(),
-                hovertemplate="N = %{x:.3s} params<br>D = %{customdata:.3s} tokens"
-                "<br>loss = %{y:.4f}<extra>%{fullData.name}</extra>",
+                text=[f"{name}<br>N = {n} parameters<br>D = {d} tokens<br>loss = {v:.4f} nats/token"
+                      for n, d, v in zip(fmt.counts(part["n_params"]), fmt.counts(part["n_tokens"]), part["loss"])],
+                hovertemplate="%{text}<extra></extra>",
             )
         )
     data.append(
@@ -69,16 +106,18 @@ def isoflop_figure(curves: pd.DataFrame, minima: pd.DataFrame, *, title: str, lo
             minima["n_params"], minima["loss"], mode="lines+markers", name="optimum N*(C)",
             line={"color": "#dc2626", "dash": "dot", "width": 1.5},
             marker={"symbol": "diamond", "size": 10, "color": "#dc2626"},
-            customdata=np.stack([minima["flops"], minima["n_tokens"]], axis=-1),
-            hovertemplate="C = %{customdata[0]:.2e} FLOPs<br>N* = %{x:.3s} params"
-            "<br>D* = %{customdata[1]:.3s} tokens<br>loss = %{y:.4f}<extra>optimum</extra>",
+            text=[f"optimum at C = {fmt.sci(c)} FLOPs<br>N* = {n} parameters<br>D* = {d} tokens"
+                  f"<br>loss = {v:.4f} nats/token"
+                  for c, n, d, v in zip(minima["flops"], fmt.counts(minima["n_params"]), fmt.counts(minima["n_tokens"]),
+                                        minima["loss"])],
+            hovertemplate="%{text}<extra></extra>",
         )
     )
     return _figure(
         data,
         {
             "title": {"text": title},
-            "xaxis": {"type": "log", "title": {"text": "Parameters N (log scale)"}},
+            "xaxis": _log_axis(curves["n_params"], "Parameters N (log scale)"),
             "yaxis": {"title": {"text": loss_label}},
         },
     )
@@ -86,6 +125,13 @@ def isoflop_figure(curves: pd.DataFrame, minima: pd.DataFrame, *, title: str, lo
 
 # Two side-by-side panels sharing the compute axis: N*(C) left (x, y), D*(C) right (x2, y2).
 _PANELS = (("x", "y", "n_params", "params"), ("x2", "y2", "n_tokens", "tokens"))
+_PANEL_WORDS = {"n_params": ("N*", "parameters"), "n_tokens": ("D*", "tokens")}
+
+
+def _frontier_text(head: str, flops: Any, values: Any, column: str) -> list[str]:
+    """Hover lines in the page's units: 'head<br>C = 5.75e23 FLOPs<br>N* = 32.2 B parameters'."""
+    symbol, unit = _PANEL_WORDS[column]
+    return [f"{head}C = {fmt.sci(c)} FLOPs<br>{symbol} = {v} {unit}" for c, v in zip(flops, fmt.counts(values))]
 
 
 def frontier_figure(
@@ -110,6 +156,7 @@ def frontier_figure(
         color = color_for(i)
         point = marked[marked["law"] == law_id] if marked is not None else None
         band = (bands or {}).get(law_id)
+        title = _plain(law_titles.get(law_id, law_id))  # a saved fit's name is user text
         for xaxis, yaxis, column, unit in _PANELS:
             if band is not None:
                 data.append(
@@ -117,16 +164,17 @@ def frontier_figure(
                         np.concatenate([band["flops"], band["flops"][::-1]]),
                         np.concatenate([band[f"{column}_hi"], band[f"{column}_lo"][::-1]]),
                         xaxis=xaxis, yaxis=yaxis, fill="toself", mode="lines", line={"width": 0},
-                        fillcolor=_translucent(color), name=f"{law_titles.get(law_id, law_id)}: 95% band",
+                        fillcolor=_translucent(color), name=f"{title}: 95% band",
                         legendgroup=law_id, showlegend=False, hoverinfo="skip",
                     )
                 )
             data.append(
                 _scatter(
                     part["flops"], part[column], xaxis=xaxis, yaxis=yaxis, mode="lines",
-                    name=law_titles.get(law_id, law_id), legendgroup=law_id, showlegend=xaxis == "x",
+                    name=title, legendgroup=law_id, showlegend=xaxis == "x",
                     line={"color": color, "width": 2.5},
-                    hovertemplate=f"C = %{{x:.2e}} FLOPs<br>{column} = %{{y:.3s}} {unit}<extra>{law_id}</extra>",
+                    text=_frontier_text(f"{title}<br>", part["flops"], part[column], column),
+                    hovertemplate="%{text}<extra></extra>",
                 )
             )
             if point is not None and not point.empty:
@@ -135,7 +183,8 @@ def frontier_figure(
                         point["flops"], point[column], xaxis=xaxis, yaxis=yaxis, mode="markers",
                         legendgroup=law_id, showlegend=False,
                         marker={"color": color, "size": 12, "line": {"color": "white", "width": 2}},
-                        hovertemplate=f"C = %{{x:.2e}} FLOPs<br>%{{y:.3s}} {unit}<extra>chosen</extra>",
+                        text=_frontier_text(f"{title}, at your choice<br>", point["flops"], point[column], column),
+                        hovertemplate="%{text}<extra></extra>",
                     )
                 )
     for points, name, color, symbol, size in (
@@ -144,17 +193,22 @@ def frontier_figure(
     ):
         if points is None or points.empty:
             continue
-        text = points["model_name"].fillna("")
+        # model names and notes are data, shown as typed (escaped: Plotly reads <b> in text as markup)
+        heads = points["model_name"].fillna("").map(_plain)
         if "notes" in points:
-            text = text + "<br>" + points["notes"].fillna("")
+            notes = points["notes"].fillna("").map(_plain)
+            heads = heads + np.where(notes != "", "<br>" + notes, "")
         for xaxis, yaxis, column, unit in _PANELS:
             part = points[points[column].notna()]
+            symbol_word, unit_word = _PANEL_WORDS[column]
+            text = [f"{head}<br>C = {fmt.sci(c)} FLOPs<br>{symbol_word[0]} = {v} {unit_word}"
+                    for head, c, v in zip(heads[part.index], part["flops"], fmt.counts(part[column]))]
             data.append(
                 _scatter(
                     part["flops"], part[column], xaxis=xaxis, yaxis=yaxis, mode="markers", name=name,
-                    legendgroup=name, showlegend=xaxis == "x", text=text[part.index].to_numpy(),
+                    legendgroup=name, showlegend=xaxis == "x", text=text,
                     marker={"color": color, "size": size, "symbol": symbol},
-                    hovertemplate=f"%{{text}}<br>C = %{{x:.2e}} FLOPs<br>%{{y:.3s}} {unit}<extra></extra>",
+                    hovertemplate="%{text}<extra></extra>",
                 )
             )
     compute_axis = {
@@ -163,8 +217,8 @@ def frontier_figure(
     }
     layout: dict[str, Any] = {
         "height": 520,
-        "xaxis": {**compute_axis, "domain": [0.0, 0.455]},
-        "xaxis2": {**compute_axis, "domain": [0.545, 1.0], "anchor": "y2"},
+        "xaxis": {**compute_axis, "domain": [0.0, 0.43]},
+        "xaxis2": {**compute_axis, "domain": [0.57, 1.0], "anchor": "y2"},
         "yaxis": {"type": "log", "exponentformat": "power", "title": {"text": "Parameters N (log scale)"}},
         "yaxis2": {
             "type": "log", "exponentformat": "power", "anchor": "x2",
@@ -173,8 +227,8 @@ def frontier_figure(
         "annotations": [
             {"text": text, "x": x, "y": 1.0, "xref": "paper", "yref": "paper", "xanchor": "center",
              "yanchor": "bottom", "showarrow": False, "font": {"size": 14}}
-            for text, x in (("Compute-optimal parameters N*(C)", 0.2275),
-                            ("Compute-optimal tokens D*(C)", 0.7725))
+            for text, x in (("Compute-optimal parameters N*(C)", 0.215),
+                            ("Compute-optimal tokens D*(C)", 0.785))
         ],
     }
     if budget is not None:
@@ -195,16 +249,18 @@ def runs_scatter(runs: pd.DataFrame, *, loss_label: str) -> go.Figure:
                 part["flops"], part["loss"], mode="markers", name=source,
                 marker={"color": color_for(i), "size": 7, "opacity": 0.75},
                 customdata=part["run_id"].to_numpy(),
-                text=(part["model_name"].fillna("") + "<br>N = " + part["n_params"].map("{:.3g}".format)
-                      + ", D = " + part["n_tokens"].map("{:.3g}".format)).to_numpy(),
-                hovertemplate="%{text}<br>C = %{x:.2e} FLOPs<br>loss = %{y:.4f}<extra>%{fullData.name}</extra>",
+                text=[f"{_plain(m)}<br>N = {n} parameters, D = {d} tokens<br>C = {fmt.sci(c)} FLOPs<br>"
+                      f"loss = {v:.4f} nats/token"
+                      for m, n, d, c, v in zip(part["model_name"].fillna(""), fmt.counts(part["n_params"]),
+                                               fmt.counts(part["n_tokens"]), part["flops"], part["loss"])],
+                hovertemplate="%{text}<extra>%{fullData.name}</extra>",
             )
         )
     return _figure(
         data,
         {
             "height": 430, "dragmode": "lasso",
-            "xaxis": {"type": "log", "exponentformat": "power", "title": {"text": "Training compute C (FLOPs, log scale)"}},
+            "xaxis": _log_axis(runs["flops"], "Training compute C (FLOPs, log scale)"),
             "yaxis": {"title": {"text": loss_label}},
         },
     )
@@ -214,11 +270,12 @@ def residuals_figure(flops: np.ndarray, log_residuals: np.ndarray) -> go.Figure:
     """Fit residuals in log loss against compute (0 = perfect fit)."""
     return _figure(
         [_scatter(flops, log_residuals, mode="markers", name="run", marker={"color": PALETTE[0], "size": 6},
-                  hovertemplate="C = %{x:.2e} FLOPs<br>log residual = %{y:.4f}<extra></extra>")],
+                  text=[f"C = {fmt.sci(c)} FLOPs" for c in flops],
+                  hovertemplate="%{text}<br>log residual = %{y:.4f}<extra></extra>")],
         {
             "height": 320, "title": {"text": "Residuals"}, "showlegend": False,
-            "xaxis": {"type": "log", "exponentformat": "power", "title": {"text": "Training compute C (FLOPs, log scale)"}},
-            "yaxis": {"title": {"text": "log predicted − log actual loss"}, "zeroline": True},
+            "xaxis": _log_axis(flops, "Training compute C (FLOPs, log scale)"),
+            "yaxis": {"title": {"text": "ln predicted − ln actual loss (unitless)"}, "zeroline": True},
         },
     )
 
@@ -229,7 +286,7 @@ def predicted_vs_actual_figure(actual: np.ndarray, predicted: np.ndarray) -> go.
         [
             _scatter([lo, hi], [lo, hi], mode="lines", name="y = x", line={"color": "#94a3b8", "dash": "dash"}),
             _scatter(actual, predicted, mode="markers", name="run", marker={"color": PALETTE[0], "size": 6},
-                     hovertemplate="actual %{x:.4f}<br>predicted %{y:.4f}<extra></extra>"),
+                     hovertemplate="actual %{x:.4f} nats/token<br>predicted %{y:.4f} nats/token<extra></extra>"),
         ],
         {
             "height": 320, "title": {"text": "Predicted against actual"}, "showlegend": False,
@@ -239,11 +296,15 @@ def predicted_vs_actual_figure(actual: np.ndarray, predicted: np.ndarray) -> go.
     )
 
 
+_SYMBOLS = {"alpha": "α", "beta": "β"}
+
+
 def correlation_heatmap(corr: pd.DataFrame) -> go.Figure:
     return _figure(
-        [{"type": "heatmap", "z": corr.to_numpy(), "x": list(corr.columns), "y": list(corr.index),
+        [{"type": "heatmap", "z": corr.to_numpy(), "x": [_SYMBOLS.get(c, c) for c in corr.columns],
+          "y": [_SYMBOLS.get(c, c) for c in corr.index],
           "zmin": -1, "zmax": 1, "colorscale": "RdBu", "reversescale": True,
-          "text": np.round(corr.to_numpy(), 2), "texttemplate": "%{text}",
+          "texttemplate": "%{z:.2f}", "hovertemplate": "%{x} and %{y}: %{z:.2f}<extra></extra>",
           "colorbar": {"title": {"text": "correlation"}}}],
         {"height": 320, "title": {"text": "Bootstrap correlations of the constants"}},
     )
@@ -255,21 +316,27 @@ def isoflop_analysis_figure(runs: pd.DataFrame, labels: np.ndarray, budgets: pd.
     for i, label in enumerate(np.unique(labels)):
         part = runs[labels == label]
         data.append(
-            _scatter(part["n_params"], part["loss"], mode="markers", name=f"C ≈ {part['flops'].median():.1e}",
+            _scatter(part["n_params"], part["loss"], mode="markers",
+                     name=f"C ≈ {fmt.sci(part['flops'].median(), 2)} FLOPs",
                      marker={"color": color_for(i), "size": 6},
-                     hovertemplate="N = %{x:.3s}<br>loss = %{y:.4f}<extra>%{fullData.name}</extra>")
+                     text=[f"{_plain(m)}<br>N = {n} parameters" for m, n in
+                           zip(part["model_name"].fillna("") if "model_name" in part else [""] * len(part),
+                               fmt.counts(part["n_params"]))],
+                     hovertemplate="%{text}<br>loss = %{y:.4f} nats/token<extra>%{fullData.name}</extra>")
         )
     used = budgets[budgets["used"]]
     data.append(
         _scatter(used["n_opt"], used["loss_opt"], mode="markers", name="parabola minimum",
                  marker={"symbol": "diamond", "size": 11, "color": "#111827"},
-                 hovertemplate="N_opt = %{x:.3s}<br>loss = %{y:.4f}<extra>minimum</extra>")
+                 text=[f"C ≈ {fmt.sci(c, 2)} FLOPs<br>N_opt = {n} parameters" for c, n in
+                       zip(used["budget"], fmt.counts(used["n_opt"]))],
+                 hovertemplate="%{text}<br>loss = %{y:.4f} nats/token<extra>minimum</extra>")
     )
     return _figure(
         data,
         {
             "height": 420, "title": {"text": "IsoFLOP profiles (Approach 2)"},
-            "xaxis": {"type": "log", "title": {"text": "Parameters N (log scale)"}},
+            "xaxis": _log_axis(runs["n_params"], "Parameters N (log scale)"),
             "yaxis": {"title": {"text": "Loss (nats/token, the runs' own data set)"}},
         },
     )
@@ -295,8 +362,8 @@ def pareto_figure(
     tail = ("<br>%{meta}" if meta else "")
     unselected = {"marker": {"opacity": 1.0}}
     # Every front point is in the line (exact); markers, which cost the browser one SVG element
-    # each, are drawn for one front point per 1/150 of the window's width.
-    marked = front_rows[_thin_along(front[objective].to_numpy(), view.x_range, 150)]
+    # each, are drawn for one front point per 1/120 of the window's width.
+    marked = front_rows[_thin_along(front[objective].to_numpy(), view.x_range, 120)]
     shown = frame.iloc[marked]
     front_text = [
         f"N = {html.escape(n)} active params<br>D = {html.escape(d)} tokens<br>{html.escape(c)}"
@@ -370,54 +437,87 @@ def picked_rows(figure: go.Figure, points: list[dict]) -> list[int]:
 def roofline_figure(devices: list, dtype: str, *, measured: list[dict] | None = None,
                     measured_bandwidth: float | None = None) -> go.Figure:
     """Attainable FLOP/s = min(peak, intensity × bandwidth) per device for one data type, ridge
-    points marked; optional measured matmuls (at their arithmetic intensity) and measured bandwidth."""
+    points marked; optional measured matmuls (at their arithmetic intensity) and measured bandwidth.
+    The throughput axis is in TFLOP/s; hovers say '989 TFLOP/s' and '1 FLOP per byte'."""
     intensity = np.logspace(-1, 4, 200)
     data = []
+    lines = [f"{fmt.intensity(x)}" for x in intensity]
     for i, device in enumerate(devices):
         if dtype not in device.peak_tflops:
             continue
         peak, bw = device.peak_flops(dtype), device.bandwidth_bytes_per_s
-        data.append(_scatter(intensity, np.minimum(peak, intensity * bw), mode="lines", name=device.name,
+        name = _plain(device.name)  # one's own devices are named by users
+        attained = np.minimum(peak, intensity * bw)
+        data.append(_scatter(intensity, attained / 1e12, mode="lines", name=name,
                              line={"color": color_for(i), "width": 2},
-                             hovertemplate="%{x:.3g} FLOP/byte<br>%{y:.3s}FLOP/s<extra>" + device.name + "</extra>"))
-        data.append(_scatter([peak / bw], [peak], mode="markers", name=f"ridge {peak / bw:.0f} FLOP/byte",
+                             text=[f"{name}<br>{x}: {fmt.flop_rate(y)}" for x, y in zip(lines, attained)],
+                             hovertemplate="%{text}<extra></extra>"))
+        data.append(_scatter([peak / bw], [peak / 1e12], mode="markers", name=f"{name}: ridge point",
                              showlegend=False, marker={"color": color_for(i), "size": 9, "symbol": "diamond"},
-                             hovertemplate="ridge point: %{x:.0f} FLOP/byte<br>peak %{y:.3s}FLOP/s<extra></extra>"))
+                             text=[f"{name}<br>ridge point: {fmt.intensity(peak / bw)}<br>peak {fmt.flop_rate(peak)}"],
+                             hovertemplate="%{text}<extra></extra>"))
     if measured_bandwidth:
-        data.append(_scatter(intensity, intensity * measured_bandwidth, mode="lines", name="measured bandwidth",
-                             line={"color": "#111827", "dash": "dot"}))
+        attained = intensity * measured_bandwidth
+        data.append(_scatter(intensity, attained / 1e12, mode="lines", name="measured bandwidth",
+                             line={"color": "#111827", "dash": "dot"},
+                             text=[f"measured bandwidth<br>{x}: {fmt.flop_rate(y)}" for x, y in zip(lines, attained)],
+                             hovertemplate="%{text}<extra></extra>"))
     if measured:
-        data.append(_scatter([r["intensity"] for r in measured], [r["flops_per_s"] for r in measured], mode="markers",
-                             name="measured matmul", marker={"color": "#111827", "size": 10, "symbol": "x"},
-                             text=[f"{r['dtype']} {r['m']}×{r['k']}×{r['n']}" for r in measured],
-                             hovertemplate="%{text}<br>%{y:.3s}FLOP/s<extra>measured</extra>"))
+        data.append(_scatter([r["intensity"] for r in measured], [r["flops_per_s"] / 1e12 for r in measured],
+                             mode="markers", name="measured matmul",
+                             marker={"color": "#111827", "size": 10, "symbol": "x"},
+                             text=[f"{_plain(r['dtype'])} {r['m']}×{r['k']}×{r['n']}<br>{fmt.intensity(r['intensity'])}: "
+                                   f"{fmt.flop_rate(r['flops_per_s'])}" for r in measured],
+                             hovertemplate="%{text}<extra>measured</extra>"))
     return _figure(data, {
         "height": 460, "title": {"text": f"Roofline, {dtype} (dense peaks)"},
-        "xaxis": {"type": "log", "title": {"text": "Arithmetic intensity (FLOPs per byte moved, log scale)"}},
-        "yaxis": {"type": "log", "title": {"text": "Attainable throughput (FLOP/s, log scale)"}},
+        "xaxis": _log_axis(intensity, "Arithmetic intensity (FLOPs per byte moved, log scale)"),
+        "yaxis": _log_axis([y for trace in data for y in trace["y"]],
+                           "Attainable throughput (TFLOP/s, log scale)"),
     })
 
 
 def line_chart(frame: pd.DataFrame, x: str, y: str, *, x_label: str, y_label: str, group: str | None = None,
                group_label: str = "", log_x: bool = False, log_y: bool = False, title: str = "",
                marks: Mapping[str, tuple[float, float]] | None = None, mode: str = "lines",
-               vline: tuple[float, str] | None = None) -> go.Figure:
+               vline: tuple[float, str] | None = None, names: Mapping[Any, str] | None = None,
+               x_format: Callable[[float], str] = fmt.short,
+               y_format: Callable[[float], str] = fmt.short) -> go.Figure:
     """One line per ``group`` value (or one line), optional labelled marker points and a labelled
-    vertical line; units belong in the axis labels."""
+    vertical line; units belong in the axis labels.
+
+    ``names`` maps group values to legend words ({"loss_full": "trained in 16 bits"}); without an
+    entry a number reads ``group_label`` + value ("E = 8"). Hovers are precomputed with
+    ``x_format`` and ``y_format`` (ui.format functions: fmt.count for parameters, fmt.sci for FLOPs),
+    so they are in the page's units, never Plotly's SI 'G'. Log axes are labelled at decades."""
     parts = [(None, frame)] if group is None else list(frame.groupby(group, sort=True))
     data = []
     for i, (key, part) in enumerate(parts):
-        name = y_label if key is None else f"{group_label}{key:g}" if isinstance(key, (int, float)) else str(key)
+        if key is None:
+            name = y_label
+        elif names is not None and key in names:
+            name = names[key]
+        else:
+            name = f"{group_label}{key:g}" if isinstance(key, (int, float, np.number)) else str(key)
+        name = _plain(name)
         data.append(_scatter(part[x], part[y], mode=mode, name=name, line={"color": color_for(i), "width": 2},
                              marker={"color": color_for(i), "size": 6},
-                             hovertemplate=f"{x_label}: %{{x:.4g}}<br>{y_label}: %{{y:.4g}}<extra>{name}</extra>"))
+                             text=[f"{_plain(x_label)}: {x_format(float(a))}<br>{_plain(y_label)}: {y_format(float(b))}"
+                                   for a, b in zip(part[x], part[y])],
+                             hovertemplate="%{text}<extra>%{fullData.name}</extra>"))
     for i, (label, (mx, my)) in enumerate((marks or {}).items()):
-        data.append(_scatter([mx], [my], mode="markers+text", name=label, text=[label], textposition="top center",
+        data.append(_scatter([mx], [my], mode="markers+text", name=_plain(label), text=[_plain(label)],
+                             textposition="top center",
+                             customdata=[f"{_plain(x_label)}: {x_format(float(mx))}<br>{_plain(y_label)}: "
+                                         f"{y_format(float(my))}"],
+                             hovertemplate="%{customdata}<extra>%{fullData.name}</extra>",
                              marker={"symbol": "star", "size": 14, "color": PALETTE[(i + 1) % len(PALETTE)]}))
+    x_title = x_label + (" (log scale)" if log_x else "")
+    y_title = y_label + (" (log scale)" if log_y else "")
     layout: dict[str, Any] = {
         "height": 400, "title": {"text": title},
-        "xaxis": {"type": "log" if log_x else "linear", "title": {"text": x_label + (" (log scale)" if log_x else "")}},
-        "yaxis": {"type": "log" if log_y else "linear", "title": {"text": y_label + (" (log scale)" if log_y else "")}},
+        "xaxis": _log_axis(frame[x], x_title) if log_x else {"type": "linear", "title": {"text": x_title}},
+        "yaxis": _log_axis(frame[y], y_title) if log_y else {"type": "linear", "title": {"text": y_title}},
     }
     if vline is not None:
         layout["shapes"] = [{"type": "line", "xref": "x", "yref": "y domain", "x0": vline[0], "x1": vline[0], "y0": 0,

@@ -77,10 +77,16 @@ def sig(value: float | None, digits: int = 3) -> str:
 
 
 def money(value: float | None) -> str:
-    """Dollars: '$652,938', '$4.12 million', '$0.0421' (three significant figures)."""
+    """Dollars to three significant figures, short enough for a metric: '$652,000', '$3.54 M',
+    '$1.2 B', '$0.0421'."""
     if _missing(value):
         return DASH
-    return ("-" if value < 0 else "") + "$" + sig(abs(value))
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
+        if value >= scale * 0.9995:
+            return f"{sign}${value / scale:.3g} {suffix}"
+    return f"{sign}${sig(value)}"
 
 
 def tonnes(value_t: float | None) -> str:
@@ -90,7 +96,7 @@ def tonnes(value_t: float | None) -> str:
 
 def rate(value: float | None, unit: str) -> str:
     """A rate that must not round to zero: 0.31 -> '0.31 tokens/s', 1234.5 -> '1,230 tokens/s'."""
-    return DASH if _missing(value) else f"{sig(value)} {unit}"
+    return DASH if _missing(value) else f"{short(value)} {unit}"
 
 
 def plural(value: float, singular: str, plural_form: str | None = None) -> str:
@@ -112,3 +118,83 @@ def plain(text: object) -> str:
     """``text`` escaped for Streamlit's Markdown (captions, messages), so that user text (a file or
     fit name, a value from a link) shows as typed: no emphasis, links, HTML or LaTeX from it."""
     return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in str(text))
+
+
+def short(value: float | None, digits: int = 3) -> str:
+    """``digits`` significant figures without trailing zeros: 1.0 -> '1', 2.50 -> '2.5',
+    1234.5 -> '1,230', 0.012345 -> '0.0123' (``sig`` keeps the zeros: '1.00')."""
+    if _missing(value):
+        return DASH
+    if value == 0:
+        return "0"
+    rounded = float(f"{value:.{digits}g}")
+    if abs(rounded) >= 10 ** (digits - 1):
+        return f"{rounded:,.0f}"
+    decimals = max(digits - 1 - math.floor(math.log10(abs(rounded))), 0)
+    return f"{rounded:,.{decimals}f}".rstrip("0").rstrip(".")
+
+
+def power_of_ten(exponent: float, unit: str = "") -> str:
+    """A slider's log10 value and what it is: 23.76 -> '10^23.76 = 5.75e23' (+ unit)."""
+    text = f"10^{exponent:g} = {sci(10.0**exponent)}"
+    return f"{text} {unit}" if unit else text
+
+
+def bits(value: float | None) -> str:
+    """A precision as a whole number of bits: 4.0 -> '4-bit', 7.0021 -> '7-bit'; 4.5 -> '4.5-bit'."""
+    return DASH if _missing(value) else f"{short(value)}-bit"
+
+
+_RATE_PREFIXES = ((1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+
+def flop_rate(value: float | None) -> str:
+    """Throughput with the SI prefixes FLOP/s is quoted in: 9.894e14 -> '989 TFLOP/s',
+    2.4e10 -> '24 GFLOP/s'."""
+    if _missing(value):
+        return DASH
+    for scale, prefix in _RATE_PREFIXES:
+        if abs(value) >= scale * 0.9995:
+            return f"{short(value / scale)} {prefix}FLOP/s"
+    return f"{short(value)} FLOP/s"
+
+
+def intensity(value: float | None) -> str:
+    """Arithmetic intensity with agreement: 1 -> '1 FLOP per byte', 295.3 -> '295 FLOPs per byte'."""
+    if _missing(value):
+        return DASH
+    text = short(value)
+    return f"{text} FLOP per byte" if text == "1" else f"{text} FLOPs per byte"
+
+
+def table(frame, columns):
+    """A frame for reading, as a pandas Styler for ``st.dataframe``: only ``columns`` (engine
+    column -> (label with unit, formatter or None)), in that order, under their labels; values
+    shown by their formatter (``sci``: 1.40e18) and missing ones as '–', never 'None'. The numbers
+    stay numbers underneath, so sorting a column sorts by value, except where Streamlit's grid cannot
+    show a number column: booleans (drawn as checkboxes whatever the Styler says) and magnitudes of
+    2^53 or more (FLOPs: the grid shows an error cell) are given as their formatted text. CSV
+    downloads use the engine frame."""
+    import pandas as pd
+
+    shown = frame[list(columns)].reset_index(drop=True)
+    shown.columns = [label for label, _ in columns.values()]
+    formats = {}
+    for label, formatter in columns.values():
+        if formatter is None:
+            continue
+        values = shown[label]
+        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+        if not numeric or (values.abs() >= 2**53).any():
+            shown[label] = [DASH if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
+                            else formatter(v) for v in values]
+        else:
+            formats[label] = formatter
+    return shown.style.format(formats, na_rep=DASH)
+
+
+def whole(value: float, singular: str, plural_form: str | None = None) -> str:
+    """A whole count with agreement: 1 -> '1 model', 37 -> '37 models', 1024 -> '1,024 models'
+    (``plural`` shows three significant figures: '37.0 models')."""
+    n = int(round(value))
+    return f"{n:,} {singular if n == 1 else (plural_form or singular + 's')}"

@@ -14,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from ui.format import plain, sig
+from ui.format import plain
 
 BOUND = {"bind": "query-params"}
 
@@ -27,7 +27,7 @@ def _number_problem(raw: str, lo: float, hi: float) -> str | None:
     if not math.isfinite(value):
         return "is not a finite number"
     if not lo <= value <= hi:
-        return f"is outside {sig(lo)} to {sig(hi)}"
+        return f"is outside {lo:,g} to {hi:,g}"
     return None
 
 
@@ -43,7 +43,8 @@ class LinkCheck:
         return values[0] if values else None
 
     def _note(self, key: str, raw: str, problem: str, used: Any) -> None:
-        shown = sig(used) if isinstance(used, (int, float)) and not isinstance(used, bool) else str(used)
+        # the value itself ('23.76', '1,024'), not rounded to three figures
+        shown = f"{used:,g}" if isinstance(used, (int, float)) and not isinstance(used, bool) else str(used)
         self.notices.append(f"The link's {key} = {plain(repr(raw))} {problem}; using {plain(shown)} instead.")
 
     def _check_number(self, key: str, lo: float, hi: float, value: Any) -> None:
@@ -75,6 +76,15 @@ class LinkCheck:
               **kwargs: Any) -> Any:
         self._check_option(key, options, options[index])
         return where.radio(label, options, index=index, key=key, **BOUND, **kwargs)
+
+    def select_slider(self, where: Any, label: str, options: Sequence[Any], *, key: str, value: Any,
+                      format_func: Any = str, **kwargs: Any) -> Any:
+        """The URL holds the option's label (``format_func`` of it), so the check compares labels."""
+        raw = self._raw(key)
+        if raw is not None and raw not in {str(format_func(o)) for o in options}:
+            self._note(key, raw, "is not one of the choices",
+                       format_func(st.session_state.get(key, value)))
+        return where.select_slider(label, options, value=value, format_func=format_func, key=key, **BOUND, **kwargs)
 
     def note(self, text: str) -> None:
         """A notice of the page's own (e.g. a link's scenario B that cannot be read)."""

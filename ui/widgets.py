@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from engine.laws.base import Law
+from ui.format import plain
 
 
 def law_card(law: Law, *, key_prefix: str) -> Law:
@@ -16,9 +17,10 @@ def law_card(law: Law, *, key_prefix: str) -> Law:
     """
     info = law.info
     badge = "verified against the source" if info.verified else "⚠ not verified: constants editable"
-    with st.expander(f"{info.title} — {badge}"):
+    # a saved fit's title and citation carry user text (its name, its sources): shown as typed
+    with st.expander(f"{plain(info.title)} — {badge}"):
         st.latex(info.equation)
-        st.markdown(f"**Source:** [{info.citation}]({info.url})  \n**Where:** {info.source_detail}")
+        st.markdown(f"**Source:** [{plain(info.citation)}]({info.url})  \n**Where:** {info.source_detail}")
         st.markdown(f"**Conventions:** {info.conventions}  \n**Valid range:** {info.valid_range}")
         if info.notes:
             st.caption(info.notes)

@@ -41,18 +41,18 @@ def test_own_devices_are_added_edited_and_deleted(app):
     at.text_input(key="hw_edit_name").set_value("Lab GPU v2")
     at.number_input(key="hw_edit_memory_gb").set_value(96.0)
     next(b for b in at.button if b.label == "Save changes").click().run()
-    catalog = at.dataframe[0].value.set_index("hardware_id")
-    assert catalog.at["lab-gpu", "name"] == "Lab GPU v2" and catalog.at["lab-gpu", "memory (GB)"] == 96.0
+    catalog = at.dataframe[0].value.set_index("Id")
+    assert catalog.at["lab-gpu", "Name"] == "Lab GPU v2" and catalog.at["lab-gpu", "Memory (GB)"] == 96.0
     next(b for b in at.button if b.label == "Delete this device").click().run()
-    assert "lab-gpu" not in at.dataframe[0].value["hardware_id"].tolist()
+    assert "lab-gpu" not in at.dataframe[0].value["Id"].tolist()
 
 
 def test_catalog_marks_estimated_power(app):
     at = app("hardware.py")
-    catalog = at.dataframe[0].value.set_index("hardware_id")
-    assert catalog.at["tpu-v5p", "power figure"] == "estimate" and catalog.at["tpu-v5p", "TDP (W)"] == 330
-    assert catalog.at["h100-sxm", "power figure"] == "published"
-    assert catalog.at["tpu-v5e", "power source"].startswith("ESTIMATE")
+    catalog = at.dataframe[0].value.set_index("Id")
+    assert catalog.at["tpu-v5p", "Power figure"] == "estimate" and catalog.at["tpu-v5p", "TDP (W)"] == 330
+    assert catalog.at["h100-sxm", "Power figure"] == "published"
+    assert catalog.at["tpu-v5e", "Power source"].startswith("ESTIMATE")
     assert any("not published by the vendor" in c.value and "TPU v5p" in c.value for c in at.caption)
 
 
@@ -74,3 +74,24 @@ def test_an_old_format_measurement_shows_its_flags(app):
     assert gemm.at[256, "used for estimates"].startswith("no: too small to time")
     assert gemm.at[2048, "taken by “Use measured”"] == "yes" and gemm.at[2048, "GFLOP/s"] == 24.0
     assert any("fp32 24.0 GFLOP/s (2048×2048×2048)" in c.value for c in at.caption)
+
+
+def _shown(element):
+    """What a st.dataframe shows: the Styler's display values where the page formats the table."""
+    from streamlit import dataframe_util
+
+    return dataframe_util.convert_arrow_bytes_to_pandas_df(element.proto.arrow_data.styler.display_values)
+
+
+def test_catalog_reads_cleanly_and_a_bad_link_value_is_said(app):
+    at = app("hardware.py", hw_dtype="fp3")
+    assert not at.exception
+    shown = _shown(at.dataframe[0]).set_index("Id")
+    cells = shown.astype(str).to_numpy().ravel().tolist()
+    assert "None" not in cells and "nan" not in cells and "<NA>" not in cells
+    assert shown.at["h100-sxm", "bf16 peak (TFLOP/s)"] == "989.4"  # NVIDIA's dense figure, as published
+    assert shown.at["v100-sxm2", "bf16 peak (TFLOP/s)"] == "–"  # no bf16 on a V100
+    assert not [c for c in shown.columns if "_" in c]  # labels, not engine column names
+    notices = [w.value.replace("\\", "") for w in at.warning]
+    assert any("hw_dtype = 'fp3'" in n and "using fp16 instead" in n for n in notices), notices
+    assert at.selectbox(key="hw_dtype").value == "fp16"

@@ -45,7 +45,7 @@ def test_upload_fit_save_and_find_the_fit_on_the_scaling_page(app):
     assert "fit:mine" in at.multiselect(key="laws").options
     at.multiselect(key="laws").set_value(["fit:mine", "chinchilla"]).run()
     assert not at.exception
-    assert any("Your fit: mine" in md.value for md in at.markdown)
+    assert any("Your fit\\: mine" in md.value for md in at.markdown)  # the name shown as typed (escaped)
 
     at.switch_page(str(next(p for p in PAGES if p.file == "plan.py").path)).run()
     at.selectbox(key="plan_law").set_value("fit:mine").run()
@@ -66,3 +66,38 @@ def test_an_unreadable_file_gets_a_message_not_a_traceback(app):
     at.file_uploader(key="uploads").set_value(("x.csv", bytes(range(256)), "text/csv")).run()
     assert not at.exception
     assert any("binary" in e.value for e in at.error)
+
+
+def _shown(element):
+    """What a st.dataframe shows: the Styler's display values where the page formats the table."""
+    from streamlit import dataframe_util
+
+    return dataframe_util.convert_arrow_bytes_to_pandas_df(element.proto.arrow_data.styler.display_values)
+
+
+def test_the_runs_table_reads_cleanly(app):
+    at = app("runs.py")  # Hoffmann et al.'s runs by default
+    table = next(d for d in at.dataframe if "Parameters N" in d.value.columns)
+    shown = _shown(table)
+    assert not [c for c in shown.columns if "_" in c], list(shown.columns)  # labels, not engine names
+    assert {"Model", "Parameters N", "Tokens D", "Compute C (FLOPs)", "Loss (nats/token)"} <= set(shown.columns)
+    cells = shown.astype(str).to_numpy().ravel().tolist()
+    assert "None" not in cells and "nan" not in cells and "<NA>" not in cells
+    # Chinchilla's 74M-parameter, 3.2B-token run (Hoffmann et al. Fig. 4, digitised): 6ND ≈ 1.40e18 FLOPs
+    row = shown[shown["Model"] == "chinchilla-74M-3.2B"].iloc[0]
+    assert row["Parameters N"] == "73.8 M" and row["Tokens D"] == "3.15 B"
+    assert row["Compute C (FLOPs)"] == f"{6 * 73824672 * 3154403320:.2e}".replace("e+", "e") == "1.40e18"
+    # the columns no Hoffmann run fills (experts, hardware) are left out rather than shown as dashes
+    assert "Experts" not in shown.columns and "Hardware" not in shown.columns
+    assert any(c.value.startswith("N from 1 k to 100 T parameters") for c in at.caption)
+
+
+def test_the_isoflop_budgets_table_is_labelled(app):
+    at = app("runs.py")
+    budgets = next(d for d in at.dataframe if "Budget C (FLOPs)" in d.value.columns)
+    shown = _shown(budgets)
+    assert list(shown.columns) == ["Budget C (FLOPs)", "Runs", "N_opt (parameters)", "D_opt (tokens)",
+                                   "Loss at N_opt (nats/token)", "Used for a", "Note"]
+    assert all(len(v.split("e")) == 2 for v in shown["Budget C (FLOPs)"])  # 6.00e18, not 5999999999999999488
+    assert set(shown["Used for a"]) <= {"yes", "no"}
+    assert "None" not in shown.astype(str).to_numpy().ravel().tolist()

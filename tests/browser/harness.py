@@ -56,12 +56,16 @@ def _tail(path: Path, lines: int = 40) -> str:
 
 @contextlib.contextmanager
 def serve_app(db_path: str | os.PathLike, *, repo_root: str | os.PathLike = REPO_ROOT,
-              log_path: str | os.PathLike | None = None, port: int | None = None) -> Iterator[str]:
+              log_path: str | os.PathLike | None = None, port: int | None = None,
+              file_watcher: str = "none") -> Iterator[str]:
     """Run ``streamlit run app.py`` of ``repo_root`` (cwd there, ``FLOPWISE_DB=db_path``, headless,
     on 127.0.0.1) and yield its base URL once ``/_stcore/health`` answers; the server is stopped on
     exit. ``repo_root`` is also put first on PYTHONPATH, so another checkout serves its own code.
     The server's output goes to ``log_path`` (a temporary file if None); if the server dies or is
-    not healthy within 90 s, RuntimeError carries the log's tail."""
+    not healthy within 90 s, RuntimeError carries the log's tail. ``file_watcher`` is Streamlit's
+    ``server.fileWatcherType``: "none" by default, so that files edited while tests or a benchmark
+    run are not reloaded into the running server (a reloaded module breaks st.cache_data's pickles
+    of its classes, and the watcher costs CPU)."""
     repo_root = Path(repo_root).resolve()
     port = port or free_port()
     log_path = Path(log_path) if log_path else Path(tempfile.mkstemp(prefix="flopwise-streamlit-", suffix=".log")[1])
@@ -71,7 +75,7 @@ def serve_app(db_path: str | os.PathLike, *, repo_root: str | os.PathLike = REPO
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true"],
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", file_watcher],
             cwd=repo_root, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         try:
@@ -112,8 +116,12 @@ def launch_chromium(playwright):
 # throttled), so Python round-trips do not enter the measurement. Besides the idle time it notes
 # when the script state was first seen to leave notRunning and to come back (frame resolution).
 WAIT_IDLE_JS = """
-async ({settleMs, startTimeoutMs, timeoutMs, since, require}) => {
-  const t0 = since ?? performance.now();
+async ({settleMs, startTimeoutMs, timeoutMs, since, fromInput, require}) => {
+  const tCall = performance.now();
+  const mark = fromInput && window.__flopwiseMark && window.__flopwiseMark.observed ? window.__flopwiseMark : null;
+  const input = fromInput && window.__flopwiseMark ? window.__flopwiseMark.input : null;
+  const t0 = input ?? since ?? tCall;
+  const origin = input != null ? 'input' : since != null ? 'since' : 'call';
   const tick = () => new Promise(r => { requestAnimationFrame(() => r()); setTimeout(r, 50); });
   const state = () => {
     const root = document.querySelector('[data-test-script-state]');
@@ -129,20 +137,25 @@ async ({settleMs, startTimeoutMs, timeoutMs, since, require}) => {
     return null;
   };
   let runStart = null, runEnd = null;
-  while (performance.now() - t0 < startTimeoutMs) {
-    if (state() !== 'notRunning') { runStart = performance.now() - t0; break; }
-    await tick();
-  }
+  const started = () => {
+    if (mark && mark.runStart !== null) { runStart = mark.runStart - t0; return true; }
+    if (state() !== 'notRunning') { runStart = performance.now() - t0; return true; }
+    return false;
+  };
+  while (performance.now() - tCall < startTimeoutMs && !started()) await tick();
   let idleSince = null, why = null;
   while (true) {
     const now = performance.now();
     why = busy();
-    if (runStart !== null && runEnd === null && state() === 'notRunning') runEnd = now - t0;
+    if (runStart === null) started();
+    if (runStart !== null && runEnd === null && state() === 'notRunning')
+      runEnd = (mark && mark.runEnd !== null ? mark.runEnd : now) - t0;
     if (why) idleSince = null;
     else if (idleSince === null) idleSince = now;
     else if (now - idleSince >= settleMs)
-      return {ms: idleSince - t0, started: runStart !== null, run_start_ms: runStart, run_end_ms: runEnd};
-    if (now - t0 > timeoutMs) return {error: why || 'not settled', started: runStart !== null};
+      return {ms: idleSince - t0, started: runStart !== null, run_start_ms: runStart, run_end_ms: runEnd,
+              origin, origin_after_since_ms: since != null ? t0 - since : null};
+    if (now - tCall > timeoutMs) return {error: why || 'not settled', started: runStart !== null};
     await tick();
   }
 }
@@ -150,10 +163,41 @@ async ({settleMs, startTimeoutMs, timeoutMs, since, require}) => {
 
 
 def wait_idle_args(settle_ms: float = 300, start_timeout_ms: float = 1500, timeout_ms: float = 60000,
-                   since: float | None = None, require: str | None = None) -> dict:
+                   since: float | None = None, require: str | None = None, from_input: bool = False) -> dict:
     """The argument of WAIT_IDLE_JS."""
     return {"settleMs": settle_ms, "startTimeoutMs": start_timeout_ms, "timeoutMs": timeout_ms,
-            "since": since, "require": require}
+            "since": since, "fromInput": from_input, "require": require}
+
+
+# Starts a mark: notes the page time of the latest user-input event (capture phase, so the app
+# cannot hide it) and, through a MutationObserver on the app root, when the script state first
+# leaves notRunning and first comes back (a fast rerun cannot slip between two polls); returns the
+# time now. time_action measures from the last input its action gave.
+MARK_JS = """
+() => {
+  const w = window;
+  if (!w.__flopwiseListening) {
+    w.__flopwiseListening = true;
+    for (const type of ['keydown', 'pointerdown', 'pointerup', 'mousedown', 'mouseup', 'click', 'input', 'change'])
+      document.addEventListener(type, () => { if (w.__flopwiseMark) w.__flopwiseMark.input = performance.now(); },
+                                {capture: true, passive: true});
+  }
+  const root = document.querySelector('[data-test-script-state]');
+  if (root && w.__flopwiseObserved !== root) {
+    w.__flopwiseObserved = root;
+    new MutationObserver(records => {
+      const m = w.__flopwiseMark, now = performance.now();
+      if (!m) return;
+      const state = root.getAttribute('data-test-script-state');
+      if (m.runStart === null && (state !== 'notRunning' || records.some(r => r.oldValue === 'notRunning')))
+        m.runStart = now;
+      if (m.runStart !== null && m.runEnd === null && state === 'notRunning') m.runEnd = now;
+    }).observe(root, {attributes: true, attributeFilter: ['data-test-script-state'], attributeOldValue: true});
+  }
+  w.__flopwiseMark = {input: null, runStart: null, runEnd: null, observed: !!root};
+  return performance.now();
+}
+"""
 
 
 def _checked(info: dict) -> dict:
@@ -164,9 +208,11 @@ def _checked(info: dict) -> dict:
 
 def wait_idle_info(page, **kwargs) -> dict:
     """wait_idle, with the timeline: ``ms`` (what wait_idle returns), ``started`` (whether the
-    script state was seen to leave ``notRunning``; False with ``ms`` near ``start_timeout_ms``
-    means no rerun happened), ``run_start_ms`` and ``run_end_ms`` (when the state was first seen
-    to leave and to return to ``notRunning``, or None), all from the same origin."""
+    script state was seen to leave ``notRunning`` within ``start_timeout_ms`` of the call; False
+    with a large ``ms`` can mean no rerun happened), ``run_start_ms`` and ``run_end_ms`` (when the
+    state was first seen to leave and to return to ``notRunning``, or None), all from the same
+    origin: ``origin`` says which ("input", "since" or "call"; "input" only with
+    ``from_input=True``, see time_action), ``origin_after_since_ms`` how long after ``since``."""
     return _checked(page.evaluate(WAIT_IDLE_JS, wait_idle_args(**kwargs)))
 
 
@@ -175,7 +221,7 @@ def wait_idle(page, *, settle_ms: float = 300, start_timeout_ms: float = 1500, t
     """Wait until the app is idle after an input; milliseconds from the call (or from ``since``, a
     ``performance.now()`` value in the page) until idle began, the settle window not counted.
 
-    First waits up to ``start_timeout_ms`` for the app root's ``data-test-script-state`` to leave
+    First waits up to ``start_timeout_ms`` (from the call) for the app root's ``data-test-script-state`` to leave
     ``notRunning`` (a fast rerun may be over before it is seen: then it goes on). Idle: state
     ``notRunning``, no ``[data-stale="true"]``, no skeleton, no spinner, every ``.js-plotly-plot``
     drawn (has ``_fullLayout``) and, if given, an element matching the CSS selector ``require``
@@ -186,18 +232,21 @@ def wait_idle(page, *, settle_ms: float = 300, start_timeout_ms: float = 1500, t
 
 
 def time_action_info(page, action: Callable[[], object], **wait_kwargs) -> dict:
-    """time_action with wait_idle_info's timeline (origin: just before the action), and
-    ``action_ms``, how long ``action()`` itself took (Python's clock)."""
-    t0 = page.evaluate("performance.now()")
+    """time_action with wait_idle_info's timeline, and ``action_ms``, how long ``action()`` itself
+    took (Python's clock; Playwright's round-trips, several per click or key press)."""
+    t0 = page.evaluate(MARK_JS)
     start = time.perf_counter()
     action()
     action_ms = (time.perf_counter() - start) * 1e3
-    return {**wait_idle_info(page, since=t0, **wait_kwargs), "action_ms": action_ms}
+    return {**wait_idle_info(page, since=t0, from_input=True, **wait_kwargs), "action_ms": action_ms}
 
 
 def time_action(page, action: Callable[[], object], **wait_kwargs) -> float:
-    """Milliseconds from just before ``action()`` (a Python callable, e.g. a key press) until the
-    app is idle again (wait_idle semantics, settle window subtracted); the clock is the page's."""
+    """Milliseconds from the input ``action()`` gives (a Python callable, e.g. a key press) until
+    the app is idle again (wait_idle semantics, settle window subtracted), on the page's clock.
+    The origin is the last input event the page saw during the action (keydown, pointer or mouse
+    down/up, click, input, change; for a select that is the Enter, for a chart the click), so
+    Playwright's own round-trips do not count; without such an event, just before the action."""
     return time_action_info(page, action, **wait_kwargs)["ms"]
 
 
@@ -208,11 +257,11 @@ async def async_wait_idle_info(page, **kwargs) -> dict:
 
 async def async_time_action_info(page, action: Callable[[], Awaitable[object]], **wait_kwargs) -> dict:
     """time_action_info on the async Playwright API; ``action`` is an async callable."""
-    t0 = await page.evaluate("performance.now()")
+    t0 = await page.evaluate(MARK_JS)
     start = time.perf_counter()
     await action()
     action_ms = (time.perf_counter() - start) * 1e3
-    return {**(await async_wait_idle_info(page, since=t0, **wait_kwargs)), "action_ms": action_ms}
+    return {**(await async_wait_idle_info(page, since=t0, from_input=True, **wait_kwargs)), "action_ms": action_ms}
 
 
 def assert_no_exception(page) -> None:
@@ -344,9 +393,20 @@ def metric_values(page) -> dict[str, str]:
           (m.querySelector('[data-testid="stMetricValue"]')?.innerText || '').trim()]))""")
 
 
+# Streamlit 1.67 cuts the text with an ellipsis on a div inside stMetricValue / stMetricLabel
+# (stMarkdownEllipsis), so the check looks at the element and everything in it.
+_CUT_JS = """(part) => Array.from(document.querySelectorAll('[data-testid="stMetric"]'))
+    .filter(m => { const el = m.querySelector(`[data-testid="${part}"]`);
+                   return el && [el, ...el.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth + 0.5); })
+    .map(m => (m.querySelector('[data-testid="stMetricLabel"]')?.innerText || '').trim())"""
+
+
 def truncated_metrics(page) -> list[str]:
-    """Labels of the metrics whose value does not fit its column (scrollWidth > clientWidth)."""
-    return page.evaluate("""() => Array.from(document.querySelectorAll('[data-testid="stMetric"]'))
-        .filter(m => { const v = m.querySelector('[data-testid="stMetricValue"]');
-                       return v && v.scrollWidth > v.clientWidth; })
-        .map(m => (m.querySelector('[data-testid="stMetricLabel"]')?.innerText || '').trim())""")
+    """Labels of the metrics whose value does not fit its column (scrollWidth > clientWidth of the
+    value element or of the ellipsis element inside it)."""
+    return page.evaluate(_CUT_JS, "stMetricValue")
+
+
+def truncated_metric_labels(page) -> list[str]:
+    """Labels (as far as they show) of the metrics whose label is cut off ('Weight memory when s…')."""
+    return page.evaluate(_CUT_JS, "stMetricLabel")

