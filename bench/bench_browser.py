@@ -98,9 +98,9 @@ RERUNS = (
     Rerun("plan", "plan", "training-compute slider", 250, slider="Training compute"),
     Rerun("plan-hardware", "plan", "Hardware select", 250, select="Hardware", options=("a100-80gb", "h100-sxm")),
     Rerun("scaling", "scaling", "budget slider", 150, slider="Training compute budget"),
-    Rerun("precision", "precision", "training-compute slider", 150, slider="Training compute"),
+    Rerun("precision", "precision", "compute slider", 150, slider="Compute (log10 FLOPs)"),
     Rerun("moe", "moe", "compute-budget slider", 150, slider="Compute budget"),
-    Rerun("runs", "runs", "parameter-range slider (low end)", 150, slider="Parameters (log10)",
+    Rerun("runs", "runs", "parameter-range slider (low end)", 150, slider="Parameters N (log10",
           query="?log10_n_range=7.8&log10_n_range=14.0"),
     Rerun("hardware", "hardware", "Data type select (roofline)", 150, select="Data type", options=("fp8", "bf16")),
 )
