@@ -9,6 +9,7 @@ from engine import bench, store
 from engine.hardware import DTYPES, HardwareError, catalog_frame
 from ui import db, figures
 from ui import format as fmt
+from ui.tables import readable
 from ui.url import LinkCheck
 from ui.widgets import device_form
 
@@ -52,7 +53,7 @@ def catalog_section(link: LinkCheck, all_devices: dict) -> None:
     frame["tdp_estimated"] = ["estimate" if e else "none" if pd.isna(w) else "yours" if own else "published"
                               for e, w, own in zip(frame["tdp_estimated"], frame["tdp_w"], frame["user_defined"])]
     shown = {k: v for k, v in CATALOG_COLUMNS.items() if k in frame and (k == "hardware_id" or frame[k].notna().any())}
-    st.dataframe(fmt.table(frame, shown), hide_index=True,  # a column no device fills is left out
+    st.dataframe(readable(frame, shown), hide_index=True,  # a column no device fills is left out
                  placeholder=fmt.DASH, key="catalog_table")
     estimated = [dev.name for dev in all_devices.values() if dev.tdp_estimated]
     if estimated:
@@ -163,7 +164,7 @@ def benchmark_section(all_devices: dict, past: list[dict]) -> None:
     moves = pd.DataFrame(result["bandwidth"] + result["transfer"])
     moves["GB/s"] = moves["bytes_per_s"] / 1e9
     moves["MiB"] = moves["bytes"] / 2**20
-    st.dataframe(fmt.table(moves, {"kind": ("Transfer", None), "MiB": ("Size (MiB)", fmt.short),
+    st.dataframe(readable(moves, {"kind": ("Transfer", None), "MiB": ("Size (MiB)", fmt.short),
                                    "GB/s": ("Rate (GB/s)", fmt.short)}), hide_index=True, placeholder=fmt.DASH)
     st.caption(f"Power: {result['power']}" if result["power"] else "Power: not available on this device (no NVML).")
     if like is not None:

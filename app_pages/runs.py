@@ -11,6 +11,7 @@ from engine import ingest, isoflop, runs as runs_lib, store
 from engine.fit import PARAM_NAMES, fit_chinchilla
 from ui import db, figures
 from ui import format as fmt
+from ui.tables import readable
 
 UNMAPPED = "— not in this file —"
 LOSS_LABEL = "Loss (nats/token; each source on its own data set)"
@@ -60,7 +61,7 @@ def runs_table(runs: pd.DataFrame):
     """The runs for reading: labelled columns, counts in k/M/B/T, compute as 1.40e18; the columns
     no selected run fills are left out."""
     columns = {k: v for k, v in RUN_COLUMNS.items() if k in runs and (k in ALWAYS or runs[k].notna().any())}
-    return fmt.table(runs, columns)
+    return readable(runs, columns)
 
 
 @st.cache_data(show_spinner=False)
@@ -132,7 +133,7 @@ def uploads_section() -> None:
     if uploads.empty:
         return
     with st.expander(f"Your uploads ({len(uploads)})"):
-        st.dataframe(fmt.table(uploads, {k: v for k, v in UPLOAD_COLUMNS.items() if k in uploads}),
+        st.dataframe(readable(uploads, {k: v for k, v in UPLOAD_COLUMNS.items() if k in uploads}),
                      hide_index=True, placeholder=fmt.DASH)
         choice = st.selectbox("Upload to delete", uploads["upload_id"], key="delete_choice",
                               format_func=lambda u: f"{u} · {uploads.set_index('upload_id').at[u, 'file_name']}")
@@ -231,7 +232,7 @@ def show_fit(result, flops: np.ndarray, selection: dict) -> None:
         table["95% low"] = [result.ci95[p][0] for p in PARAM_NAMES]
         table["95% high"] = [result.ci95[p][1] for p in PARAM_NAMES]
     four = lambda v: f"{v:.4g}"  # noqa: E731
-    st.dataframe(fmt.table(table, {c: (c, None if c == "Constant" else four) for c in table}), hide_index=True,
+    st.dataframe(readable(table, {c: (c, None if c == "Constant" else four) for c in table}), hide_index=True,
                  placeholder=fmt.DASH, key="fit_constants")
     exp_ci = result.exponent_ci95()
     a_text = f"N* ∝ C^{result.exponent_n_opt:.3f}" + (
@@ -279,7 +280,7 @@ def isoflop_section(selected: pd.DataFrame) -> None:
             st.warning(warning)
         labels = isoflop.group_budgets(selected["flops"], tol)
         st.plotly_chart(figures.isoflop_analysis_figure(selected, labels, result.budgets), key="iso_chart")
-        st.dataframe(fmt.table(result.budgets, BUDGET_COLUMNS), hide_index=True, placeholder=fmt.DASH,
+        st.dataframe(readable(result.budgets, BUDGET_COLUMNS), hide_index=True, placeholder=fmt.DASH,
                      key="iso_budgets")
 
 

@@ -13,6 +13,7 @@ from engine.fit import allocation_band
 from engine.laws.base import Law
 from ui import db, figures
 from ui import format as fmt
+from ui.tables import readable
 from ui.url import LinkCheck
 from ui.widgets import law_card
 
@@ -221,7 +222,7 @@ with results_area:
             columns["loss"] = ("Target loss (nats/token)", lambda v: f"{v:.4f}")
         if not table["error"].astype(bool).any():
             del columns["error"]  # no law has a note: no empty column
-        st.dataframe(fmt.table(table, columns), hide_index=True, placeholder=fmt.DASH, key="scaling_table")
+        st.dataframe(readable(table, columns), hide_index=True, placeholder=fmt.DASH, key="scaling_table")
         st.download_button("Download these numbers (CSV)", table.to_csv(index=False),
                            file_name="flopwise_scaling_laws.csv", mime="text/csv", key="scaling_csv",
                            on_click="ignore")

@@ -167,32 +167,6 @@ def intensity(value: float | None) -> str:
     return f"{text} FLOP per byte" if text == "1" else f"{text} FLOPs per byte"
 
 
-def table(frame, columns):
-    """A frame for reading, as a pandas Styler for ``st.dataframe``: only ``columns`` (engine
-    column -> (label with unit, formatter or None)), in that order, under their labels; values
-    shown by their formatter (``sci``: 1.40e18) and missing ones as '–', never 'None'. The numbers
-    stay numbers underneath, so sorting a column sorts by value, except where Streamlit's grid cannot
-    show a number column: booleans (drawn as checkboxes whatever the Styler says) and magnitudes of
-    2^53 or more (FLOPs: the grid shows an error cell) are given as their formatted text. CSV
-    downloads use the engine frame."""
-    import pandas as pd
-
-    shown = frame[list(columns)].reset_index(drop=True)
-    shown.columns = [label for label, _ in columns.values()]
-    formats = {}
-    for label, formatter in columns.values():
-        if formatter is None:
-            continue
-        values = shown[label]
-        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-        if not numeric or (values.abs() >= 2**53).any():
-            shown[label] = [DASH if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
-                            else formatter(v) for v in values]
-        else:
-            formats[label] = formatter
-    return shown.style.format(formats, na_rep=DASH)
-
-
 def whole(value: float, singular: str, plural_form: str | None = None) -> str:
     """A whole count with agreement: 1 -> '1 model', 37 -> '37 models', 1024 -> '1,024 models'
     (``plural`` shows three significant figures: '37.0 models')."""

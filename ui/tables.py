@@ -6,6 +6,7 @@ these helpers turn them into what a page shows.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import pandas as pd
@@ -58,3 +59,27 @@ def inputs_table(inputs: dict[str, object]) -> pd.DataFrame:
         return str(value)
 
     return pd.DataFrame({"value": [shown(v) for v in inputs.values()]}, index=list(inputs))
+
+
+def readable(frame: pd.DataFrame, columns: dict) -> "pd.io.formats.style.Styler":
+    """A frame for reading, as a pandas Styler for ``st.dataframe``: only ``columns`` (engine
+    column -> (label with unit, formatter or None)), in that order, under their labels; values
+    shown by their formatter (``sci``: 1.40e18) and missing ones as '–', never 'None'. The numbers
+    stay numbers underneath, so sorting a column sorts by value, except where Streamlit's grid cannot
+    show a number column: booleans (drawn as checkboxes whatever the Styler says) and magnitudes of
+    2^53 or more (FLOPs: the grid shows an error cell) are given as their formatted text. CSV
+    downloads use the engine frame."""
+    shown = frame[list(columns)].reset_index(drop=True)
+    shown.columns = [label for label, _ in columns.values()]
+    formats = {}
+    for label, formatter in columns.values():
+        if formatter is None:
+            continue
+        values = shown[label]
+        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+        if not numeric or (values.abs() >= 2**53).any():
+            shown[label] = [fmt.DASH if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
+                            else formatter(v) for v in values]
+        else:
+            formats[label] = formatter
+    return shown.style.format(formats, na_rep=fmt.DASH)
