@@ -371,6 +371,8 @@ link = LinkCheck()
 try:
     inputs = scenario_inputs(link, all_laws, all_devices, version)
     law = all_laws[inputs.plan_law]
+    for problem in law.info.problems:  # a saved fit that is not usable says so wherever it is used
+        st.warning(f"{fmt.plain(law.info.title)} is not usable: {problem}")
     device = measured_or_catalog(inputs.to_json(), all_devices, measurements(version))
     if inputs.use_measured:
         st.info(f"Using measured peaks and bandwidth: {fmt.plain(device.name)}, from {fmt.plain(device.source)}. "

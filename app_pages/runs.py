@@ -9,6 +9,7 @@ import streamlit as st
 
 from engine import ingest, isoflop, runs as runs_lib, store
 from engine.fit import PARAM_NAMES, fit_chinchilla
+from engine.laws.base import LawError
 from ui import db, figures
 from ui import format as fmt
 from ui.tables import readable
@@ -221,8 +222,11 @@ def fit_section(selected: pd.DataFrame) -> None:
 
 
 def show_fit(result, flops: np.ndarray, selection: dict) -> None:
-    st.markdown(f"**Fit on {result.n_points} runs** · objective {result.objective:.6g} · "
-                f"{'converged' if result.converged else 'NOT converged'} · RMSE of log loss {result.rmse_log:.4f}")
+    status = "optimiser converged" if result.converged else "optimiser did NOT converge"
+    st.markdown(f"**Fit on {result.n_points:,} runs** · {status} · objective {result.objective:.6g} · "
+                f"RMSE of log loss {result.rmse_log:.4f}")
+    if result.problems:
+        st.error("This fit is not usable as a law:\n\n" + "\n".join(f"- {p}" for p in result.problems))
     for warning in result.warnings:
         st.warning(warning)
     table = pd.DataFrame({"Constant": [CONSTANT_NAMES.get(p, p) for p in PARAM_NAMES],
@@ -240,14 +244,18 @@ def show_fit(result, flops: np.ndarray, selection: dict) -> None:
     st.markdown(f"**Frontier:** {a_text}; D* ∝ C^{result.exponent_d_opt:.3f}")
     log_c = st.slider("Budget for the allocation (log10 FLOPs)", 18.0, 27.0, 23.0, 0.1, key="fit_budget")
     st.caption(fmt.power_of_ten(log_c, "FLOPs"))
-    alloc = result.allocation(10**log_c).iloc[0]
-    m1, m2 = st.columns(2)
-    band = lambda col: (f" (95%: {fmt.count(alloc[col + '_lo'])}–{fmt.count(alloc[col + '_hi'])})"  # noqa: E731
-                        if f"{col}_lo" in alloc else "")
-    m1.metric("N* at this budget (parameters)", fmt.count(alloc["n_params"]), help=band("n_params") or None)
-    m2.metric("D* at this budget (tokens)", fmt.count(alloc["n_tokens"]), help=band("n_tokens") or None)
-    if band("n_params"):
-        st.caption(f"N*{band('n_params')}; D*{band('n_tokens')}")
+    try:
+        alloc = result.allocation(10**log_c).iloc[0]
+    except LawError as exc:
+        st.info(f"No allocation: {exc}")
+    else:
+        m1, m2 = st.columns(2)
+        band = lambda col: (f" (95%: {fmt.count(alloc[col + '_lo'])}–{fmt.count(alloc[col + '_hi'])})"  # noqa: E731
+                            if f"{col}_lo" in alloc and np.isfinite(alloc[col + "_lo"]) else "")
+        m1.metric("N* at this budget (parameters)", fmt.count(alloc["n_params"]), help=band("n_params") or None)
+        m2.metric("D* at this budget (tokens)", fmt.count(alloc["n_tokens"]), help=band("n_tokens") or None)
+        if band("n_params"):
+            st.caption(f"N*{band('n_params')}; D*{band('n_tokens')}")
     d1, d2, d3 = st.columns(3)
     d1.plotly_chart(figures.residuals_figure(flops[result.used], result.log_residuals), key="resid")
     d2.plotly_chart(figures.predicted_vs_actual_figure(result.actual, result.predicted), key="pva")
@@ -255,12 +263,17 @@ def show_fit(result, flops: np.ndarray, selection: dict) -> None:
     if corr is not None:
         d3.plotly_chart(figures.correlation_heatmap(corr), key="corr")
     name = st.text_input("Name this fit to use it on the other pages", key="fit_name", max_chars=80)
-    if st.button("Save fit", key="save_fit", disabled=not name.strip()):
+    anyway = False
+    if result.problems:
+        anyway = st.checkbox("Save it anyway, with these problems attached (shown wherever it is used)",
+                             key="save_unusable")
+    if st.button("Save fit", key="save_fit", disabled=not name.strip() or (bool(result.problems) and not anyway)):
         try:
             store.save_fit(db.cursor(), name, "chinchilla", result.n_points, result.record(selection))
-            st.success(f"Saved as '{fmt.plain(name.strip())}': it now appears beside the published laws.")
+            st.success(f"Saved as '{fmt.plain(name.strip())}' (your fit, not verified): it now appears beside "
+                       "the published laws.")
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(fmt.plain(exc))
 
 
 def isoflop_section(selected: pd.DataFrame) -> None:

@@ -158,7 +158,11 @@ with results_area:
         for column, row in zip(st.columns(per_row), rows[start:start + per_row]):
             with column.container(border=True):
                 # a saved fit's title holds its user-given name: shown as typed
-                st.markdown(f"**{fmt.plain(row.title)}**" + ("" if row.verified else " ⚠ unverified"))
+                law_info = available[row.law].info
+                flag = "" if row.verified or law_info.user_fit else " ⚠ unverified"
+                st.markdown(f"**{fmt.plain(row.title)}**{flag}")
+                for problem in law_info.problems:  # a saved fit that is not usable says so wherever it is used
+                    st.warning(f"Not usable: {problem}")
                 if row.error:
                     st.info(fmt.plain(row.error))
                     continue
@@ -177,8 +181,8 @@ with results_area:
                         b.metric("Loss (nats/token)", f"{row.loss:.4f}",
                                  help="Predicted at the optimum, on the law's own data set.")
 
-    frontier = pd.concat([cached_frontier(law, inputs_key) for law in laws if registry.has_compute_optimum(law)],
-                         ignore_index=True)
+    frontiers = [cached_frontier(law, inputs_key) for law in laws if registry.has_compute_optimum(law)]
+    frontier = pd.concat(frontiers, ignore_index=True) if frontiers else scaling.frontier_columns()
     runs, models = published_points()
     bands = {law.id: cached_band(fits[law.id][1]) for law in laws if law.id in fits and fits[law.id][1] is not None}
     st.plotly_chart(

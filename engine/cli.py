@@ -155,6 +155,8 @@ def cmd_fit(args: argparse.Namespace) -> dict[str, Any]:
         raise CliError(str(exc)) from None
     summary = result.summary()
     summary["rejected_rows"] = report.n_rejected
+    for problem in result.problems:
+        print(f"warning: the fit is not usable: {problem}", file=sys.stderr)
     return summary
 
 
@@ -335,6 +337,28 @@ def _print_human(result: dict[str, Any]) -> None:
         print(f"{key}: {text}")
 
 
+def strict_json(value: Any, path: str = "") -> tuple[Any, dict[str, str]]:
+    """``value`` with every NaN or infinite number replaced by None (strict JSON has no NaN or
+    Infinity tokens), and what was replaced: {"params.A": "Infinity", ...}."""
+    nulls: dict[str, str] = {}
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            out[key], inner = strict_json(item, f"{path}.{key}" if path else str(key))
+            nulls.update(inner)
+        return out, nulls
+    if isinstance(value, (list, tuple)):
+        items = []
+        for i, item in enumerate(value):
+            clean, inner = strict_json(item, f"{path}[{i}]")
+            items.append(clean)
+            nulls.update(inner)
+        return items, nulls
+    if isinstance(value, float) and not math.isfinite(value):
+        return None, {path: "NaN (not a number)" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")}
+    return value, nulls
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -344,7 +368,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.json:
-        json.dump(result, sys.stdout)
+        result, nulls = strict_json(result)
+        if nulls:
+            result["null_values"] = nulls  # which values were not finite numbers, and what they were
+        json.dump(result, sys.stdout, allow_nan=False)
         sys.stdout.write("\n")
     else:
         _print_human(result)

@@ -262,7 +262,13 @@ class FitResult:
     actual: np.ndarray
     used: np.ndarray  # indices of the input runs the fit used (after dropping high-loss ones)
     samples: np.ndarray | None = None  # bootstrap constants, rows of (E, A, B, alpha, beta)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # advice: the fit is usable but weak
+    problems: list[str] = field(default_factory=list)  # reasons the fit is not usable as a law
+
+    @property
+    def usable(self) -> bool:
+        """Whether the constants describe a law (see :func:`assess_constants`)."""
+        return not self.problems
 
     @property
     def constants(self) -> ChinchillaConstants:
@@ -340,7 +346,10 @@ class FitResult:
             "rmse_log_loss": self.rmse_log,
             "n_starts": self.n_starts,
             "n_bootstrap": 0 if self.samples is None else len(self.samples),
+            "usable": self.usable,
+            "problems": self.problems,
             "warnings": self.warnings,
+            "min_loss": float(np.min(self.actual)) if self.actual.size else None,
         }
 
 
@@ -355,22 +364,33 @@ def allocation_band(samples: np.ndarray, flops: Sequence[float]) -> pd.DataFrame
     """2.5th and 97.5th percentiles of N*(C) and D*(C) over bootstrap constants (E, A, B, alpha,
     beta) rows, from the closed-form frontier of each sample."""
     s = np.asarray(samples, dtype=float)
+    s = s[np.all(np.isfinite(s), axis=1) & np.all(s[:, 1:] > 0, axis=1)]  # resamples without a frontier
     c = np.asarray(flops, dtype=float)
+    if len(s) == 0:
+        nan = np.full(c.shape, np.nan)
+        return pd.DataFrame({"flops": c, "n_params_lo": nan, "n_params_hi": nan, "n_tokens_lo": nan, "n_tokens_hi": nan})
     spread = ChinchillaLaw(info=_FIT_INFO, constants=ChinchillaConstants(*(s[:, i : i + 1] for i in range(5)))).optimal(c)
     n_lo, n_hi = np.percentile(spread.n_params, [2.5, 97.5], axis=0)
     d_lo, d_hi = np.percentile(spread.n_tokens, [2.5, 97.5], axis=0)
     return pd.DataFrame({"flops": c, "n_params_lo": n_lo, "n_params_hi": n_hi, "n_tokens_lo": d_lo, "n_tokens_hi": d_hi})
 
 
-def fitted_law(law_id: str, title: str, params: dict[str, float], *, description: str) -> ChinchillaLaw:
-    """A saved fit as a law the pages can use beside the published ones."""
+USER_FIT_LABEL = "your fit (not verified)"
+
+
+def fitted_law(law_id: str, name: str, params: dict[str, float], *, fitted_on: str,
+               problems: Sequence[str] = ()) -> ChinchillaLaw:
+    """A saved fit as a law the pages can use beside the published ones. It is never verified:
+    nothing checked it against a source. ``problems`` (from :func:`assess_constants`) travel
+    with it and are shown wherever it is used."""
     return ChinchillaLaw(
         info=LawInfo(
-            id=law_id, title=title, citation=description, url="https://arxiv.org/abs/2203.15556",
-            equation=CHINCHILLA_EQUATION,
-            source_detail="Fitted in FLOPwise: Huber (delta 1e-3) on log loss, L-BFGS from the Hoffmann grid",
+            id=law_id, title=f"Your fit: {name} (not verified)", citation=f"Fitted in FLOPwise: {fitted_on}",
+            url="https://arxiv.org/abs/2203.15556", equation=CHINCHILLA_EQUATION,
+            source_detail="Hoffmann et al.'s method: Huber (delta 1e-3) on log loss, L-BFGS from their 4,500 starts",
             conventions="As the fitted runs: their parameter convention and loss data set.",
-            valid_range="The compute range of the fitted runs.", verified=True, family="fit",
+            valid_range="The compute range of the fitted runs.", verified=False, family="fit",
+            user_fit=True, fitted_on=fitted_on, problems=tuple(problems),
         ),
         constants=ChinchillaConstants(**{k: float(params[k]) for k in PARAM_NAMES}),
     )
@@ -397,6 +417,46 @@ def _best_of_grid(data: FitData, progress: Progress | None) -> tuple[np.ndarray,
     fine = batched_lbfgs(fg, candidates, **_PHASE2)
     best = int(np.nanargmin(fine.f))
     return fine.x[best], float(fine.f[best]), bool(fine.converged[best]), len(grid)
+
+
+# Beyond these a fitted constant has run off rather than converged: the initial grid spans
+# alpha, beta in [0, 2] and ln A, ln B in [0, 25]; published exponents lie in 0.05-0.8.
+MAX_EXPONENT = 3.0
+MAX_LOG_COEFFICIENT = 35.0  # ln A or ln B; e^35 = 1.6e15
+# A loss floor E below this fraction of the lowest observed loss has collapsed towards zero:
+# the data do not show an irreducible loss and the fit trades E against A and B.
+MIN_FLOOR_FRACTION = 0.01
+
+
+def assess_constants(params: dict[str, float], *, min_loss: float | None = None) -> list[str]:
+    """Reasons, in words, why fitted Chinchilla constants are not usable as a law (empty: usable).
+
+    Not usable: a constant that is not finite; an exponent alpha or beta <= 0 (loss would not
+    fall with that resource; the frontier has no real solution) or above MAX_EXPONENT; ln A or
+    ln B above MAX_LOG_COEFFICIENT (ran to a bound); E below MIN_FLOOR_FRACTION of the lowest
+    observed loss ``min_loss`` (the floor collapsed)."""
+    problems = []
+    values = {name: float(params.get(name, np.nan)) for name in PARAM_NAMES}
+    for name, value in values.items():
+        if not np.isfinite(value):
+            problems.append(f"{name} is {'infinite' if np.isinf(value) else 'not a number'}: the optimiser ran away.")
+    for name, what in (("alpha", "parameters"), ("beta", "tokens")):
+        value = values[name]
+        if np.isfinite(value) and value <= 0:
+            problems.append(f"{name} = {value:.3g} is not positive: the loss would not fall with more {what}, "
+                            "so there is no compute-optimal allocation.")
+        elif np.isfinite(value) and value > MAX_EXPONENT:
+            problems.append(f"{name} = {value:.3g} is far outside the initial grid (0 to 2) and every "
+                            "published value (0.05 to 0.8): the optimiser ran to a bound.")
+    for name in ("A", "B"):
+        value = values[name]
+        if np.isfinite(value) and value > 0 and np.log(value) > MAX_LOG_COEFFICIENT:
+            problems.append(f"{name} = {value:.3g} ran to a bound (above e^{MAX_LOG_COEFFICIENT:g}).")
+    floor = values["E"]
+    if min_loss is not None and np.isfinite(floor) and floor < MIN_FLOOR_FRACTION * min_loss:
+        problems.append(f"The loss floor E = {floor:.3g} collapsed towards zero (under {MIN_FLOOR_FRACTION:.0%} "
+                        f"of the lowest loss, {min_loss:.3g}): these runs do not determine an irreducible loss.")
+    return problems
 
 
 def _diagnose(data: FitData, result: FitResult) -> list[str]:
@@ -459,6 +519,9 @@ def fit_chinchilla(
         used=used, samples=samples,
     )
     result.warnings = _diagnose(data, result)
+    result.problems = assess_constants(params, min_loss=float(np.exp(data.log_loss.min())))
+    if not (np.isfinite(objective) and np.all(np.isfinite(result.log_residuals))):
+        result.problems.append("The residuals are not finite numbers: the fitted law cannot reproduce the runs.")
     if progress is not None:
         progress(1.0, "done")
     return result

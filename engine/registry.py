@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from engine.fit import fitted_law
+from engine.fit import assess_constants, fitted_law
 from engine.laws import chinchilla, data_constrained, kaplan, moe, precision
 from engine.laws.base import Law, LawError
 
@@ -22,19 +22,41 @@ FIT_PREFIX = "fit:"
 
 def saved_fit_laws(fits: Iterable[dict]) -> dict[str, tuple[Law, np.ndarray | None]]:
     """Saved fits (rows of engine.store.list_fits) as laws, keyed 'fit:NAME', with their
-    bootstrap samples (rows of E, A, B, alpha, beta) when the fit had any."""
+    bootstrap samples (rows of E, A, B, alpha, beta) when the fit had any. A fit saved before
+    fits were assessed is assessed here, from its constants."""
     out = {}
     for row in fits:
         record = row["record"]
-        selection = record.get("selection", {})
-        sources = ", ".join(selection.get("sources", [])) or "selected runs"
-        law = fitted_law(
-            f"{FIT_PREFIX}{row['name']}", f"Your fit: {row['name']}", record["params"],
-            description=f"Fitted in FLOPwise on {row['n_points']} runs ({sources}), {row['created_at']:%Y-%m-%d}",
-        )
+        problems = record.get("problems")
+        if problems is None:
+            problems = assess_constants(record["params"], min_loss=record.get("min_loss"))
+        law = fitted_law(f"{FIT_PREFIX}{row['name']}", row["name"], record["params"],
+                         fitted_on=fitted_on(record, row), problems=problems)
         samples = np.asarray(record["samples"]) if record.get("samples") else None
         out[law.id] = (law, samples)
     return out
+
+
+def fitted_on(record: dict, row: dict) -> str:
+    """What a saved fit was fitted on, in words: runs, sources, uploads, options and date."""
+    selection = record.get("selection", {})
+    parts = [f"{row['n_points']:,} runs"]
+    if selection.get("sources"):
+        parts.append("sources " + ", ".join(selection["sources"]))
+    if selection.get("uploads"):
+        parts.append("uploads " + ", ".join(selection["uploads"]))
+    if selection.get("loss_column") and selection["loss_column"] != "loss":
+        parts.append(f"loss column {selection['loss_column']}")
+    if selection.get("best_per_cell"):
+        parts.append("best run per (N, D) cell")
+    if selection.get("drop_top_loss"):
+        parts.append(f"{selection['drop_top_loss']} highest-loss runs dropped")
+    if selection.get("dropped_outliers"):
+        parts.append(f"{len(selection['dropped_outliers'])} outliers dropped")
+    if selection.get("bootstrap"):
+        parts.append(f"{selection['bootstrap']} bootstrap resamples")
+    created = row.get("created_at")
+    return "; ".join(parts) + (f"; saved {created:%Y-%m-%d}" if created is not None else "")
 
 
 def get_law(law_id: str) -> Law:
@@ -46,8 +68,9 @@ def get_law(law_id: str) -> Law:
 
 
 def has_compute_optimum(law: Law) -> bool:
-    """Whether the law allocates a compute budget (Clark's routed law is fitted at fixed data)."""
-    return not law.info.compute_model.startswith("fixed")
+    """Whether the law allocates a compute budget: Clark's routed law is fitted at fixed data,
+    and a degenerate fit's constants have no frontier (``law.optimum_problem()`` says why)."""
+    return not law.info.compute_model.startswith("fixed") and law.optimum_problem() is None
 
 
 def describe(law: Law) -> dict:

@@ -111,6 +111,11 @@ def frontier(
     )
 
 
+def frontier_columns() -> pd.DataFrame:
+    """An empty frontier table (no law in the selection has a frontier)."""
+    return pd.DataFrame(columns=["law", "flops", "n_params", "n_tokens", "tokens_per_param", "loss"])
+
+
 def budgets_around(flops: float, decades: int = 2) -> np.ndarray:
     """Budgets flops·10^k for k = -decades..decades (the isoFLOP set around a chosen budget)."""
     return flops * 10.0 ** np.arange(-decades, decades + 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from engine.fit import USER_FIT_LABEL
 from engine.laws.base import Law
 from ui.format import plain
 
@@ -16,8 +17,9 @@ def law_card(law: Law, *, key_prefix: str) -> Law:
     (``verified`` false) are editable here; the returned law carries the edits.
     """
     info = law.info
+    if info.user_fit:
+        return _fit_card(law)
     badge = "verified against the source" if info.verified else "⚠ not verified: constants editable"
-    # a saved fit's title and citation carry user text (its name, its sources): shown as typed
     with st.expander(f"{plain(info.title)} — {badge}"):
         st.latex(info.equation)
         st.markdown(f"**Source:** [{plain(info.citation)}]({info.url})  \n**Where:** {info.source_detail}")
@@ -41,6 +43,22 @@ def law_card(law: Law, *, key_prefix: str) -> Law:
                 name, value=float(value), format="%.6g", key=f"{key_prefix}_{info.id}_{name}"
             )
         return law.with_constants(**edits)
+
+
+def _fit_card(law: Law) -> Law:
+    """A user's saved fit: what it was fitted on, its problems, its constants (not editable:
+    a fit is what the data gave). Its name and sources are user text: shown as typed."""
+    info = law.info
+    badge = USER_FIT_LABEL + (" · ⚠ not usable" if info.problems else "")
+    with st.expander(f"{plain(info.title)} — {badge}"):
+        st.latex(info.equation)
+        st.markdown(f"**Fitted on:** {plain(info.fitted_on)}  \n**Method:** {info.source_detail}")
+        st.markdown(f"**Conventions:** {info.conventions}")
+        for problem in info.problems:
+            st.warning(problem)
+        st.dataframe(pd.DataFrame({"constant": list(law.parameters), "value": list(law.parameters.values())}),
+                     hide_index=True)
+    return law
 
 
 def device_form(con, *, key: str) -> None:

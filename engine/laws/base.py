@@ -50,6 +50,9 @@ class LawInfo:
     notes: str = ""
     compute_model: str = "C = 6·N·D"  # how the law counts training compute
     params_meaning: str = "parameters"  # what n_params means for this law (e.g. active parameters)
+    user_fit: bool = False  # fitted by a user in FLOPwise: never verified, its data in fitted_on
+    fitted_on: str = ""  # for a user fit: the runs, sources, uploads and options it was fitted on
+    problems: tuple[str, ...] = ()  # reasons the constants are not usable, shown wherever it is used
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,10 @@ class Law(ABC):
     def loss_floor(self) -> float:
         """The irreducible loss: no finite compute reaches a loss at or below it."""
         return 0.0
+
+    def optimum_problem(self) -> str | None:
+        """Why the law's constants give no compute-optimal allocation (None: they give one)."""
+        return None
 
     @abstractmethod
     def loss(self, n_params: Any, n_tokens: Any, **inputs: Any) -> np.ndarray:

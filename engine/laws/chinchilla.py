@@ -92,6 +92,28 @@ class ChinchillaLaw(Law):
         c = self.constants
         return c.alpha / (c.alpha + c.beta)
 
+    def optimum_problem(self) -> str | None:
+        """Why these constants have no compute-optimal frontier, or None when they have one.
+
+        The closed form needs A, B > 0 and alpha, beta > 0, all finite: with a non-positive
+        exponent the loss does not fall with that resource, the base of G is negative or zero and
+        the frontier has no real solution (a degenerate fit gives such constants)."""
+        c = self.constants
+        for name in ("A", "B", "alpha", "beta"):
+            value = np.asarray(getattr(c, name), dtype=float)
+            if not np.all(np.isfinite(value)):
+                return f"{name} is not a finite number"
+            if np.any(value <= 0):
+                shown = f"{float(np.min(value)):.3g}"
+                return f"{name} = {shown} is not positive, so the loss does not fall with more " + (
+                    "parameters" if name in ("A", "alpha") else "tokens") + "; no compute-optimal allocation exists"
+        return None
+
+    def _check_optimum(self) -> None:
+        problem = self.optimum_problem()
+        if problem is not None:
+            raise LawError(f"{self.info.title}: {problem}")
+
     def _g(self) -> float:
         c = self.constants
         return (c.alpha * c.A / (c.beta * c.B)) ** (1.0 / (c.alpha + c.beta))
@@ -110,6 +132,7 @@ class ChinchillaLaw(Law):
 
     def optimal(self, flops: Any, **inputs: Any) -> Allocation:
         c_arr = as_positive_array("flops", flops)
+        self._check_optimum()
         g = self._g()
         x = c_arr / FLOPS_PER_PARAM_TOKEN
         n = g * x**self.exponent_n_opt
@@ -118,6 +141,7 @@ class ChinchillaLaw(Law):
 
     def target(self, loss: Any, **inputs: Any) -> Allocation:
         l_arr = self.check_target_loss(loss)
+        self._check_optimum()
         c = self.constants
         exponent = (c.alpha + c.beta) / (c.alpha * c.beta)
         flops = FLOPS_PER_PARAM_TOKEN * (self._frontier_coefficient() / (l_arr - c.E)) ** exponent
