@@ -37,12 +37,14 @@ CATALOG_COLUMNS = {
 
 @st.cache_data(show_spinner=False)
 def devices(version: tuple) -> dict:
-    return store.all_devices(db.cursor())
+    with db.session() as con:
+        return store.all_devices(con)
 
 
 @st.cache_data(show_spinner=False)
 def benchmarks(version: tuple) -> list[dict]:
-    return store.list_benchmarks(db.cursor())
+    with db.session() as con:
+        return store.list_benchmarks(con)
 
 
 def catalog_section(link: LinkCheck, all_devices: dict) -> None:
@@ -73,7 +75,7 @@ def catalog_section(link: LinkCheck, all_devices: dict) -> None:
 
 def own_devices_section(all_devices: dict) -> None:
     st.subheader("Your devices")
-    device_form(db.cursor(), key="hw_add")
+    device_form(key="hw_add")
     own = [h for h, dev in all_devices.items() if dev.user_defined and not h.startswith("measured:")]
     if not own:
         return
@@ -93,12 +95,14 @@ def own_devices_section(all_devices: dict) -> None:
         save, delete = st.columns(2)
         if save.form_submit_button("Save changes"):
             try:
-                store.update_device(db.cursor(), edited)
+                with db.session(write=True) as con:
+                    store.update_device(con, edited)
                 st.rerun()
             except HardwareError as exc:
                 st.error(str(exc))
         if delete.form_submit_button("Delete this device"):
-            store.delete_device(db.cursor(), choice)
+            with db.session(write=True) as con:
+                store.delete_device(con, choice)
             st.rerun()
 
 
@@ -121,7 +125,8 @@ def benchmark_section(all_devices: dict, past: list[dict]) -> None:
         except bench.BenchmarkError as exc:
             st.error(str(exc))
             return
-        bench_id = store.save_benchmark(db.cursor(), result)
+        with db.session(write=True) as con:
+            bench_id = store.save_benchmark(con, result)
         st.session_state["bench_done"] = f"Stored {bench_id} ({result['duration_s']:.1f} s)."
         st.rerun()
     if message := st.session_state.pop("bench_done", None):
@@ -193,7 +198,7 @@ def benchmark_section(all_devices: dict, past: list[dict]) -> None:
 st.title("Hardware")
 st.caption("What the accelerators can do on paper, and what this machine does in practice.")
 link = LinkCheck()
-version = store.data_version(db.cursor())
+version = db.version()
 all_devices = devices(version)
 catalog_section(link, all_devices)
 link.show()

@@ -29,18 +29,21 @@ def grids() -> dict:
 
 @st.cache_data(show_spinner=False)
 def devices(version: tuple) -> dict:
-    return store.all_devices(db.cursor())
+    with db.session() as con:
+        return store.all_devices(con)
 
 
 @st.cache_data(show_spinner=False)
 def measurements(version: tuple) -> dict:
-    return {b["bench_id"]: b for b in store.list_benchmarks(db.cursor())}
+    with db.session() as con:
+        return {b["bench_id"]: b for b in store.list_benchmarks(con)}
 
 
 @st.cache_data(show_spinner=False)
 def saved_fits(version: tuple) -> dict:
     """Saved fits by law id: (law, bootstrap samples or None)."""
-    return registry.saved_fit_laws(store.list_fits(db.cursor()))
+    with db.session() as con:
+        return registry.saved_fit_laws(store.list_fits(con))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -363,7 +366,7 @@ def alternatives(result: plan.PlanResult, law, device) -> None:
 
 st.title("Plan")
 st.caption("What should we train with this budget, what will it cost and emit, and what are the alternatives?")
-version = store.data_version(db.cursor())
+version = db.version()
 all_devices = devices(version)
 fits = saved_fits(version)
 all_laws = {**{k: v for k, v in registry.LAWS.items() if v.has_loss}, **{k: law for k, (law, _) in fits.items()}}

@@ -67,7 +67,8 @@ def runs_table(runs: pd.DataFrame):
 
 @st.cache_data(show_spinner=False)
 def all_runs(version: tuple) -> pd.DataFrame:
-    return store.query_runs(db.cursor())
+    with db.session() as con:
+        return store.query_runs(con)
 
 
 def file_section() -> None:
@@ -122,7 +123,8 @@ def upload_one(name: str, data: bytes) -> None:
         st.error("No usable rows: nothing can be stored. The table above says why for each row.")
         return
     if st.button(f"Store {report.n_accepted:,} rows", key=f"store_{name}_{report.sha256[:8]}", type="primary"):
-        stored = store.store_upload(db.cursor(), report, data)
+        with db.session(write=True) as con:
+            stored = store.store_upload(con, report, data)
         if stored.added:
             st.success(f"Stored {stored.n_accepted:,} runs as upload {stored.upload_id}.")
         else:
@@ -130,7 +132,8 @@ def upload_one(name: str, data: bytes) -> None:
 
 
 def uploads_section() -> None:
-    uploads = store.list_uploads(db.cursor())
+    with db.session() as con:
+        uploads = store.list_uploads(con)
     if uploads.empty:
         return
     with st.expander(f"Your uploads ({len(uploads)})"):
@@ -139,7 +142,8 @@ def uploads_section() -> None:
         choice = st.selectbox("Upload to delete", uploads["upload_id"], key="delete_choice",
                               format_func=lambda u: f"{u} · {uploads.set_index('upload_id').at[u, 'file_name']}")
         if st.button("Delete this upload and its runs", key="delete_upload"):
-            n = store.delete_upload(db.cursor(), choice)
+            with db.session(write=True) as con:
+                n = store.delete_upload(con, choice)
             st.success(f"Deleted {choice} and its {n:,} runs.")
             st.rerun()
 
@@ -159,7 +163,8 @@ def browse_section(runs: pd.DataFrame) -> pd.DataFrame:
     user_uploads = None
     uploaded = fit_ready[fit_ready["source"] == runs_lib.USER_SOURCE]["upload_id"].unique()
     if runs_lib.USER_SOURCE in chosen and len(uploaded) > 1:
-        names = store.list_uploads(db.cursor()).set_index("upload_id")["file_name"]
+        with db.session() as con:
+            names = store.list_uploads(con).set_index("upload_id")["file_name"]
         user_uploads = st.multiselect("Your uploads", list(uploaded), default=list(uploaded), key="upload_filter",
                                       format_func=lambda u: f"{names.get(u, u)} ({u})")
     selected = runs_lib.select_runs(
@@ -269,7 +274,8 @@ def show_fit(result, flops: np.ndarray, selection: dict) -> None:
                              key="save_unusable")
     if st.button("Save fit", key="save_fit", disabled=not name.strip() or (bool(result.problems) and not anyway)):
         try:
-            store.save_fit(db.cursor(), name, "chinchilla", result.n_points, result.record(selection))
+            with db.session(write=True) as con:
+                store.save_fit(con, name, "chinchilla", result.n_points, result.record(selection))
             st.success(f"Saved as '{fmt.plain(name.strip())}' (your fit, not verified): it now appears beside "
                        "the published laws.")
         except ValueError as exc:
@@ -301,7 +307,7 @@ st.title("Runs")
 st.caption("Your sweeps beside the published ones: upload, check, browse, fit, compare.")
 file_section()
 uploads_section()
-runs = all_runs(store.data_version(db.cursor()))
+runs = all_runs(db.version())
 selected = browse_section(runs)
 if selected.empty:
     st.info("No runs match the filters.")

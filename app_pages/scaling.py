@@ -38,9 +38,9 @@ TABLE_COLUMNS = {
 @st.cache_data(show_spinner=False)
 def published_points() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Chinchilla's runs and Epoch's language models with compute and parameters."""
-    con = db.cursor()
-    runs = store.query_runs(con, ["hoffmann2022"], require=("flops", "n_params"))
-    models = store.query_runs(con, ["epoch2025"], require=("flops", "n_params"))
+    with db.session() as con:
+        runs = store.query_runs(con, ["hoffmann2022"], require=("flops", "n_params"))
+        models = store.query_runs(con, ["epoch2025"], require=("flops", "n_params"))
     language = models["domain"].fillna("").str.contains("Language")
     models = models[language & models["frontier"].fillna(False).astype(bool)]
     return runs, models.reset_index(drop=True)
@@ -48,7 +48,8 @@ def published_points() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 @st.cache_data(show_spinner=False)
 def saved_fits(version: tuple) -> dict:
-    return registry.saved_fit_laws(store.list_fits(db.cursor()))
+    with db.session() as con:
+        return registry.saved_fit_laws(store.list_fits(con))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -74,7 +75,7 @@ st.caption(
 )
 
 link = LinkCheck()
-fits = saved_fits(store.data_version(db.cursor()))
+fits = saved_fits(db.version())
 available = {**registry.LAWS, **{law_id: law for law_id, (law, _) in fits.items()}}
 
 controls = st.columns([2, 3, 3])

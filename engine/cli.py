@@ -1,7 +1,8 @@
 """Command line: ``python -m engine COMMAND ...``; ``--json`` prints one JSON object on stdout.
 
 Exit codes: 0 success, 2 bad input (unknown law, non-positive budget, unreachable loss, a file
-that cannot be read or has no usable rows), with a message on stderr naming what was wrong.
+that cannot be read or has no usable rows) or a store that another process kept locked past the
+wait ($FLOPWISE_DB_WAIT_S, default 30 s), with a message on stderr naming what was wrong.
 """
 
 from __future__ import annotations
@@ -109,10 +110,21 @@ def cmd_target(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def cmd_db(args: argparse.Namespace) -> dict[str, Any]:
-    from engine.store import open_store, run_counts
+def _note_wait(seconds: float, message: str) -> None:
+    print(f"{message}… ({seconds:.0f} s)", file=sys.stderr)
 
-    with open_store(args.db) as store:
+
+def _open_store(path: str | None):
+    """The run store, waiting (with a note on stderr) while another process writes to it."""
+    from engine.store import open_store
+
+    return open_store(path, on_wait=_note_wait)
+
+
+def cmd_db(args: argparse.Namespace) -> dict[str, Any]:
+    from engine.store import run_counts
+
+    with _open_store(args.db) as store:
         con = store.cursor()
         return {"db": str(store.path), "runs_by_source": run_counts(con)}
 
@@ -126,7 +138,7 @@ def _read_file(path: str) -> tuple[bytes, str]:
 
 
 def cmd_ingest(args: argparse.Namespace) -> dict[str, Any]:
-    from engine.store import open_store, store_upload
+    from engine.store import store_upload
 
     data, name = _read_file(args.file)
     report = read_upload(data, name)
@@ -136,7 +148,7 @@ def cmd_ingest(args: argparse.Namespace) -> dict[str, Any]:
             f"{name}: no usable rows; {report.n_rejected} rejected, first: "
             + "; ".join(f"row {e['row']} {e['column']}: {e['reason']}" for e in errors[:3])
         )
-    with open_store(args.db) as store:
+    with _open_store(args.db) as store:
         stored = store_upload(store.cursor(), report, data)
     return {"upload_id": stored.upload_id, "added": stored.added, "accepted": report.n_accepted,
             "rejected": report.n_rejected, "errors": errors}
@@ -218,9 +230,9 @@ def cmd_bench(args: argparse.Namespace) -> dict[str, Any]:
     except bench.BenchmarkError as exc:
         raise CliError(str(exc)) from None
     if args.db:
-        from engine.store import open_store, save_benchmark
+        from engine.store import save_benchmark
 
-        with open_store(args.db) as store:
+        with _open_store(args.db) as store:
             result["bench_id"] = save_benchmark(store.cursor(), result)
     return result
 
@@ -365,6 +377,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = args.func(args)
     except (LawError, IngestError, CliError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as exc:  # the store stayed locked by another process: said, not a traceback
+        from engine.store import StoreBusyError
+
+        if not isinstance(exc, StoreBusyError):
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.json:

@@ -1,11 +1,13 @@
 """The DuckDB run store: schema, loading the published data, and queries.
 
-The only module that imports duckdb. A :class:`Store` owns one connection to the database file;
-callers take a cursor per unit of work (one per Streamlit rerun), which DuckDB makes safe to
-use from another thread. Writes happen in one transaction each: an upload is stored whole or
-not at all.
+The only module that imports duckdb. Writes happen in one transaction each: an upload is
+stored whole or not at all.
 
 Database path: ``$FLOPWISE_DB`` if set, else ``data/flopwise.duckdb`` in the repository.
+
+Several processes share one file (the app, CLI ingests): DuckDB lets one process at a time hold
+it open, so the app opens it per unit of work (:meth:`Store.connect`) and every open waits,
+bounded, while another process holds it (:func:`connect`, :class:`StoreBusyError`).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -171,23 +174,113 @@ def default_db_path() -> Path:
     return Path(override).expanduser() if override else DEFAULT_DB_PATH
 
 
-class Store:
-    """One DuckDB database file with the FLOPwise schema."""
+DEFAULT_WAIT_S = 30.0
+"""How long an open waits for another process's write lock before giving up (``$FLOPWISE_DB_WAIT_S``)."""
+WAIT_ENV_VAR = "FLOPWISE_DB_WAIT_S"
+Waiting = Callable[[float, str], None]  # (seconds waited so far, what is being waited for)
 
-    def __init__(self, path: Path | str | None = None) -> None:
+
+class StoreBusyError(RuntimeError):
+    """The database file stayed locked by another process for longer than the wait allowed."""
+
+    def __init__(self, message: str, holder: str = "another process") -> None:
+        super().__init__(message)
+        self.holder = holder
+
+
+def _lock_holder(exc: Exception) -> str:
+    """'process 1234' from DuckDB's lock message ('... is held in /usr/bin/python (PID 1234)')."""
+    match = re.search(r"PID (\d+)", str(exc))
+    return f"process {match.group(1)}" if match else "another process"
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc)
+    return "Could not set lock" in text or "Conflicting lock" in text
+
+
+def _wait_s() -> float:
+    text = os.environ.get(WAIT_ENV_VAR)
+    try:
+        return DEFAULT_WAIT_S if text is None else max(float(text), 0.0)
+    except ValueError:
+        return DEFAULT_WAIT_S
+
+
+def connect(path: Path, *, wait_s: float | None = None, on_wait: Waiting | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-write connection to the database file, waiting while another process holds it.
+
+    DuckDB lets one process at a time open a file for writing (an OS file lock); connections in
+    one process share it. While the lock is held elsewhere this retries with a growing pause,
+    calls ``on_wait(seconds_waited, message)`` about every half second, and after ``wait_s``
+    seconds (default ``$FLOPWISE_DB_WAIT_S`` or 30) raises StoreBusyError saying who holds it."""
+    limit = _wait_s() if wait_s is None else wait_s
+    start = time.monotonic()
+    pause, last_note = 0.01, -1.0
+    while True:
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc):
+                raise
+            waited = time.monotonic() - start
+            holder = _lock_holder(exc)
+            if waited >= limit:
+                raise StoreBusyError(
+                    f"The run store {path.name} is in use by {holder} and stayed locked for {limit:g} s; "
+                    "nothing was read or written. Try again when it has finished.", holder
+                ) from None
+            if on_wait is not None and waited - last_note >= 0.5:
+                on_wait(waited, f"Waiting for the run store: {holder} is writing to {path.name}")
+                last_note = waited
+            time.sleep(min(pause, max(limit - waited, 0.0)))
+            pause = min(pause * 1.5, 0.25)
+
+
+class Store:
+    """One DuckDB database file with the FLOPwise schema.
+
+    Two ways to use it. ``with store.connect() as con:`` opens the file for one unit of work and
+    closes it after, so other processes can write in between: what the app does, per rerun at
+    most. ``store.cursor()`` keeps one connection open until ``close()``: for a short-lived
+    process (the CLI, a test) that owns the file for its whole run."""
+
+    def __init__(self, path: Path | str | None = None, *, wait_s: float | None = None,
+                 on_wait: Waiting | None = None) -> None:
         self.path = Path(path) if path is not None else default_db_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._con = duckdb.connect(str(self.path))
-        migrate(self._con)
-        self._con.execute(SCHEMA)
-        self._con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        self.wait_s = wait_s
+        self.on_wait = on_wait
+        self._con: duckdb.DuckDBPyConnection | None = None
+        with self.connect() as con:
+            migrate(con)
+            con.execute(SCHEMA)
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+
+    @contextlib.contextmanager
+    def connect(self, *, wait_s: float | None = None, on_wait: Waiting | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection for one unit of work, closed (and the file lock released) afterwards."""
+        con = connect(self.path, wait_s=self.wait_s if wait_s is None else wait_s, on_wait=on_wait or self.on_wait)
+        try:
+            yield con
+        finally:
+            con.close()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        """A cursor for one unit of work (safe to use from another thread)."""
+        """A cursor on the connection this Store keeps open until close() (opened on first use)."""
+        if self._con is None:
+            self._con = connect(self.path, wait_s=self.wait_s, on_wait=self.on_wait)
         return self._con.cursor()
 
+    def stamp(self) -> tuple:
+        """Changes whenever the database file or its write-ahead log changes (every commit does):
+        a cache key that costs two stat calls instead of opening the file."""
+        return tuple(_file_stamp(p) for p in (self.path, self.path.with_name(self.path.name + ".wal")))
+
     def close(self) -> None:
-        self._con.close()
+        if self._con is not None:
+            self._con.close()
+            self._con = None
 
     def __enter__(self) -> "Store":
         return self
@@ -196,11 +289,21 @@ class Store:
         self.close()
 
 
-def open_store(path: Path | str | None = None, *, load_published_data: bool = True) -> Store:
+def _file_stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+def open_store(path: Path | str | None = None, *, load_published_data: bool = True, wait_s: float | None = None,
+               on_wait: Waiting | None = None) -> Store:
     """Open (creating if needed) the store and load the shipped published data once."""
-    store = Store(path)
+    store = Store(path, wait_s=wait_s, on_wait=on_wait)
     if load_published_data:
-        load_published(store.cursor())
+        with store.connect() as con:
+            load_published(con)
     return store
 
 

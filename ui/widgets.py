@@ -61,10 +61,11 @@ def _fit_card(law: Law) -> Law:
     return law
 
 
-def device_form(con, *, key: str) -> None:
+def device_form(*, key: str) -> None:
     """A form to add one's own accelerator (validated, stored in the run store)."""
     from engine.hardware import HardwareError
     from engine.store import add_device
+    from ui import db
 
     flash = st.session_state.pop(f"{key}_added", None)
     if flash:
@@ -84,7 +85,8 @@ def device_form(con, *, key: str) -> None:
         }
         if st.form_submit_button("Add device"):
             try:
-                device = add_device(con, row)
+                with db.session(write=True) as con:
+                    device = add_device(con, row)
             except HardwareError as exc:
                 st.error(str(exc))
             else:
