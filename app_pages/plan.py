@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from engine import bench, carbon, plan, registry, store
+from engine import bench, carbon, hyperparams, plan, registry, store
 from engine.fit import allocation_band
 from engine.laws.base import LawError
 from ui import db, figures
@@ -16,6 +16,7 @@ from ui.tables import inputs_table, scenario_table
 from ui.url import LinkCheck
 
 DEFAULTS = plan.PlanInputs()
+SEQUENCE_LENGTH = 4096  # to express the Step Law's batch in tokens as sequences
 B_PARAM = "plan_b"  # scenario B in the URL: plan.Candidate.to_param()
 # What each front trades loss against, in words for a sentence ("at no more lifetime cost than A").
 FRONT_WORDS = {"cost_usd": "lifetime cost", "co2_t": "lifetime CO2e", "latency_ms": "decode latency",
@@ -159,6 +160,25 @@ def explain(title: str, formula: str, inputs: dict, sources: str) -> None:
         st.caption(sources)
 
 
+def hyperparameters_line(result: plan.PlanResult) -> None:
+    """The recommended model's peak learning rate and batch size, by the Step Law."""
+    law = hyperparams.STEP_LAW
+    c = law.constants
+    rec = law.recommend(result.n_params, result.n_tokens)
+    st.markdown(f"**Train it with** a peak learning rate of {fmt.sci(rec.learning_rate)} and batch size of "
+                f"{fmt.count(rec.batch_size_tokens, 'tokens')} "
+                f"({fmt.sig(rec.batch_size_sequences(SEQUENCE_LENGTH))} sequences of {SEQUENCE_LENGTH:,} tokens).")
+    warning = law.extrapolation_warning(result.n_params, result.n_tokens)
+    explain("How the learning rate and batch size were chosen", law.info.equation,
+            {"N (parameters; the law's N is non-embedding, the plan's is total)": fmt.count(result.n_params),
+             "D (tokens)": fmt.count(result.n_tokens),
+             "a, p, q (learning rate)": f"{c.lr_coefficient:g}, {c.lr_exponent_n:g}, {c.lr_exponent_d:g}",
+             "b, r (batch size in tokens)": f"{c.bs_coefficient:g}, {c.bs_exponent_d:g}"},
+            f"{law.info.citation}. {law.info.conventions} {warning or ''}")
+    if warning:
+        st.caption(f"⚠ {warning}")
+
+
 def headline(result: plan.PlanResult, device, law, samples=None) -> None:
     a, b, c, d = st.columns(4)
     band = None
@@ -179,6 +199,7 @@ def headline(result: plan.PlanResult, device, law, samples=None) -> None:
     explain("How the model was chosen", r"N^*, D^* = \arg\min_{6ND = C} L(N, D)" if result.inputs.plan_mode != "Target loss"
             else r"C^* = \min\{C : L^*(C) = \ell\}", {"law": law.info.title, "training FLOPs C": fmt.flops(result.flops)},
             f"{law.info.citation}. {law.info.source_detail}.")
+    hyperparameters_line(result)
     t = result.train
     e1, e2, e3, e4, e5 = st.columns(5)
     e1.metric("Training device-hours", fmt.count(t.device_hours))

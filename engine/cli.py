@@ -172,6 +172,50 @@ def cmd_fit(args: argparse.Namespace) -> dict[str, Any]:
     return summary
 
 
+def cmd_hyperparams(args: argparse.Namespace) -> dict[str, Any]:
+    from engine.hyperparams import STEP_LAW
+
+    recommendation = STEP_LAW.recommend(args.params, args.tokens)
+    warning = STEP_LAW.extrapolation_warning(args.params, args.tokens)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    return recommendation.as_dict()
+
+
+def sweep_for_hyperparams(runs, *, loss: str, sequence_length: int | None):
+    """The columns fit_hyperparams takes, from ingested runs: batch size in tokens (a batch in
+    sequences times ``sequence_length``) and the chosen loss column."""
+    missing = [c for c in ("learning_rate", "batch_size") if c not in runs or runs[c].isna().all()]
+    if missing:
+        raise CliError(f"the file has no {' or '.join(missing)} column: a learning-rate and batch-size sweep "
+                       "needs both (e.g. lr, bs)")
+    column = "loss_smoothed" if loss == "smoothed" else "loss"
+    if column not in runs or runs[column].isna().all():
+        raise CliError("the file has no smoothed-loss column; use --loss final")
+    batch = runs["batch_size"].astype(float)
+    if (runs.get("batch_size_unit") == "sequences").any():
+        if sequence_length is None:
+            raise CliError("the batch sizes are in sequences; give --sequence-length to turn them into tokens")
+        batch = batch.where(runs["batch_size_unit"] != "sequences", batch * sequence_length)
+    out = runs[["n_params", "n_tokens", "learning_rate"]].assign(batch_size=batch, loss=runs[column])
+    return out.dropna()
+
+
+def cmd_fit_hyperparams(args: argparse.Namespace) -> dict[str, Any]:
+    from engine.hyperparams import fit_hyperparams
+
+    data, name = _read_file(args.file)
+    report = read_upload(data, name)
+    sweep = sweep_for_hyperparams(report.accepted, loss=args.loss, sequence_length=args.sequence_length)
+    fit = fit_hyperparams(sweep, bootstrap=args.bootstrap, seed=args.seed)
+    summary = fit.summary()
+    summary["rejected_rows"] = report.n_rejected
+    summary["loss_column"] = args.loss
+    for reason in getattr(fit, "reasons", ()):
+        print(f"warning: {reason}", file=sys.stderr)
+    return summary
+
+
 def cmd_hardware(args: argparse.Namespace) -> dict[str, Any]:
     from engine.hardware import load_catalog
 
@@ -295,6 +339,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="leave out the K highest-loss runs")
     p.add_argument("--bootstrap", type=_non_negative_int, default=200, metavar="K",
                    help="bootstrap resamples for standard errors and 95%% intervals (0: none)")
+    p.add_argument("--seed", type=int, default=0)
+
+    p = add("hyperparams", "optimal learning rate and batch size (Step Law, Li et al. 2025)", cmd_hyperparams)
+    p.add_argument("--params", required=True, type=_positive_float, help="non-embedding parameters N")
+    p.add_argument("--tokens", required=True, type=_positive_float, help="training tokens D")
+
+    p = add("fit-hyperparams", "fit the Step Law's two power laws to a learning-rate and batch-size sweep",
+            cmd_fit_hyperparams)
+    p.add_argument("file")
+    p.add_argument("--loss", choices=("final", "smoothed"), default="final",
+                   help="which loss column picks each cell's optimum (default: final)")
+    p.add_argument("--sequence-length", type=int, metavar="L", help="tokens per sequence, when batch sizes are in sequences")
+    p.add_argument("--bootstrap", type=_non_negative_int, default=0, metavar="K",
+                   help="bootstrap resamples of the cells for the intervals (0: analytic OLS intervals)")
     p.add_argument("--seed", type=int, default=0)
 
     add("hardware", "the accelerator catalog (dense peaks, memory, bandwidth, power)", cmd_hardware)

@@ -169,3 +169,16 @@ def test_the_share_link_and_the_json_export_carry_the_scenario(app):
     query = parse_qs(link.split("?", 1)[1])
     assert query["log10_flops"] == ["22.0"] and query["plan_b"] == ["1e09_2e10_1_8"]
     assert query["plan_front"] == ["memory"] and exported["inputs"]["plan_front"] == "memory"
+
+
+def test_the_recommended_model_gets_its_step_law_learning_rate_and_batch_size(app):
+    # Li et al. 2025 (Step Law): eta = 1.79 N^-0.713 D^0.307, B = 0.58 D^0.571 tokens, by hand at
+    # the default budget's optimum (1e23 FLOPs on the Epoch refit)
+    at = app()
+    n, d = epoch_optimum(1e23)
+    line = next(m.value for m in at.markdown if m.value.startswith("**Train it with**"))
+    lr = 1.79 * n**-0.713 * d**0.307
+    batch = 0.58 * d**0.571
+    assert f"{lr:.2e}".replace("e-0", "e-") in line, line  # '2.08e-4' style
+    assert number(line.split("batch size of ")[1].split(" tokens")[0]) == pytest.approx(batch, rel=0.01)
+    assert any("outside the range" in c.value for c in at.caption)  # 14 B on 280 B tokens: an extrapolation

@@ -198,3 +198,12 @@ def test_bench_on_an_absent_gpu_exits_2():
         pytest.skip("a GPU is present")
     out = run_cli("bench", "--device", "cuda", "--json")
     assert out.returncode == 2 and "no CUDA device" in out.stderr
+
+
+def test_hyperparams_gives_the_step_law_learning_rate_and_batch_size(capsys):
+    # Li et al. 2025: eta = 1.79 N^-0.713 D^0.307, B = 0.58 D^0.571 tokens; N = 1e9, D = 1e11:
+    # 1e9^-0.713 = 3.8282e-7, 1e11^0.307 = 2382.3, 1e11^0.571 = 1.9099e6
+    result = json_of(capsys, "hyperparams", "--params", "1e9", "--tokens", "1e11")
+    assert set(result) == {"learning_rate", "batch_size_tokens"}
+    assert result["learning_rate"] == pytest.approx(1.79 * 3.8282e-7 * 2382.3, rel=1e-3)
+    assert result["batch_size_tokens"] == pytest.approx(0.58 * 1.9099e6, rel=1e-3)
