@@ -375,9 +375,6 @@ def allocation_band(samples: np.ndarray, flops: Sequence[float]) -> pd.DataFrame
     return pd.DataFrame({"flops": c, "n_params_lo": n_lo, "n_params_hi": n_hi, "n_tokens_lo": d_lo, "n_tokens_hi": d_hi})
 
 
-USER_FIT_LABEL = "your fit (not verified)"
-
-
 def fitted_law(law_id: str, name: str, params: dict[str, float], *, fitted_on: str,
                problems: Sequence[str] = ()) -> ChinchillaLaw:
     """A saved fit as a law the pages can use beside the published ones. It is never verified:

@@ -116,7 +116,7 @@ def isoflop_figure(curves: pd.DataFrame, minima: pd.DataFrame, *, title: str, lo
     return _figure(
         data,
         {
-            "title": {"text": title},
+            "title": {"text": _plain(title)},  # a saved fit's name is user text
             "xaxis": _log_axis(curves["n_params"], "Parameters N (log scale)"),
             "yaxis": {"title": {"text": loss_label}},
         },

@@ -8,6 +8,7 @@ inputs justify: three significant figures unless a function says otherwise.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 
 _SUFFIXES = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k"))
@@ -114,10 +115,17 @@ def configuration(experts: float, bits: float) -> str:
 _MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:")
 
 
+# GitHub-flavoured Markdown turns bare URLs, www. names and e-mail addresses into links even when
+# their punctuation is backslash-escaped; an invisible word joiner after ':', 'www' and '@' stops it.
+_WORD_JOINER = "\u2060"
+_AUTOLINK = re.compile(r"(:(?=\\?/)|(?i:www)(?=\\?\.)|@)")
+
+
 def plain(text: object) -> str:
     """``text`` escaped for Streamlit's Markdown (captions, messages), so that user text (a file or
-    fit name, a value from a link) shows as typed: no emphasis, links, HTML or LaTeX from it."""
-    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in str(text))
+    fit name, a value from a link) shows as typed: no emphasis, links, autolinks, HTML or LaTeX from it."""
+    escaped = "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in str(text))
+    return _AUTOLINK.sub(lambda m: m.group(0) + _WORD_JOINER, escaped)
 
 
 def short(value: float | None, digits: int = 3) -> str:

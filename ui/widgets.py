@@ -5,7 +5,6 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from engine.fit import USER_FIT_LABEL
 from engine.laws.base import Law
 from ui.format import plain
 
@@ -49,8 +48,7 @@ def _fit_card(law: Law) -> Law:
     """A user's saved fit: what it was fitted on, its problems, its constants (not editable:
     a fit is what the data gave). Its name and sources are user text: shown as typed."""
     info = law.info
-    badge = USER_FIT_LABEL + (" · ⚠ not usable" if info.problems else "")
-    with st.expander(f"{plain(info.title)} — {badge}"):
+    with st.expander(plain(info.title) + (" — ⚠ not usable" if info.problems else "")):
         st.latex(info.equation)
         st.markdown(f"**Fitted on:** {plain(info.fitted_on)}  \n**Method:** {info.source_detail}")
         st.markdown(f"**Conventions:** {info.conventions}")
