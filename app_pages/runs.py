@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from engine import ingest, isoflop, runs as runs_lib, store
-from engine.fit import PARAM_NAMES, fit_chinchilla
+from engine import fit_guidance, ingest, isoflop, registry, runs as runs_lib, scaling, store
+from engine.fit import PARAM_NAMES, allocation_band, fit_chinchilla, fitted_law
 from engine.laws.base import LawError
 from ui import db, figures
 from ui import format as fmt
@@ -16,6 +16,7 @@ from ui.tables import readable
 
 UNMAPPED = "— not in this file —"
 LOSS_LABEL = "Loss (nats/token; each source on its own data set)"
+FRONTIER_FLOPS = (1e18, 1e27)  # budgets of the fit-against-published chart
 
 
 def _loss(v: float) -> str:
@@ -191,42 +192,140 @@ def browse_section(runs: pd.DataFrame) -> pd.DataFrame:
     return selected
 
 
+LOSS_CHOICES = {"loss": "Final loss", "loss_smoothed": "Smoothed loss"}
+
+
+def fit_inputs(selected: pd.DataFrame) -> tuple[pd.DataFrame, str, bool]:
+    """The runs a fit uses: which loss column, and whether only each (N, D) cell's best run."""
+    loss_column = "loss"
+    if "loss_smoothed" in selected and selected["loss_smoothed"].notna().any():
+        loss_column = st.radio("Loss to fit", list(LOSS_CHOICES), format_func=LOSS_CHOICES.get, horizontal=True,
+                               key="fit_loss_column", help="The file gives both a final and a smoothed loss.")
+    best_only = False
+    several = runs_lib.cells_with_several_runs(selected)
+    if several:
+        best_only = st.checkbox(
+            f"Fit the best run of each (N, D) cell ({several:,} cells hold several runs, e.g. a learning-rate or "
+            "batch-size sweep)", value=True, key="fit_best_per_cell",
+            help="The least-loss run of each cell, over its other hyperparameters; the rest are not independent "
+                 "samples of L(N, D).")
+    runs = runs_lib.best_run_per_cell(selected, loss_column) if best_only else selected[selected[loss_column].notna()]
+    return runs, loss_column, best_only
+
+
+def leave_out(run_ids: list[str]) -> None:
+    """Callback: leave these runs out of the next fit, and refit."""
+    st.session_state["fit_exclude"] = sorted(set(st.session_state.get("fit_exclude", [])) | set(run_ids))
+    st.session_state["refit"] = True
+
+
+def drop_highest(k: int) -> None:
+    """Callback: drop the k highest-loss runs (the published precedent), and refit."""
+    st.session_state["drop_top_loss"] = k
+    st.session_state["refit"] = True
+
+
 def fit_section(selected: pd.DataFrame) -> None:
     st.subheader("3 · Fit L(N, D) = E + A/N^α + B/D^β")
     st.caption(
         "Hoffmann et al.'s method: Huber loss (δ = 1e-3) on log loss, L-BFGS from their 4,500 "
         "initialisations; bootstrap resamples give standard errors and 95% intervals."
     )
-    if selected["loss_eval_set"].nunique() > 1:
-        st.warning("The selection mixes loss data sets; their losses are not comparable. Select one source.")
+    for warning in fit_guidance.selection_warnings(selected):
+        st.warning(fmt.plain(warning))
+    runs, loss_column, best_only = fit_inputs(selected)
+    excluded = [r for r in st.session_state.get("fit_exclude", []) if r in set(runs["run_id"])]
+    if excluded:
+        left, right = st.columns([4, 1])
+        left.info(f"{len(excluded):,} runs left out as outliers: {fmt.plain(', '.join(excluded[:6]))}"
+                  + (" …" if len(excluded) > 6 else ""))
+        if right.button("Put them back", key="fit_include_all"):
+            st.session_state.pop("fit_exclude", None)
+            st.rerun()
     c1, c2, c3 = st.columns(3)
-    drop = c1.number_input("Drop the k highest-loss runs", 0, max(len(selected) - 5, 0), 0, key="drop_top_loss",
-                           bind="query-params")
+    drop = c1.number_input("Drop the k highest-loss runs", 0, max(len(runs) - 5, 0), 0, key="drop_top_loss",
+                           bind="query-params", help=fit_guidance.HIGH_LOSS_PRECEDENT)
     n_boot = c2.slider("Bootstrap resamples", 0, 4000, 200, 50, key="bootstrap", bind="query-params")
     seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="seed")
-    if st.button(f"Fit {len(selected):,} runs", type="primary", key="run_fit", disabled=len(selected) < 5):
+    refit = st.session_state.pop("refit", False)
+    if st.button(f"Fit {len(runs) - len(excluded):,} runs", type="primary", key="run_fit",
+                 disabled=len(runs) - len(excluded) < 5) or refit:
         bar = st.progress(0.0, text="Starting")
         try:
             result = fit_chinchilla(
-                selected["n_params"], selected["n_tokens"], selected["loss"], drop_top_loss=int(drop),
-                bootstrap=int(n_boot), seed=int(seed),
-                progress=lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=text),
+                runs["n_params"], runs["n_tokens"], runs[loss_column], drop_top_loss=int(drop),
+                exclude=np.flatnonzero(runs["run_id"].isin(excluded).to_numpy()), bootstrap=int(n_boot),
+                seed=int(seed), progress=lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=text),
             )
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(fmt.plain(exc))
             return
         bar.empty()
+        before = st.session_state.get("fit", {}).get("result") if refit else None
+        uploads = sorted(runs.loc[runs["source"] == runs_lib.USER_SOURCE, "upload_id"].unique())
         st.session_state["fit"] = {
             "result": result,
-            "flops": selected["flops"].to_numpy(),
-            "selection": {"run_ids": selected["run_id"].tolist(), "sources": sorted(selected["source"].unique()),
-                          "drop_top_loss": int(drop), "bootstrap": int(n_boot), "seed": int(seed)},
+            "runs": runs[["run_id", "model_name", "source", "n_params", "n_tokens", "flops"]].reset_index(drop=True),
+            "before": before,
+            "selection": {"run_ids": runs["run_id"].iloc[result.used].tolist(), "sources": sorted(runs["source"].unique()),
+                          "uploads": upload_names(uploads), "loss_column": loss_column, "best_per_cell": best_only,
+                          "dropped_outliers": excluded, "drop_top_loss": int(drop), "bootstrap": int(n_boot),
+                          "seed": int(seed)},
         }
     if "fit" in st.session_state:
         show_fit(**st.session_state["fit"])
 
 
-def show_fit(result, flops: np.ndarray, selection: dict) -> None:
+def upload_names(upload_ids: list[str]) -> list[str]:
+    """Uploads by file name (and id), as a fit record lists them."""
+    if not upload_ids:
+        return []
+    with db.session() as con:
+        names = store.list_uploads(con).set_index("upload_id")["file_name"]
+    return [f"{names.get(u, u)} ({u})" for u in upload_ids]
+
+
+def outliers_section(result, runs: pd.DataFrame) -> None:
+    """The fit's outliers, why, and one click to leave them out (or the published precedent)."""
+    outliers = fit_guidance.find_outliers(result)
+    k = fit_guidance.HIGH_LOSS_PRECEDENT_K
+    if outliers.empty and result.n_points < 10 * k:
+        return
+    with st.container(border=True):
+        if outliers.empty:
+            st.markdown("**Outliers:** none more than "
+                        f"{fit_guidance.OUTLIER_Z:g} robust standard deviations off the fit.")
+        else:
+            st.markdown(f"**{len(outliers):,} outliers** (log residual more than {fit_guidance.OUTLIER_Z:g} robust "
+                        "standard deviations from the median)")
+            rows = runs.iloc[outliers["run"]].reset_index(drop=True)
+            table = rows[["model_name", "source", "n_params", "n_tokens"]].assign(
+                loss=outliers["loss"].to_numpy(), reason=outliers["reason"].to_numpy())
+            st.dataframe(readable(table, {"model_name": ("Model", None), "source": ("Source", None),
+                                          "n_params": ("Parameters N", fmt.count), "n_tokens": ("Tokens D", fmt.count),
+                                          "loss": ("Loss (nats/token)", _loss), "reason": ("Why", None)}),
+                         hide_index=True, placeholder=fmt.DASH, key="fit_outliers")
+            st.button(f"Leave these {len(outliers):,} out and refit", key="fit_leave_out", on_click=leave_out,
+                      args=(rows["run_id"].tolist(),))
+        if result.n_points >= 10 * k and not st.session_state.get("drop_top_loss"):
+            st.caption(fit_guidance.HIGH_LOSS_PRECEDENT)
+            st.button(f"Drop the {k} highest-loss runs and refit, as they did", key="fit_drop_precedent",
+                      on_click=drop_highest, args=(k,))
+
+
+def comparison_section(before, result) -> None:
+    """How the estimates moved with the last refit."""
+    moved = fit_guidance.compare_fits(before, result)
+    moved["constant"] = moved["constant"].map(lambda c: CONSTANT_NAMES.get(c, c))
+    four = lambda v: f"{v:.4g}"  # noqa: E731
+    st.markdown(f"**How the estimates moved** ({before.n_points:,} runs → {result.n_points:,})")
+    st.dataframe(readable(moved, {"constant": ("Constant", None), "before": ("Before", four), "after": ("After", four),
+                                  "change": ("Change", four),
+                                  "change_in_stderr": ("Change (standard errors of before)", lambda v: f"{v:+.2f}")}),
+                 hide_index=True, placeholder=fmt.DASH, key="fit_moved")
+
+
+def show_fit(result, runs: pd.DataFrame, before, selection: dict) -> None:
     status = "optimiser converged" if result.converged else "optimiser did NOT converge"
     st.markdown(f"**Fit on {result.n_points:,} runs** · {status} · objective {result.objective:.6g} · "
                 f"RMSE of log loss {result.rmse_log:.4f}")
@@ -262,11 +361,15 @@ def show_fit(result, flops: np.ndarray, selection: dict) -> None:
         if band("n_params"):
             st.caption(f"N*{band('n_params')}; D*{band('n_tokens')}")
     d1, d2, d3 = st.columns(3)
-    d1.plotly_chart(figures.residuals_figure(flops[result.used], result.log_residuals), key="resid")
+    d1.plotly_chart(figures.residuals_figure(runs["flops"].to_numpy()[result.used], result.log_residuals), key="resid")
     d2.plotly_chart(figures.predicted_vs_actual_figure(result.actual, result.predicted), key="pva")
     corr = result.correlations()
     if corr is not None:
         d3.plotly_chart(figures.correlation_heatmap(corr), key="corr")
+    outliers_section(result, runs)
+    if before is not None:
+        comparison_section(before, result)
+    against_published(result)
     name = st.text_input("Name this fit to use it on the other pages", key="fit_name", max_chars=80)
     anyway = False
     if result.problems:
@@ -280,6 +383,26 @@ def show_fit(result, flops: np.ndarray, selection: dict) -> None:
                        "the published laws.")
         except ValueError as exc:
             st.error(fmt.plain(exc))
+
+
+PUBLISHED_FOR_COMPARISON = ("chinchilla", "chinchilla-epoch")
+FIT_ID = "fit:this"
+
+
+def against_published(result) -> None:
+    """The fit's compute-optimal frontier beside the published laws', on the same axes."""
+    law = fitted_law(FIT_ID, "this fit", result.params, fitted_on="", problems=result.problems)
+    if not registry.has_compute_optimum(law):
+        return
+    laws = [law, *(registry.LAWS[i] for i in PUBLISHED_FOR_COMPARISON)]
+    frontier = pd.concat([scaling.frontier(each, *FRONTIER_FLOPS) for each in laws], ignore_index=True)
+    titles = {each.id: each.info.title for each in laws} | {FIT_ID: "This fit"}
+    bands = {}
+    if result.samples is not None:
+        bands[FIT_ID] = allocation_band(result.samples, np.logspace(*np.log10(FRONTIER_FLOPS), 37))
+    st.plotly_chart(figures.frontier_figure(frontier, titles, bands=bands), key="fit_vs_published")
+    st.caption("This fit's compute-optimal allocation beside Hoffmann et al.'s and Besiroglu et al.'s: a fit far "
+               "from both on the same kind of data deserves a second look.")
 
 
 def isoflop_section(selected: pd.DataFrame) -> None:

@@ -480,19 +480,31 @@ def fit_chinchilla(
     loss: Sequence[float],
     *,
     drop_top_loss: int = 0,
+    exclude: Sequence[int] = (),
     bootstrap: int = 0,
     seed: int = 0,
     progress: Progress | None = None,
 ) -> FitResult:
-    """Fit L = E + A/N^alpha + B/D^beta to runs (Hoffmann's method); optional bootstrap."""
+    """Fit L = E + A/N^alpha + B/D^beta to runs (Hoffmann's method); optional bootstrap.
+
+    ``exclude``: positions of runs to leave out (outliers); then the ``drop_top_loss``
+    highest-loss of the rest are left out. ``result.used`` holds the positions fitted."""
     if drop_top_loss < 0 or bootstrap < 0:
         raise ValueError("drop_top_loss and bootstrap must be >= 0")
     data = FitData.from_runs(n_params, n_tokens, loss)
-    used = np.arange(data.size)
+    keep = np.ones(data.size, dtype=bool)
+    exclude = np.asarray(exclude, dtype=int)
+    if exclude.size and (exclude.min() < 0 or exclude.max() >= data.size):
+        raise ValueError(f"runs to exclude must be positions 0 to {data.size - 1}")
+    keep[exclude] = False
     if drop_top_loss:
-        if drop_top_loss >= data.size:
-            raise ValueError(f"cannot drop {drop_top_loss} of {data.size} runs")
-        used = np.sort(np.argsort(data.log_loss, kind="stable")[: data.size - drop_top_loss])
+        if drop_top_loss >= keep.sum():
+            raise ValueError(f"cannot drop {drop_top_loss} of {keep.sum()} runs")
+        candidates = np.flatnonzero(keep)
+        highest = candidates[np.argsort(data.log_loss[candidates], kind="stable")[::-1][:drop_top_loss]]
+        keep[highest] = False
+    used = np.flatnonzero(keep)
+    if used.size < data.size:
         data = FitData(data.log_n[used], data.log_d[used], data.log_loss[used])
     if data.size < 5:
         raise ValueError(f"{data.size} runs cannot determine 5 constants; need at least 5 (50 or more is better)")

@@ -42,6 +42,21 @@ def select_runs(
     return runs[keep]
 
 
+def best_run_per_cell(runs: pd.DataFrame, loss_column: str = "loss") -> pd.DataFrame:
+    """The least-loss run of each (N, D) cell (the best over the other hyperparameters: learning
+    rate, batch size, ...), all columns kept; runs without that loss are left out."""
+    finite = runs[runs[loss_column].notna()]
+    if finite.empty:
+        return finite
+    best = finite.groupby(["n_params", "n_tokens"], sort=False)[loss_column].idxmin()
+    return finite.loc[best.to_numpy()]
+
+
+def cells_with_several_runs(runs: pd.DataFrame) -> int:
+    """How many (N, D) cells hold more than one run (a sweep over other hyperparameters)."""
+    return int((runs.groupby(["n_params", "n_tokens"], sort=False).size() > 1).sum())
+
+
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Text cells a spreadsheet would run as formulas get a leading apostrophe."""
     out = frame.copy()

@@ -3,6 +3,8 @@ Scaling laws page."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from engine.store import REPO_ROOT
@@ -101,3 +103,41 @@ def test_the_isoflop_budgets_table_is_labelled(app):
     assert all(len(v.split("e")) == 2 for v in shown["Budget C (FLOPs)"])  # 6.00e18, not 5999999999999999488
     assert set(shown["Used for a"]) <= {"yes", "no"}
     assert "None" not in shown.astype(str).to_numpy().ravel().tolist()
+
+
+def constants(at) -> dict[str, float]:
+    table = next(d for d in at.dataframe if "Constant" in d.value.columns).value
+    return dict(zip(table["Constant"], table["Value"].astype(float)))
+
+
+def test_the_shipped_hoffmann_runs_fitted_through_the_page_give_kyo_takanos_constants(app):
+    # kyo-takano/chinchilla on the same 234 runs (4,500-start grid, log-Huber 1e-3): issue 12
+    at = app("runs.py")
+    at.slider(key="bootstrap").set_value(0).run()
+    at.button(key="run_fit").click().run(timeout=120)
+    assert not at.exception
+    fitted = constants(at)
+    expected = {"E": 1.7840, "A": 442.4, "B": 1273.2, "α": 0.3427, "β": 0.3421}
+    for name, value in expected.items():
+        assert fitted[name] == pytest.approx(value, rel=0.01), name
+    assert not at.error  # usable
+
+
+def test_a_mixed_selection_is_named_and_the_precedent_refit_is_one_click(app):
+    at = app("runs.py")
+    at.file_uploader(key="uploads").set_value(("epoch_copy.csv", SWEEP, "text/csv")).run()
+    next(b for b in at.button if b.label == "Store 234 rows").click().run()
+    at.multiselect(key="sources").set_value(["hoffmann2022", "user"]).run()
+    warnings = " ".join(w.value for w in at.warning).replace("\\", "")  # shown escaped: plain text
+    assert "mixes 2 loss data sets" in warnings
+    assert re.search(r"23\d runs appear in more than one upload or source", warnings), warnings
+
+    at.multiselect(key="sources").set_value(["hoffmann2022"]).run()
+    at.slider(key="bootstrap").set_value(0).run()
+    at.button(key="run_fit").click().run(timeout=120)
+    at.button(key="fit_drop_precedent").click().run(timeout=120)  # Besiroglu et al.: drop the 5 highest-loss
+    assert not at.exception
+    assert any(md.value.startswith("**Fit on 229 runs**") for md in at.markdown)
+    assert any("How the estimates moved" in md.value for md in at.markdown)
+    moved = next(d for d in at.dataframe if "Before" in d.value.columns).value
+    assert list(moved["Constant"]) == ["E", "A", "B", "α", "β"]
