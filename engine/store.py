@@ -56,9 +56,16 @@ RUN_COLUMNS = (
     "domain",
     "frontier",
     "notes",
+    "learning_rate",
+    "batch_size",
+    "batch_size_unit",
+    "warmup_steps",
+    "lr_schedule",
+    "loss_smoothed",
+    "n_params_active",
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
     key   VARCHAR PRIMARY KEY,
@@ -105,7 +112,14 @@ CREATE TABLE IF NOT EXISTS runs (
     hardware            VARCHAR,
     domain              VARCHAR,
     frontier            BOOLEAN,
-    notes               VARCHAR
+    notes               VARCHAR,
+    learning_rate       DOUBLE CHECK (learning_rate > 0 AND isfinite(learning_rate)),  -- peak
+    batch_size          DOUBLE CHECK (batch_size > 0 AND isfinite(batch_size)),
+    batch_size_unit     VARCHAR CHECK (batch_size_unit IN ('tokens', 'sequences')),
+    warmup_steps        DOUBLE CHECK (warmup_steps >= 0),
+    lr_schedule         VARCHAR,
+    loss_smoothed       DOUBLE CHECK (loss_smoothed > 0 AND isfinite(loss_smoothed)),
+    n_params_active     DOUBLE CHECK (n_params_active > 0 AND isfinite(n_params_active))
 );
 CREATE TABLE IF NOT EXISTS hardware (
     hardware_id VARCHAR PRIMARY KEY,
@@ -140,6 +154,10 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "UPDATE runs SET derived_field = CASE WHEN flops_derived THEN 'flops' END",
         "ALTER TABLE runs DROP COLUMN flops_derived",
     ),
+    # v2 -> v3: runs keep their hyperparameters, both losses and active parameters (issue 12).
+    2: tuple(f"ALTER TABLE runs ADD COLUMN {column}" for column in (
+        "learning_rate DOUBLE", "batch_size DOUBLE", "batch_size_unit VARCHAR", "warmup_steps DOUBLE",
+        "lr_schedule VARCHAR", "loss_smoothed DOUBLE", "n_params_active DOUBLE")),
 }
 
 
@@ -429,14 +447,20 @@ def store_upload(con: duckdb.DuckDBPyConnection, report: IngestReport, data: byt
     if report.n_accepted == 0:
         raise IngestError(f"{report.file_name}: no usable rows ({report.n_rejected} rejected); nothing stored")
     upload_id = f"u-{report.sha256[:16]}"
-    runs = report.accepted.drop(columns=["row"]).assign(
-        run_id=(upload_id + ":") + report.accepted["row"].astype(str).str.zfill(7),
+    accepted = report.accepted
+    runs = accepted.drop(columns=["row"]).assign(
+        run_id=(upload_id + ":") + accepted["row"].astype(str).str.zfill(7),
         upload_id=upload_id,
         source=USER_SOURCE,
-        n_params_convention="total",
         domain=None,
         frontier=None,
-    )[list(RUN_COLUMNS)]
+    )
+    if "n_params_convention" not in runs:
+        runs["n_params_convention"] = "total"
+    for column in RUN_COLUMNS:  # fields this file does not have
+        if column not in runs:
+            runs[column] = None
+    runs = runs[list(RUN_COLUMNS)]
     for attempt in range(_MAX_ATTEMPTS):
         existing = con.execute(
             "SELECT upload_id, n_accepted, n_rejected FROM uploads WHERE sha256 = ?", [report.sha256]

@@ -148,11 +148,12 @@ def test_a_first_release_database_is_migrated(tmp_path):
     assert migrate(con) == 1
     rows = dict(con.execute("SELECT run_id, derived_field FROM runs").fetchall())
     assert rows == {"a": "flops", "b": None}
-    assert migrate(con) == 2  # recorded: a second open does not migrate again
+    assert migrate(con) == 3  # recorded: a second open does not migrate again
     con.close()
     with open_store(path) as s:
-        derived = query_runs(s.cursor(), ["s"])["derived_field"]
-        assert derived.iloc[0] == "flops" and derived.isna().iloc[1]
+        runs = query_runs(s.cursor(), ["s"])
+        assert runs["derived_field"].iloc[0] == "flops" and runs["derived_field"].isna().iloc[1]
+        assert runs["learning_rate"].isna().all() and runs["loss_smoothed"].isna().all()  # v3: new, empty
 
 
 def test_runs_of_some_uploads_only(store):
