@@ -10,6 +10,7 @@ import streamlit as st
 from engine import fit_guidance, ingest, isoflop, registry, runs as runs_lib, scaling, store
 from engine.fit import PARAM_NAMES, allocation_band, fit_chinchilla, fitted_law
 from engine.laws.base import LawError
+from engine.runs import RunFilter
 from ui import db, figures
 from ui import format as fmt
 from ui.tables import readable
@@ -66,10 +67,36 @@ def runs_table(runs: pd.DataFrame):
     return readable(runs, columns)
 
 
-@st.cache_data(show_spinner=False)
-def all_runs(version: tuple) -> pd.DataFrame:
+# The page stays as fast with a million stored runs as with a thousand: filters, counts and the
+# checks before a fit run in DuckDB; the chart and table get a fixed sample; the download is built
+# when it is asked for; a fit loads at most FIT_LIMIT runs.
+SAMPLE_SIZE = 5_000
+TABLE_ROWS = 1_000
+FIT_LIMIT = 50_000
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def choices(version: tuple) -> dict:
     with db.session() as con:
-        return store.query_runs(con)
+        return store.selection_choices(con)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def profile(version: tuple, selection: RunFilter) -> dict:
+    with db.session() as con:
+        return store.selection_profile(con, selection)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def sample(version: tuple, selection: RunFilter) -> pd.DataFrame:
+    with db.session() as con:
+        return store.sample_runs(con, selection, SAMPLE_SIZE)
+
+
+@st.cache_data(show_spinner="Loading the selected runs…", max_entries=4)
+def everything(version: tuple, selection: RunFilter) -> pd.DataFrame:
+    with db.session() as con:
+        return store.selected_runs(con, selection)
 
 
 def file_section() -> None:
@@ -149,64 +176,65 @@ def uploads_section() -> None:
             st.rerun()
 
 
-def browse_section(runs: pd.DataFrame) -> pd.DataFrame:
+def browse_section(version: tuple) -> tuple[RunFilter, list[str]]:
+    """The run filters, the selection's size, a chart and a table of a sample of it, and its
+    download. Returns the filter and the run ids picked on the chart (box or lasso)."""
     st.subheader("2 · Browse runs")
-    fit_ready = runs_lib.select_runs(runs, require_fit_columns=True)
-    sources = sorted(fit_ready["source"].unique())
+    options = choices(version)
+    sources = options["sources"]
     left, mid, right = st.columns(3)
     chosen = left.multiselect("Sources", sources, default=["hoffmann2022"] if "hoffmann2022" in sources else sources[:1],
                               key="sources", bind="query-params")
-    eval_sets = sorted(fit_ready["loss_eval_set"].fillna("(not given)").unique())
-    chosen_sets = mid.multiselect("Loss data set", eval_sets, key="eval_sets", help="Empty: all")
+    chosen_sets = mid.multiselect("Loss data set", options["eval_sets"], key="eval_sets", help="Empty: all")
     log_n = right.slider("Parameters N (log10 range)", 3.0, 14.0, (3.0, 14.0), 0.1, key="log10_n_range",
                          bind="query-params")
     right.caption(f"N from {fmt.count(10 ** log_n[0])} to {fmt.count(10 ** log_n[1])} parameters")
     user_uploads = None
-    uploaded = fit_ready[fit_ready["source"] == runs_lib.USER_SOURCE]["upload_id"].unique()
-    if runs_lib.USER_SOURCE in chosen and len(uploaded) > 1:
-        with db.session() as con:
-            names = store.list_uploads(con).set_index("upload_id")["file_name"]
-        user_uploads = st.multiselect("Your uploads", list(uploaded), default=list(uploaded), key="upload_filter",
-                                      format_func=lambda u: f"{names.get(u, u)} ({u})")
-    selected = runs_lib.select_runs(
-        fit_ready, sources=chosen, user_uploads=user_uploads, eval_sets=chosen_sets or None,
-        n_params_range=(10 ** log_n[0], 10 ** log_n[1]),
-    )
-    st.caption(f"{len(selected):,} runs selected of {len(fit_ready):,} with parameters, tokens and loss "
-               f"({len(runs):,} in the store). Box- or lasso-select points to fit a subset.")
+    uploads = options["uploads"]
+    if runs_lib.USER_SOURCE in chosen and len(uploads) > 1:
+        user_uploads = tuple(st.multiselect("Your uploads", list(uploads), default=list(uploads), key="upload_filter",
+                                            format_func=lambda u: f"{uploads.get(u, u)} ({u})"))
+    selection = RunFilter(sources=tuple(chosen), user_uploads=user_uploads, eval_sets=tuple(chosen_sets) or None,
+                          n_params_range=(10 ** log_n[0], 10 ** log_n[1]))
+    n_runs = profile(version, selection)["n_runs"]
+    shown = sample(version, selection)
+    sampled = f"; the chart and table show a fixed sample of {len(shown):,}" if len(shown) < n_runs else ""
+    st.caption(f"{n_runs:,} runs selected of {options['n_fit_ready']:,} with parameters, tokens and loss{sampled}. "
+               "Box- or lasso-select points to fit a subset.")
     event = st.plotly_chart(
-        figures.runs_scatter(selected, loss_label=LOSS_LABEL), key="runs_chart", on_select="rerun",
+        figures.runs_scatter(shown, loss_label=LOSS_LABEL), key="runs_chart", on_select="rerun",
         selection_mode=("box", "lasso"),
     )
     picked = [p.get("customdata") for p in (event.selection.points if event else [])]
     picked = [p for p in picked if p]
     with st.expander("Table"):
-        st.dataframe(runs_table(selected), hide_index=True, placeholder=fmt.DASH, key="runs_table")
+        if len(shown) > TABLE_ROWS:
+            st.caption(f"The first {TABLE_ROWS:,} of the sample; the download has every selected run.")
+        st.dataframe(runs_table(shown.head(TABLE_ROWS)), hide_index=True, placeholder=fmt.DASH, key="runs_table")
     st.download_button(
-        "Download these runs (CSV)", runs_lib.to_safe_csv(selected), file_name="flopwise_runs.csv",
-        mime="text/csv", key="download_runs",
+        f"Download these {n_runs:,} runs (CSV)", lambda: runs_lib.to_safe_csv(everything(version, selection)),
+        file_name="flopwise_runs.csv", mime="text/csv", key="download_runs", on_click="ignore",
     )
     if picked:
         st.info(f"{len(picked)} runs picked on the chart; the fit uses them.")
-        return selected[selected["run_id"].isin(picked)]
-    return selected
+    return selection, picked
 
 
 LOSS_CHOICES = {"loss": "Final loss", "loss_smoothed": "Smoothed loss"}
 
 
-def fit_inputs(selected: pd.DataFrame) -> tuple[pd.DataFrame, str, bool]:
+def fit_inputs(selected: pd.DataFrame, chosen: dict) -> tuple[pd.DataFrame, str, bool]:
     """The runs a fit uses: which loss column, and whether only each (N, D) cell's best run."""
     loss_column = "loss"
-    if "loss_smoothed" in selected and selected["loss_smoothed"].notna().any():
+    if chosen["has_smoothed_loss"]:
         loss_column = st.radio("Loss to fit", list(LOSS_CHOICES), format_func=LOSS_CHOICES.get, horizontal=True,
                                key="fit_loss_column", help="The file gives both a final and a smoothed loss.")
     best_only = False
-    several = runs_lib.cells_with_several_runs(selected)
+    several = chosen["cells_with_several_runs"]
     if several:
         best_only = st.checkbox(
             f"Fit the best run of each (N, D) cell ({several:,} cells hold several runs, e.g. a learning-rate or "
-            "batch-size sweep)", value=True, key="fit_best_per_cell",
+            "batch-size sweep)", value=chosen["has_hyperparameters"], key="fit_best_per_cell",
             help="The least-loss run of each cell, over its other hyperparameters; the rest are not independent "
                  "samples of L(N, D).")
     runs = runs_lib.best_run_per_cell(selected, loss_column) if best_only else selected[selected[loss_column].notna()]
@@ -225,15 +253,15 @@ def drop_highest(k: int) -> None:
     st.session_state["refit"] = True
 
 
-def fit_section(selected: pd.DataFrame) -> None:
+def fit_section(selected: pd.DataFrame, chosen: dict) -> None:
     st.subheader("3 · Fit L(N, D) = E + A/N^α + B/D^β")
     st.caption(
         "Hoffmann et al.'s method: Huber loss (δ = 1e-3) on log loss, L-BFGS from their 4,500 "
         "initialisations; bootstrap resamples give standard errors and 95% intervals."
     )
-    for warning in fit_guidance.selection_warnings(selected):
+    for warning in fit_guidance.selection_warnings(chosen):
         st.warning(fmt.plain(warning))
-    runs, loss_column, best_only = fit_inputs(selected)
+    runs, loss_column, best_only = fit_inputs(selected, chosen)
     excluded = [r for r in st.session_state.get("fit_exclude", []) if r in set(runs["run_id"])]
     if excluded:
         left, right = st.columns([4, 1])
@@ -430,10 +458,18 @@ st.title("Runs")
 st.caption("Your sweeps beside the published ones: upload, check, browse, fit, compare.")
 file_section()
 uploads_section()
-runs = all_runs(db.version())
-selected = browse_section(runs)
-if selected.empty:
+version = db.version()
+selection, picked = browse_section(version)
+chosen = profile(version, selection)
+if not chosen["n_runs"]:
     st.info("No runs match the filters.")
     st.stop()
-fit_section(selected)
+if chosen["n_runs"] > FIT_LIMIT and not picked:
+    st.info(f"{chosen['n_runs']:,} runs are selected; a fit takes at most {FIT_LIMIT:,}. Narrow the selection "
+            "(sources, uploads, loss data set, parameter range) or pick runs on the chart.")
+    st.stop()
+selected = everything(version, selection)
+if picked:
+    selected = selected[selected["run_id"].isin(picked)]
+fit_section(selected, chosen)
 isoflop_section(selected)

@@ -1,6 +1,7 @@
 """Fitting guidance the way the papers did it: what to check before a fit and what to look at after.
 
-Before (:func:`selection_warnings`), on the runs about to be fitted:
+Before (:func:`selection_warnings`), on the runs about to be fitted (their aggregates, computed
+in the store: engine.store.selection_profile):
 
 * mixed loss data sets: losses on different validation sets (or tokenizers) are not comparable.
   A run without a stated data set counts as its own upload's (or source's) data set;
@@ -30,51 +31,25 @@ HIGH_LOSS_PRECEDENT = ("Besiroglu et al. (2024) dropped the 5 highest-loss point
 HIGH_LOSS_PRECEDENT_K = 5
 
 
-def loss_data_sets(runs: pd.DataFrame) -> pd.Series:
-    """Each run's loss data set: its stated one, else '(not stated) in <upload or source>'."""
-    stated = runs["loss_eval_set"].astype(object)
-    origin = runs["upload_id"].where(runs["source"] == "user", runs["source"]).astype(str)
-    return stated.where(stated.notna(), "(not stated) in " + origin)
-
-
-def _three_figures(values: pd.Series) -> np.ndarray:
-    """Positive values rounded to 3 significant figures (vectorised)."""
-    v = values.to_numpy(dtype=float)
-    scale = 10.0 ** (np.floor(np.log10(v)) - 2)
-    return np.round(v / scale) * scale
-
-
-def near_duplicates(runs: pd.DataFrame) -> pd.DataFrame:
-    """Runs whose N, D and loss agree within rounding with a run of another upload or source:
-    columns run_id, origin and group (one group per shared configuration)."""
-    origin = runs["upload_id"].astype(str)
-    key = pd.DataFrame({"n": _three_figures(runs["n_params"]), "d": _three_figures(runs["n_tokens"]),
-                        "loss": runs["loss"].round(3)}, index=runs.index)
-    group = key.groupby(["n", "d", "loss"], sort=False).ngroup()
-    origins_per_group = origin.groupby(group).transform("nunique")
-    shared = origins_per_group > 1
-    return pd.DataFrame({"run_id": runs["run_id"][shared], "origin": origin[shared], "group": group[shared]})
-
-
-def selection_warnings(runs: pd.DataFrame) -> list[str]:
-    """Why the selected runs should not be fitted together as they are (empty: nothing to say)."""
-    if runs.empty:
+def selection_warnings(profile: dict) -> list[str]:
+    """Why the selected runs should not be fitted together as they are (empty: nothing to say),
+    from the selection's aggregates (engine.store.selection_profile)."""
+    if not profile["n_runs"]:
         return []
     warnings = []
-    sets = loss_data_sets(runs).value_counts()
+    sets = profile["data_sets"]
     if len(sets) > 1:
-        listed = "; ".join(f"{name} ({n:,} runs)" for name, n in sets.head(4).items())
+        listed = "; ".join(f"{name} ({n:,} runs)" for name, n in list(sets.items())[:4])
         warnings.append(f"The selection mixes {len(sets)} loss data sets: {listed}. Losses on different data sets "
                         "or tokenizers are not comparable; fit one at a time.")
-    conventions = runs["n_params_convention"].dropna().value_counts()
+    conventions = profile["conventions"]
     if len(conventions) > 1:
         listed = ", ".join(f"{name} ({n:,} runs)" for name, n in conventions.items())
         warnings.append(f"The selection mixes parameter conventions: {listed}. N means different things in them.")
-    dups = near_duplicates(runs)
-    if not dups.empty:
-        origins = ", ".join(sorted(dups["origin"].unique())[:4])
-        warnings.append(f"{dups['group'].nunique():,} runs appear in more than one upload or source ({origins}) with the "
-                        "same N, D and loss within rounding: probably copies of the same runs, counted twice.")
+    if profile["duplicate_groups"]:
+        origins = ", ".join(profile["duplicate_origins"][:4])
+        warnings.append(f"{profile['duplicate_groups']:,} runs appear in more than one upload or source ({origins}) "
+                        "with the same N, D and loss within rounding: probably copies of the same runs, counted twice.")
     return warnings
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Collection
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -13,33 +13,18 @@ USER_SOURCE = "user"  # the source of every uploaded run
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def select_runs(
-    runs: pd.DataFrame,
-    *,
-    sources: Collection[str] | None = None,
-    user_uploads: Collection[str] | None = None,
-    eval_sets: Collection[str] | None = None,
-    n_params_range: tuple[float, float] | None = None,
-    flops_range: tuple[float, float] | None = None,
-    require_fit_columns: bool = False,
-) -> pd.DataFrame:
-    """The runs matching every given filter (None means no filter on that column).
-    ``user_uploads`` keeps, of the users' uploaded runs, only those of these uploads (published
-    runs are unaffected)."""
-    keep = pd.Series(True, index=runs.index)
-    if sources is not None:
-        keep &= runs["source"].isin(list(sources))
-    if user_uploads is not None:
-        keep &= (runs["source"] != USER_SOURCE) | runs["upload_id"].isin(list(user_uploads))
-    if eval_sets is not None:
-        keep &= runs["loss_eval_set"].fillna("(not given)").isin(list(eval_sets))
-    if n_params_range is not None:
-        keep &= runs["n_params"].between(*n_params_range)
-    if flops_range is not None:
-        keep &= runs["flops"].between(*flops_range)
-    if require_fit_columns:
-        keep &= runs[["n_params", "n_tokens", "loss"]].notna().all(axis=1)
-    return runs[keep]
+NOT_GIVEN = "(not given)"  # how a run without a stated loss data set is offered in a filter
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """Which stored runs to show or fit (None: no filter on that column); hashable, so a cache key.
+    Only runs with parameters, tokens and loss (what a fit needs) are selected."""
+
+    sources: tuple[str, ...] | None = None
+    user_uploads: tuple[str, ...] | None = None  # of the users' runs, only these uploads
+    eval_sets: tuple[str, ...] | None = None  # NOT_GIVEN stands for runs without one
+    n_params_range: tuple[float, float] | None = None
 
 
 def best_run_per_cell(runs: pd.DataFrame, loss_column: str = "loss") -> pd.DataFrame:
@@ -50,11 +35,6 @@ def best_run_per_cell(runs: pd.DataFrame, loss_column: str = "loss") -> pd.DataF
         return finite
     best = finite.groupby(["n_params", "n_tokens"], sort=False)[loss_column].idxmin()
     return finite.loc[best.to_numpy()]
-
-
-def cells_with_several_runs(runs: pd.DataFrame) -> int:
-    """How many (N, D) cells hold more than one run (a sweep over other hyperparameters)."""
-    return int((runs.groupby(["n_params", "n_tokens"], sort=False).size() > 1).sum())
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:

@@ -29,7 +29,7 @@ import pandas as pd
 from engine import published
 from engine.hardware import Device, HardwareError, device_from_row, load_catalog
 from engine.ingest import IngestError, IngestReport
-from engine.runs import USER_SOURCE
+from engine.runs import NOT_GIVEN, USER_SOURCE, RunFilter
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = REPO_ROOT / "data" / "flopwise.duckdb"
@@ -421,6 +421,92 @@ def query_runs(
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     columns = ", ".join(f'"{c}"' for c in RUN_COLUMNS)
     return con.execute(f"SELECT {columns} FROM runs {where} ORDER BY run_id", params).df()
+
+
+# --- selections of runs, for pages that must not load a million rows per rerun ---------------
+
+_FIT_READY = "n_params IS NOT NULL AND n_tokens IS NOT NULL AND loss IS NOT NULL"
+
+
+def _selection_where(selection: RunFilter) -> tuple[str, list]:
+    clauses, params = [_FIT_READY], []
+    if selection.sources is not None:
+        clauses.append("source IN (SELECT unnest(?::VARCHAR[]))")
+        params.append(list(selection.sources))
+    if selection.user_uploads is not None:
+        clauses.append(f"(source <> '{USER_SOURCE}' OR upload_id IN (SELECT unnest(?::VARCHAR[])))")
+        params.append(list(selection.user_uploads))
+    if selection.eval_sets is not None:
+        clauses.append("coalesce(loss_eval_set, ?) IN (SELECT unnest(?::VARCHAR[]))")
+        params.extend([NOT_GIVEN, list(selection.eval_sets)])
+    if selection.n_params_range is not None:
+        clauses.append("n_params BETWEEN ? AND ?")
+        params.extend([float(v) for v in selection.n_params_range])
+    return " AND ".join(clauses), params
+
+
+def selection_choices(con: duckdb.DuckDBPyConnection) -> dict:
+    """What the run filters can offer: sources, loss data sets and user uploads (id -> file name)
+    among the runs with parameters, tokens and loss, and how many such runs there are."""
+    sources = [s for (s,) in con.execute(f"SELECT DISTINCT source FROM runs WHERE {_FIT_READY} ORDER BY 1").fetchall()]
+    sets = [s for (s,) in con.execute(f"SELECT DISTINCT coalesce(loss_eval_set, ?) FROM runs WHERE {_FIT_READY} "
+                                      "ORDER BY 1", [NOT_GIVEN]).fetchall()]
+    uploads = dict(con.execute(
+        f"SELECT upload_id, file_name FROM uploads WHERE kind = 'user' AND upload_id IN "
+        f"(SELECT DISTINCT upload_id FROM runs WHERE {_FIT_READY}) ORDER BY received_at").fetchall())
+    (n_ready,) = con.execute(f"SELECT count(*) FROM runs WHERE {_FIT_READY}").fetchone()
+    return {"sources": sources, "eval_sets": sets, "uploads": uploads, "n_fit_ready": n_ready}
+
+
+def selection_profile(con: duckdb.DuckDBPyConnection, selection: RunFilter) -> dict:
+    """Aggregates of the selected runs, computed in DuckDB (independent of how many there are):
+    n_runs; loss data sets and parameter conventions with their run counts (a run without a stated
+    data set counts as its upload's); near-duplicate configurations (N, D to 3 significant figures
+    and loss to 3 decimals shared by two uploads or sources) and their uploads; (N, D) cells with
+    several runs; whether any run has a smoothed loss, a learning rate or a batch size."""
+    where, params = _selection_where(selection)
+    selected = f"WITH _selected AS (SELECT * FROM runs WHERE {where}) "
+
+    def query(sql: str, extra: list | None = None) -> duckdb.DuckDBPyConnection:
+        return con.execute(selected + sql, [*params, *(extra or [])])
+
+    n_runs, cells_several, smoothed, hyper = query(
+        "SELECT (SELECT count(*) FROM _selected), "
+        "(SELECT count(*) FROM (SELECT 1 FROM _selected GROUP BY n_params, n_tokens HAVING count(*) > 1)), "
+        "(SELECT count(loss_smoothed) > 0 FROM _selected), "
+        "(SELECT count(learning_rate) + count(batch_size) > 0 FROM _selected)").fetchone()
+    sets = dict(query(
+        "SELECT coalesce(loss_eval_set, '(not stated) in ' || CASE WHEN source = ? THEN upload_id ELSE source END), "
+        "count(*) FROM _selected GROUP BY 1 ORDER BY 2 DESC", [USER_SOURCE]).fetchall())
+    conventions = dict(query("SELECT n_params_convention, count(*) FROM _selected "
+                             "WHERE n_params_convention IS NOT NULL GROUP BY 1 ORDER BY 2 DESC").fetchall())
+    dup_groups, dup_origins = query(
+        ", keyed AS (SELECT upload_id, "
+        "round(n_params / pow(10, floor(log10(n_params)) - 2)) * pow(10, floor(log10(n_params)) - 2) AS n, "
+        "round(n_tokens / pow(10, floor(log10(n_tokens)) - 2)) * pow(10, floor(log10(n_tokens)) - 2) AS d, "
+        "round(loss, 3) AS l FROM _selected), "
+        "shared AS (SELECT list(DISTINCT upload_id) AS origins FROM keyed GROUP BY n, d, l "
+        "HAVING count(DISTINCT upload_id) > 1) "
+        "SELECT count(*), list_sort(list_distinct(flatten(list(origins)))) FROM shared").fetchone()
+    return {"n_runs": n_runs, "data_sets": sets, "conventions": conventions, "duplicate_groups": dup_groups,
+            "duplicate_origins": dup_origins or [], "cells_with_several_runs": cells_several,
+            "has_smoothed_loss": bool(smoothed), "has_hyperparameters": bool(hyper)}
+
+
+def sample_runs(con: duckdb.DuckDBPyConnection, selection: RunFilter, limit: int) -> pd.DataFrame:
+    """At most ``limit`` of the selected runs, all columns: a fixed pseudo-random sample (by a hash
+    of the run id), so a narrower filter keeps the runs it had."""
+    where, params = _selection_where(selection)
+    columns = ", ".join(f'"{c}"' for c in RUN_COLUMNS)
+    return con.execute(f"SELECT {columns} FROM runs WHERE {where} ORDER BY hash(run_id) LIMIT ?",
+                       [*params, int(limit)]).df()
+
+
+def selected_runs(con: duckdb.DuckDBPyConnection, selection: RunFilter) -> pd.DataFrame:
+    """Every selected run, all columns, by run id."""
+    where, params = _selection_where(selection)
+    columns = ", ".join(f'"{c}"' for c in RUN_COLUMNS)
+    return con.execute(f"SELECT {columns} FROM runs WHERE {where} ORDER BY run_id", params).df()
 
 
 def list_sources(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

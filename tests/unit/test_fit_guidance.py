@@ -9,7 +9,10 @@ import pytest
 
 from engine.fit import fit_chinchilla
 from engine.fit_guidance import compare_fits, find_outliers, selection_warnings
+from engine.ingest import read_upload
 from engine.published import DATASETS_DIR
+from engine.runs import RunFilter
+from engine.store import open_store, query_runs, selection_profile, store_upload
 
 # Besiroglu et al. 2024, Table 1: the generating constants
 TRUE = {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}
@@ -53,29 +56,34 @@ def test_drop_top_loss_leaves_out_the_highest_losses_after_the_excluded():
     assert set(range(len(runs))) - set(result.used) == {0, *highest_two}
 
 
-def frame(source: str, upload: str, loss_set, n, d, loss, convention: str = "total") -> pd.DataFrame:
-    k = len(n)
-    return pd.DataFrame({"run_id": [f"{upload}:{i}" for i in range(k)], "source": source, "upload_id": upload,
-                         "loss_eval_set": loss_set, "n_params_convention": convention, "n_params": n, "n_tokens": d,
-                         "loss": loss})
+def upload(con, name: str, text: str):
+    """A CSV through the real ingest and upload path."""
+    data = text.encode()
+    return store_upload(con, read_upload(data, name), data)
 
 
-def test_published_runs_beside_an_uploaded_copy_of_them_are_called_mixed_and_duplicated():
-    n, d, loss = np.array([7e7, 4e8, 2.8e9]), np.array([1.4e9, 8e9, 5.6e10]), np.array([3.4, 2.9, 2.4])
-    published = frame("hoffmann2022", "published:hoffmann2022", "MassiveText", n, d, loss)
-    copy = frame("user", "u-epoch", None, n * 1.0004, d, loss + 0.0002)  # a digitised copy: equal within rounding
-    warnings = selection_warnings(pd.concat([published, copy], ignore_index=True))
-    text = " ".join(warnings)
-    assert "mixes 2 loss data sets" in text and "MassiveText (3 runs)" in text and "(not stated) in u-epoch" in text
+def test_published_runs_beside_an_uploaded_copy_of_them_are_called_mixed_and_duplicated(tmp_path):
+    with open_store(tmp_path / "mixed.duckdb") as store:
+        con = store.cursor()
+        shipped = query_runs(con, ["hoffmann2022"]).head(3)
+        # a digitised copy of three of Hoffmann's runs: equal within rounding, no data set stated
+        rows = "".join(f"{n * 1.0001:.6g},{d:.6g},{loss:.6g}\n"
+                       for n, d, loss in shipped[["n_params", "n_tokens", "loss"]].itertuples(index=False))
+        copy = upload(con, "copy.csv", "params,tokens,loss\n" + rows)
+        profile = selection_profile(con, RunFilter(sources=("hoffmann2022", "user")))
+    text = " ".join(selection_warnings(profile))
+    assert "mixes 2 loss data sets" in text and "(234 runs)" in text and f"(not stated) in {copy.upload_id}" in text
     assert "3 runs appear in more than one upload or source" in text
 
 
-def test_one_data_set_is_not_mixed_and_conventions_are_checked():
-    n, d, loss = np.array([1e8, 1e9]), np.array([2e9, 2e10]), np.array([3.0, 2.5])
-    one = frame("user", "u-a", "C4", n, d, loss)
-    assert selection_warnings(one) == []
-    mixed = pd.concat([one, frame("user", "u-b", "C4", n * 2, d, loss - 0.1, convention="non_embedding")])
-    assert any("mixes parameter conventions" in w for w in selection_warnings(mixed))
+def test_one_data_set_is_not_mixed_and_conventions_are_checked(tmp_path):
+    with open_store(tmp_path / "one.duckdb", load_published_data=False) as store:
+        con = store.cursor()
+        upload(con, "a.csv", "params,tokens,loss,eval_set\n1e8,2e9,3.0,C4\n1e9,2e10,2.5,C4\n")
+        assert selection_warnings(selection_profile(con, RunFilter())) == []
+        upload(con, "b.csv", "non_embedding_params,tokens,loss,eval_set\n2e8,2e9,2.9,C4\n2e9,2e10,2.4,C4\n")
+        warnings = selection_warnings(selection_profile(con, RunFilter()))
+    assert any("mixes parameter conventions: total (2 runs), non_embedding (2 runs)" in w for w in warnings), warnings
 
 
 def test_the_shipped_hoffmann_runs_give_kyo_takano_chinchillas_fit():

@@ -157,13 +157,13 @@ def test_a_first_release_database_is_migrated(tmp_path):
 
 
 def test_runs_of_some_uploads_only(store):
-    from engine.runs import select_runs
+    from engine.runs import RunFilter
+    from engine.store import selected_runs
 
     con = store.cursor()
     first = store_upload(con, read_upload(SWEEP, "a.csv"), SWEEP)
     other = SWEEP.replace(b"3.5", b"3.6")
     store_upload(con, read_upload(other, "b.csv"), other)
-    runs = query_runs(con, ["user", "hoffmann2022"])
-    kept = select_runs(runs, user_uploads=[first.upload_id])
+    kept = selected_runs(con, RunFilter(sources=("user", "hoffmann2022"), user_uploads=(first.upload_id,)))
     assert set(kept[kept.source == "user"].upload_id) == {first.upload_id}
     assert (kept.source == "hoffmann2022").sum() == 234
