@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from engine import fit_guidance, ingest, isoflop, registry, runs as runs_lib, scaling, store
+from engine import fit_guidance, hyperparams, ingest, isoflop, registry, runs as runs_lib, scaling, store
 from engine.fit import PARAM_NAMES, allocation_band, fit_chinchilla, fitted_law
 from engine.laws.base import LawError
 from engine.runs import RunFilter
@@ -433,6 +433,65 @@ def against_published(result) -> None:
                "from both on the same kind of data deserves a second look.")
 
 
+HYPERPARAM_NAMES = {"lr_coefficient": "a (learning rate)", "lr_exponent_n": "p (exponent of N)",
+                    "lr_exponent_d": "q (exponent of D)", "bs_coefficient": "b (batch size)",
+                    "bs_exponent_d": "r (exponent of D)"}
+
+
+def hyperparams_section(selected: pd.DataFrame) -> None:
+    """Fit the Step Law's lr_opt = a·N^p·D^q and bs_opt = b·D^r to a learning-rate and batch-size
+    sweep, and show the fit beside the paper's constants and predictions."""
+    law = hyperparams.STEP_LAW
+    st.subheader("4 · Optimal learning rate and batch size (Step Law)")
+    st.caption(f"{law.info.title}: η_opt = a·N^p·D^q and B_opt = b·D^r (tokens). Each (N, D) cell's optimum is the "
+               "minimum of a quadratic in log learning rate and log batch size near its best run; diverged runs "
+               "(loss more than 50% above the cell's best) are left out.")
+    c1, c2, c3 = st.columns(3)
+    loss_column = c1.radio("Loss for the optima", list(LOSS_CHOICES), format_func=LOSS_CHOICES.get, horizontal=True,
+                           key="hp_loss_column") if selected["loss_smoothed"].notna().any() else "loss"
+    in_sequences = (selected["batch_size_unit"] == "sequences").any()
+    seq_len = c2.number_input("Tokens per sequence", 1, 1_000_000, 2048, key="hp_seq_len",
+                              help="The file's batch sizes are in sequences.") if in_sequences else None
+    n_boot = c3.number_input("Bootstrap resamples of the cells (0: analytic intervals)", 0, 2000, 0, key="hp_boot")
+    if st.button("Fit the learning-rate and batch-size laws", key="hp_fit"):
+        try:
+            sweep = hyperparams.sweep_from_runs(selected, loss_column=loss_column, sequence_length=seq_len)
+            st.session_state["hp_fit_result"] = hyperparams.fit_hyperparams(sweep, bootstrap=int(n_boot))
+        except LawError as exc:
+            st.error(fmt.plain(exc))
+            return
+    fit = st.session_state.get("hp_fit_result")
+    if fit is None:
+        return
+    st.markdown(f"**{fit.n_cells:,} cells, {fit.n_runs:,} runs, {fit.n_diverged:,} diverged** · intervals: "
+                f"{fit.interval_method}")
+    for reason in fit.reasons:
+        st.error(fmt.plain(reason))
+    for warning in fit.warnings:
+        st.warning(fmt.plain(warning))
+    paper = law.parameters
+    rows = [{"constant": HYPERPARAM_NAMES[name], "fit": est.value, "low": est.ci_low, "high": est.ci_high,
+             "paper": paper[name], "note": est.note or None} for name, est in fit.params.items()]
+    four = lambda v: f"{v:.4g}"  # noqa: E731
+    st.dataframe(readable(pd.DataFrame(rows), {"constant": ("Constant", None), "fit": ("Your fit", four),
+                                               "low": ("95% low", four), "high": ("95% high", four),
+                                               "paper": ("Step Law (Li et al. 2025)", four), "note": ("Note", None)}),
+                 hide_index=True, placeholder=fmt.DASH, key="hp_constants")
+    cells = fit.cells.dropna(subset=["learning_rate", "batch_size"])
+    labels = [f"N {fmt.count(n)}, D {fmt.count(d)}" for n, d in zip(cells["n_params"], cells["n_tokens"])]
+    lr = {"Step Law (Li et al. 2025)": law.learning_rate(cells["n_params"], cells["n_tokens"])}
+    bs = {"Step Law (Li et al. 2025)": law.batch_size_tokens(cells["n_tokens"])}
+    if fit.usable:
+        mine = fit.to_law()
+        lr = {"Your fit": mine.learning_rate(cells["n_params"], cells["n_tokens"]), **lr}
+        bs = {"Your fit": mine.batch_size_tokens(cells["n_tokens"]), **bs}
+    left, right = st.columns(2)
+    left.plotly_chart(figures.law_check_figure(cells["learning_rate"].to_numpy(), lr, quantity="learning rate",
+                                               unit="peak learning rate", cells=labels), key="hp_lr_chart")
+    right.plotly_chart(figures.law_check_figure(cells["batch_size"].to_numpy(), bs, quantity="batch size",
+                                                unit="tokens", cells=labels), key="hp_bs_chart")
+
+
 def isoflop_section(selected: pd.DataFrame) -> None:
     with st.expander("IsoFLOP analysis (Approach 2): exponent of N_opt ∝ C^a"):
         tol = st.slider("Runs within this many decades of compute share a budget", 0.01, 0.3, 0.05, 0.01,
@@ -472,4 +531,6 @@ selected = everything(version, selection)
 if picked:
     selected = selected[selected["run_id"].isin(picked)]
 fit_section(selected, chosen)
+if chosen["has_hyperparameters"]:
+    hyperparams_section(selected)
 isoflop_section(selected)

@@ -182,31 +182,13 @@ def cmd_hyperparams(args: argparse.Namespace) -> dict[str, Any]:
     return recommendation.as_dict()
 
 
-def sweep_for_hyperparams(runs, *, loss: str, sequence_length: int | None):
-    """The columns fit_hyperparams takes, from ingested runs: batch size in tokens (a batch in
-    sequences times ``sequence_length``) and the chosen loss column."""
-    missing = [c for c in ("learning_rate", "batch_size") if c not in runs or runs[c].isna().all()]
-    if missing:
-        raise CliError(f"the file has no {' or '.join(missing)} column: a learning-rate and batch-size sweep "
-                       "needs both (e.g. lr, bs)")
-    column = "loss_smoothed" if loss == "smoothed" else "loss"
-    if column not in runs or runs[column].isna().all():
-        raise CliError("the file has no smoothed-loss column; use --loss final")
-    batch = runs["batch_size"].astype(float)
-    if (runs.get("batch_size_unit") == "sequences").any():
-        if sequence_length is None:
-            raise CliError("the batch sizes are in sequences; give --sequence-length to turn them into tokens")
-        batch = batch.where(runs["batch_size_unit"] != "sequences", batch * sequence_length)
-    out = runs[["n_params", "n_tokens", "learning_rate"]].assign(batch_size=batch, loss=runs[column])
-    return out.dropna()
-
-
 def cmd_fit_hyperparams(args: argparse.Namespace) -> dict[str, Any]:
-    from engine.hyperparams import fit_hyperparams
+    from engine.hyperparams import fit_hyperparams, sweep_from_runs
 
     data, name = _read_file(args.file)
     report = read_upload(data, name)
-    sweep = sweep_for_hyperparams(report.accepted, loss=args.loss, sequence_length=args.sequence_length)
+    sweep = sweep_from_runs(report.accepted, loss_column="loss_smoothed" if args.loss == "smoothed" else "loss",
+                            sequence_length=args.sequence_length)
     fit = fit_hyperparams(sweep, bootstrap=args.bootstrap, seed=args.seed)
     summary = fit.summary()
     summary["rejected_rows"] = report.n_rejected

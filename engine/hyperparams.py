@@ -304,6 +304,29 @@ def _check_runs(runs: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def sweep_from_runs(runs: pd.DataFrame, *, loss_column: str = "loss",
+                    sequence_length: int | None = None) -> pd.DataFrame:
+    """The columns :func:`fit_hyperparams` takes, from stored or ingested runs (engine.store
+    RUN_COLUMNS): batch size in tokens (a batch in sequences times ``sequence_length``) and the
+    chosen loss column ('loss' or 'loss_smoothed'); runs without them are left out. LawError
+    says what is missing."""
+    missing = [c for c in ("learning_rate", "batch_size") if c not in runs or runs[c].isna().all()]
+    if missing:
+        raise LawError(f"the runs have no {' or '.join(missing)}: a learning-rate and batch-size sweep needs "
+                       "both (columns like lr, bs)")
+    if loss_column not in runs or runs[loss_column].isna().all():
+        raise LawError(f"the runs have no {'smoothed ' if loss_column == 'loss_smoothed' else ''}loss; "
+                       "choose the other loss")
+    batch = runs["batch_size"].astype(float)
+    in_sequences = (runs["batch_size_unit"] == "sequences").to_numpy() if "batch_size_unit" in runs else False
+    if np.any(in_sequences):
+        if not sequence_length or sequence_length <= 0:
+            raise LawError("the batch sizes are in sequences; give the sequence length to turn them into tokens")
+        batch = batch.where(~in_sequences, batch * sequence_length)
+    out = runs[["n_params", "n_tokens", "learning_rate"]].assign(batch_size=batch, loss=runs[loss_column])
+    return out.dropna().reset_index(drop=True)
+
+
 def flag_diverged(
     runs: pd.DataFrame, *, threshold: float = DIVERGED_REL_THRESHOLD, initial_loss: float | None = None
 ) -> pd.Series:

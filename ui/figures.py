@@ -11,7 +11,7 @@ a misspelt property still fails there.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -294,6 +294,27 @@ def predicted_vs_actual_figure(actual: np.ndarray, predicted: np.ndarray) -> go.
             "yaxis": {"title": {"text": "Predicted loss (nats/token)"}},
         },
     )
+
+
+def law_check_figure(observed: np.ndarray, predictions: Mapping[str, np.ndarray], *, quantity: str, unit: str,
+                     cells: Sequence[str]) -> go.Figure:
+    """Each cell's measured optimum (x) against what each law predicts for it (y), log-log, with
+    y = x: how well a fitted law and a published one describe the same sweep. ``cells`` labels the
+    points (e.g. 'N 215 M, D 4 B')."""
+    values = [np.asarray(observed, dtype=float), *(np.asarray(v, dtype=float) for v in predictions.values())]
+    lo, hi = min(float(v.min()) for v in values) / 1.5, max(float(v.max()) for v in values) * 1.5
+    data = [_scatter([lo, hi], [lo, hi], mode="lines", name="y = x (exact)", line={"color": "#94a3b8", "dash": "dash"})]
+    for i, (name, predicted) in enumerate(predictions.items()):
+        data.append(_scatter(
+            observed, predicted, mode="markers", name=_plain(name), marker={"color": color_for(i), "size": 8},
+            text=[f"{_plain(c)}<br>measured {fmt.sci(o)} {unit}<br>predicted {fmt.sci(p)} {unit}"
+                  for c, o, p in zip(cells, observed, predicted)],
+            hovertemplate="%{text}<extra>%{fullData.name}</extra>"))
+    return _figure(data, {
+        "height": 360, "title": {"text": f"Optimal {quantity}: law against each cell's optimum"},
+        "xaxis": _log_axis(np.array([lo, hi]), f"Measured optimum ({unit}, log scale)"),
+        "yaxis": _log_axis(np.array([lo, hi]), f"Law's prediction ({unit}, log scale)"),
+    })
 
 
 _SYMBOLS = {"alpha": "α", "beta": "β"}
