@@ -276,8 +276,8 @@ def fit_section(selected: pd.DataFrame, chosen: dict) -> None:
     n_boot = c2.slider("Bootstrap resamples", 0, 4000, 200, 50, key="bootstrap", bind="query-params")
     seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="seed")
     refit = st.session_state.pop("refit", False)
-    if st.button(f"Fit {len(runs) - len(excluded):,} runs", type="primary", key="run_fit",
-                 disabled=len(runs) - len(excluded) < 5) or refit:
+    n_fitted = len(runs) - len(excluded) - int(drop)
+    if st.button(f"Fit {n_fitted:,} runs", type="primary", key="run_fit", disabled=n_fitted < 5) or refit:
         bar = st.progress(0.0, text="Starting")
         try:
             result = fit_chinchilla(
@@ -328,10 +328,12 @@ def outliers_section(result, runs: pd.DataFrame) -> None:
                         "standard deviations from the median)")
             rows = runs.iloc[outliers["run"]].reset_index(drop=True)
             table = rows[["model_name", "source", "n_params", "n_tokens"]].assign(
-                loss=outliers["loss"].to_numpy(), reason=outliers["reason"].to_numpy())
+                loss=outliers["loss"].to_numpy(), predicted=outliers["predicted"].to_numpy(),
+                reason=outliers["reason"].to_numpy())
             st.dataframe(readable(table, {"model_name": ("Model", None), "source": ("Source", None),
                                           "n_params": ("Parameters N", fmt.count), "n_tokens": ("Tokens D", fmt.count),
-                                          "loss": ("Loss (nats/token)", _loss), "reason": ("Why", None)}),
+                                          "loss": ("Loss (nats/token)", _loss),
+                                          "predicted": ("Fit predicts", _loss), "reason": ("Why", None)}),
                          hide_index=True, placeholder=fmt.DASH, key="fit_outliers")
             st.button(f"Leave these {len(outliers):,} out and refit", key="fit_leave_out", on_click=leave_out,
                       args=(rows["run_id"].tolist(),))
@@ -347,9 +349,12 @@ def comparison_section(before, result) -> None:
     moved["constant"] = moved["constant"].map(lambda c: CONSTANT_NAMES.get(c, c))
     four = lambda v: f"{v:.4g}"  # noqa: E731
     st.markdown(f"**How the estimates moved** ({before.n_points:,} runs → {result.n_points:,})")
-    st.dataframe(readable(moved, {"constant": ("Constant", None), "before": ("Before", four), "after": ("After", four),
-                                  "change": ("Change", four),
-                                  "change_in_stderr": ("Change (standard errors of before)", lambda v: f"{v:+.2f}")}),
+    columns = {"constant": ("Constant", None), "before": ("Before", four), "after": ("After", four),
+               "change": ("Change", lambda v: f"{v:+.4g}"),
+               "change_in_stderr": ("Change (standard errors of before)", lambda v: f"{v:+.2f}")}
+    if moved["change_in_stderr"].isna().all():  # no bootstrap before: no standard errors
+        del columns["change_in_stderr"]
+    st.dataframe(readable(moved, columns),
                  hide_index=True, placeholder=fmt.DASH, key="fit_moved")
 
 
@@ -452,7 +457,8 @@ def hyperparams_section(selected: pd.DataFrame) -> None:
     in_sequences = (selected["batch_size_unit"] == "sequences").any()
     seq_len = c2.number_input("Tokens per sequence", 1, 1_000_000, 2048, key="hp_seq_len",
                               help="The file's batch sizes are in sequences.") if in_sequences else None
-    n_boot = c3.number_input("Bootstrap resamples of the cells (0: analytic intervals)", 0, 2000, 0, key="hp_boot")
+    n_boot = c3.number_input("Bootstrap resamples (0: analytic)", 0, 2000, 0, key="hp_boot",
+                             help="Resample the cells with replacement for the 95% intervals; 0 gives OLS intervals.")
     if st.button("Fit the learning-rate and batch-size laws", key="hp_fit"):
         try:
             sweep = hyperparams.sweep_from_runs(selected, loss_column=loss_column, sequence_length=seq_len)

@@ -68,9 +68,8 @@ def find_outliers(result: FitResult, threshold: float = OUTLIER_Z) -> pd.DataFra
         "log_residual": r[flagged],
         "robust_z": z[flagged],
         # r = log predicted - log measured: a negative residual is a loss above the fit
-        "reason": [f"{abs(v):.1f} robust standard deviations {'below' if v > 0 else 'above'} the fit "
-                   f"(predicted {p:.3f}, measured {a:.3f})"
-                   for v, p, a in zip(z[flagged], result.predicted[flagged], result.actual[flagged])],
+        "reason": [f"{abs(v):.1f} robust standard deviations {'below' if v > 0 else 'above'} the fit"
+                   for v in z[flagged]],
     })
 
 
