@@ -25,6 +25,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from engine import published
 from engine.hardware import Device, HardwareError, device_from_row, load_catalog
@@ -534,19 +535,13 @@ def store_upload(con: duckdb.DuckDBPyConnection, report: IngestReport, data: byt
         raise IngestError(f"{report.file_name}: no usable rows ({report.n_rejected} rejected); nothing stored")
     upload_id = f"u-{report.sha256[:16]}"
     accepted = report.accepted
-    runs = accepted.drop(columns=["row"]).assign(
-        run_id=(upload_id + ":") + accepted["row"].astype(str).str.zfill(7),
-        upload_id=upload_id,
-        source=USER_SOURCE,
-        domain=None,
-        frontier=None,
-    )
-    if "n_params_convention" not in runs:
-        runs["n_params_convention"] = "total"
-    for column in RUN_COLUMNS:  # fields this file does not have
-        if column not in runs:
-            runs[column] = None
-    runs = runs[list(RUN_COLUMNS)]
+    if "n_params_convention" not in accepted:
+        accepted = accepted.assign(n_params_convention="total")
+    # Only the columns the file filled travel (the rest stay NULL), as Arrow, with the run id built
+    # in SQL: a million-row upload's cost is then DuckDB's, not Python objects'.
+    filled = [c for c in RUN_COLUMNS if c in accepted and accepted[c].notna().any()]
+    incoming = pa.Table.from_pandas(accepted[["row", *filled]], preserve_index=False)
+    columns = ", ".join(f'"{c}"' for c in filled)
     for attempt in range(_MAX_ATTEMPTS):
         existing = con.execute(
             "SELECT upload_id, n_accepted, n_rejected FROM uploads WHERE sha256 = ?", [report.sha256]
@@ -561,7 +556,14 @@ def store_upload(con: duckdb.DuckDBPyConnection, report: IngestReport, data: byt
                      datetime.now(timezone.utc).replace(tzinfo=None), report.n_accepted,
                      report.n_rejected, json.dumps(report.mapping), data],
                 )
-                _insert_frame(con, "runs", runs)
+                con.register("_incoming", incoming)
+                try:
+                    con.execute(f"INSERT INTO runs (run_id, upload_id, source, {columns}) SELECT "
+                                "? || ':' || lpad(CAST(\"row\" AS VARCHAR), 7, '0'), ?, ?, "
+                                f"{columns} FROM _incoming", [upload_id, upload_id, USER_SOURCE])
+                finally:
+                    with contextlib.suppress(duckdb.Error):
+                        con.unregister("_incoming")
             return StoredUpload(upload_id, True, report.n_accepted, report.n_rejected)
         except (duckdb.TransactionException, duckdb.ConstraintException):
             time.sleep(0.01 * (attempt + 1))  # another writer won the race; look again
