@@ -102,24 +102,42 @@ def everything(version: tuple, selection: RunFilter) -> pd.DataFrame:
 def file_section() -> None:
     st.subheader("1 · Upload a sweep")
     st.caption(
-        "CSV or Parquet, one row per training run. Recognised columns include params / model_size / N, "
-        "tokens / D, flops / compute / C, loss / val_loss, unique_tokens; values may be written 70M, 1.3B, 1.4T "
-        "or 2e9. Any two of parameters, tokens and compute suffice (C = 6ND gives the third)."
+        "CSV (comma, semicolon or tab; UTF-8 or UTF-16, decimal points or commas) or Parquet, one row per training "
+        "run. Recognised columns include params / model_size / N, tokens / D, flops / compute / C, loss / val_loss, "
+        "smoothed loss, unique_tokens, lr, batch size, warm-up, experts, active params; values may be written 70M, "
+        "1.3B, 1.4T or 2e9. Any two of parameters, tokens and compute suffice (C = 6ND gives the third). A row "
+        "that cannot be used is named with its reason; the others are kept."
     )
     files = st.file_uploader(
-        "Sweep files", type=["csv", "parquet"], accept_multiple_files=True, key="uploads"
+        "Sweep files", type=["csv", "parquet", "tsv", "txt"], accept_multiple_files=True, key="uploads"
     )
+    parsed = st.session_state.setdefault("_parsed_uploads", {})
+    for gone in set(parsed) - {f.file_id for f in files or []}:  # files removed from the uploader
+        del parsed[gone]
     for file in files or []:
         with st.container(border=True):
-            upload_one(file.name, file.getvalue())
+            upload_one(file, parsed.setdefault(file.file_id, {}))
 
 
-def upload_one(name: str, data: bytes) -> None:
-    st.markdown(f"**{fmt.plain(name)}** · {len(data):,} bytes")  # a file's name is shown as typed
+CONVENTION_WORDS = {"total": "total parameters (embeddings included)", "non_embedding": "non-embedding parameters",
+                    "active": "active parameters (MoE)"}
+UNIT_WORDS = {"tokens": "tokens", "sequences": "sequences"}
+ERRORS_SHOWN = 1_000
+
+
+def upload_one(file, cache: dict) -> None:
+    """One uploaded file: its reading, the column mapping and conventions (editable), what was
+    accepted and why rows were rejected, and the button that stores it. The file is read once
+    and validated once per mapping (``cache``, this session's), not on every rerun."""
+    name = file.name
+    st.markdown(f"**{fmt.plain(name)}** · {file.size:,} bytes")  # a file's name is shown as typed
+    data = file.getvalue()
     try:
-        table = ingest.read_table(data, name)
+        if "table" not in cache:
+            cache["table"] = ingest.read_table(data, name)
+        table = cache["table"]
     except ingest.IngestError as exc:
-        st.error(str(exc))
+        st.error(fmt.plain(exc))
         return
     guessed = ingest.guess_mapping(list(table.columns))
     columns = [UNMAPPED, *map(str, table.columns)]
@@ -130,27 +148,45 @@ def upload_one(name: str, data: bytes) -> None:
             default = guessed.get(field)
             choice = grid[i % 4].selectbox(
                 field, columns, index=columns.index(str(default)) if default is not None else 0,
-                key=f"map_{name}_{field}",
+                key=f"map_{file.file_id}_{field}",
             )
             if choice != UNMAPPED:
                 mapping[field] = table.columns[columns.index(choice) - 1]
+    key = (tuple(sorted(mapping.items())), st.session_state.get(f"conv_{file.file_id}"),
+           st.session_state.get(f"unit_{file.file_id}"))
     try:
-        report = ingest.validate(table, name, data, mapping)
+        if cache.get("key") != key:
+            cache["report"] = ingest.validate(table, name, data, mapping, convention=key[1], batch_size_unit=key[2])
+            cache["key"] = key
+        report = cache["report"]
     except ingest.IngestError as exc:
-        st.error(str(exc))
+        st.error(fmt.plain(exc))
         return
+    left, right = st.columns(2)
+    left.selectbox("Parameters N count", ingest.CONVENTIONS, index=ingest.CONVENTIONS.index(report.convention),
+                   format_func=CONVENTION_WORDS.get, key=f"conv_{file.file_id}",
+                   help=f"Detected: {report.convention_reason}")
+    if report.batch_size_unit is not None:
+        right.selectbox("Batch size counts", ingest.BATCH_SIZE_UNITS,
+                        index=ingest.BATCH_SIZE_UNITS.index(report.batch_size_unit), format_func=UNIT_WORDS.get,
+                        key=f"unit_{file.file_id}", help=f"Detected: {report.batch_size_unit_reason}")
+    st.caption(fmt.plain(f"Read as {report.dialect}. N: {report.convention_reason}."
+                         + (f" Batch size: {report.batch_size_unit_reason}." if report.batch_size_unit else "")))
     a, r = st.columns(2)
     a.metric("Accepted rows", f"{report.n_accepted:,}")
     r.metric("Rejected rows", f"{report.n_rejected:,}")
     if report.errors:
-        st.dataframe(report.errors_frame(), hide_index=True, height=min(35 * (len(report.errors) + 1), 280))
+        errors = report.errors_frame()
+        if len(errors) > ERRORS_SHOWN:
+            st.caption(f"The first {ERRORS_SHOWN:,} of {len(errors):,} rejected rows:")
+        st.dataframe(errors.head(ERRORS_SHOWN), hide_index=True, height=min(35 * (len(errors) + 1), 280))
     if report.unmapped_columns:
         st.caption(f"Kept in the stored file but not used: {fmt.plain(', '.join(report.unmapped_columns[:20]))}"
                    + (" …" if len(report.unmapped_columns) > 20 else ""))
     if report.n_accepted == 0:
         st.error("No usable rows: nothing can be stored. The table above says why for each row.")
         return
-    if st.button(f"Store {report.n_accepted:,} rows", key=f"store_{name}_{report.sha256[:8]}", type="primary"):
+    if st.button(f"Store {report.n_accepted:,} rows", key=f"store_{file.file_id}_{report.sha256[:8]}", type="primary"):
         with db.session(write=True) as con:
             stored = store.store_upload(con, report, data)
         if stored.added:

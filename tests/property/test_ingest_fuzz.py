@@ -5,12 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 
+import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.ingest import IngestError, read_upload
+from engine.ingest import IngestError, guess_mapping, parse_quantities, read_table, read_upload, validate
 from engine.store import open_store, query_runs, store_upload
 
 HOSTILE_NAMES = [
@@ -42,6 +45,12 @@ def check(data: bytes, store) -> None:
         return
     assert report.n_accepted + len(report.errors) == report.n_rows
     assert all(e.reason and e.column is not None and 1 <= e.row <= report.n_rows for e in report.errors)
+    rows = sorted([*report.accepted["row"], *(e.row for e in report.errors)])
+    assert rows == list(range(1, report.n_rows + 1))  # every row once: accepted or named
+    # the Runs page's path (read_table, guess_mapping, validate) gives the same report
+    table = read_table(data, "fuzz.csv")
+    same = validate(table, "fuzz.csv", data, guess_mapping(list(table.columns)))
+    assert same.errors == report.errors and same.accepted.equals(report.accepted)
     accepted = report.accepted
     for column in ("n_params", "n_tokens", "flops", "loss"):
         assert ((accepted[column] > 0) & accepted[column].map(math.isfinite)).all()
@@ -87,3 +96,84 @@ def test_thousands_of_columns(fuzz_store):
     report = read_upload(to_csv(header, [row, row[:-1] + ["2.6"]]), "wide.csv")
     assert report.n_accepted == 2 and len(report.unmapped_columns) == 3000
     check(to_csv(header, [row]), fuzz_store)
+
+
+# --- dialects ------------------------------------------------------------------------------
+
+sizes = st.floats(min_value=1e4, max_value=1e13, allow_nan=False)
+losses = st.floats(min_value=0.01, max_value=19.0, allow_nan=False)
+
+
+@given(
+    runs=st.lists(st.tuples(sizes, sizes, losses), min_size=1, max_size=20, unique_by=lambda r: r[2]),
+    delimiter=st.sampled_from([",", ";", "\t"]),
+    decimal_comma=st.booleans(),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-be"]),
+)
+@settings(max_examples=150, deadline=None)
+def test_dialects_read_back_the_values_written(runs, delimiter, decimal_comma, encoding):
+    decimal_comma = decimal_comma and delimiter != ","
+    runs = [(n, d * 10, loss) for n, d, loss in runs]  # D within the plausible range
+
+    def cell(x: float) -> str:
+        return repr(x).replace(".", ",") if decimal_comma else repr(x)
+
+    lines = [delimiter.join(["params", "tokens", "loss"])] + [delimiter.join(map(cell, run)) for run in runs]
+    text = "\n".join(lines) + "\n"
+    data = ("\ufeff" + text).encode("utf-16-be") if encoding == "utf-16-be" else text.encode(encoding)
+    report = read_upload(data, "dialect.csv")
+    assert report.n_accepted == len(runs), report.errors
+    got = report.accepted[["n_params", "n_tokens", "loss"]].to_numpy()
+    assert np.array_equal(got, np.array(runs))
+
+
+@given(widths=st.lists(st.integers(min_value=1, max_value=7), min_size=1, max_size=30),
+       delimiter=st.sampled_from([",", ";"]))
+@settings(max_examples=150, deadline=None)
+def test_ragged_rows_are_named_and_every_good_row_kept(widths, delimiter):
+    header = ["N", "D", "loss", "notes"]
+    lines = [delimiter.join(header)]
+    for i, width in enumerate(widths, start=1):
+        lines.append(delimiter.join(["1e9", "2e10", f"{2 + i / 100:.2f}", f'"note {i}, here"', "x", "y", "z"][:width]))
+    data = ("\n".join(lines) + "\n").encode()
+    report = read_upload(data, "ragged.csv")
+    good = [i for i, w in enumerate(widths, start=1) if w == 4]
+    assert report.n_rows == len(widths) and report.accepted["row"].tolist() == good
+    assert report.accepted["loss"].tolist() == pytest.approx([2 + i / 100 for i in good])
+    bad = {e.row: e.reason for e in report.errors}
+    assert bad == {i: f"row has {w} field{'s' if w > 1 else ''}; the header has 4"
+                   for i, w in enumerate(widths, start=1) if w != 4}
+
+
+# The pattern the vectorised parser must agree with: pandas' to_numeric, then the suffix regex.
+_REFERENCE = re.compile(
+    r"^\s*(?P<num>[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?(?:e[+-]?\d+)?|[+-]?\.\d+(?:e[+-]?\d+)?)"
+    r"\s*(?P<suffix>[kmbgtp]?)\s*$", re.IGNORECASE)
+_SCALE = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "p": 1e15}
+_SPECIAL = {"nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf,
+            "+infinity": math.inf, "-infinity": -math.inf}
+
+
+def reference_quantity(cell: str) -> tuple[float, bool]:
+    text = cell.strip()
+    if not text:
+        return math.nan, False
+    if text.lower() in _SPECIAL:
+        return _SPECIAL[text.lower()], False
+    match = _REFERENCE.match(text)
+    if not match:
+        return math.nan, True
+    return float(match["num"].replace(",", "")) * _SCALE[match["suffix"].lower()], False
+
+
+number_text = st.from_regex(r"\A[ ]?[+-]?[0-9,]{0,8}\.?[0-9]{0,3}([eE][+-]?[0-9]{1,3})?[ ]?[kKmMbBgGtTpPxX]?[ ]?\Z")
+
+
+@given(cells=st.lists(number_text | cells, min_size=1, max_size=40))
+@settings(max_examples=200, deadline=None)
+def test_the_vectorised_number_parser_agrees_with_the_reference(cells):
+    got, bad = parse_quantities(pd.Series(cells, dtype=object))
+    for cell, value, is_bad in zip(cells, got, bad):
+        want, want_bad = reference_quantity(cell)
+        assert is_bad == want_bad, cell
+        assert (math.isnan(want) and math.isnan(value)) or value == pytest.approx(want, rel=1e-15), cell

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.ingest import IngestError, guess_mapping, parse_quantities, read_upload
+from engine import ingest
+from engine.ingest import ACCEPTED_COLUMNS, IngestError, guess_mapping, parse_quantities, read_upload
 
 
 def csv_bytes(text: str) -> bytes:
@@ -21,7 +22,14 @@ def csv_bytes(text: str) -> bytes:
      ("model_size", "n_params"), ("PARAMETERS", "n_params"), ("D", "n_tokens"), ("train_tokens", "n_tokens"),
      ("Training tokens", "n_tokens"), ("C", "flops"), ("Training FLOP", "flops"), ("compute", "flops"),
      ("val_loss", "loss"), ("eval loss", "loss"), ("final_loss", "loss"), ("Validation Loss", "loss"),
-     ("unique_tokens", "unique_tokens"), ("precision", "precision"), ("num_experts", "n_experts")],
+     ("unique_tokens", "unique_tokens"), ("precision", "precision"), ("num_experts", "n_experts"),
+     ("lr", "learning_rate"), ("peak_lr", "learning_rate"), ("max_lr", "learning_rate"), ("bs", "batch_size"),
+     ("global_batch_size", "batch_size"), ("batch_tokens", "batch_size"), ("warmup", "warmup_steps"),
+     ("warmup_steps", "warmup_steps"), ("schedule", "lr_schedule"), ("scheduler", "lr_schedule"),
+     ("smooth loss", "loss_smoothed"), ("smoothed_loss", "loss_smoothed"), ("loss_smooth", "loss_smoothed"),
+     ("Na", "n_params_active"), ("active_params", "n_params_active"), ("activated_params", "n_params_active"),
+     ("nume", "n_experts"), ("topk", "top_k"), ("exp_name", "model_name"),
+     ("non_embedding_params", "n_params"), ("n_nonembed", "n_params"), ("total_params", "n_params")],
 )
 def test_published_and_common_names_are_recognised(column, field):
     assert guess_mapping([column]) == {field: column}
@@ -103,3 +111,183 @@ def test_a_user_mapping_overrides_the_guess():
         read_upload(data, "f.csv")
     report = read_upload(data, "f.csv", {"n_params": "size", "n_tokens": "toks", "loss": "metric"})
     assert report.n_accepted == 1
+
+
+def test_no_alias_names_two_fields_and_single_letters_are_the_published_ones():
+    index = ingest._alias_index()  # raises on an alias claimed by two fields
+    assert {alias for alias in index if len(alias) == 1} == {"n", "d", "c", "u"}
+    for ambiguous in ("k", "e", "g", "m", "b", "h", "nan", "dn", "ti"):
+        assert ambiguous not in index
+
+
+# --- hyperparameters and conventions ---------------------------------------------------------
+
+STEP_LAW_HEADER = "h,ffnh,numh,numl,lr,bs,ti,loss,smooth loss,exp_name,D,N,D/N"
+LEARNING_RATES = [4.883e-4 * 2 ** (i / 2) for i in range(10)]
+BATCH_SIZES = [32768, 65536, 131072, 262144]  # tokens, as in Step Law's sweeps
+DIVERGED_LOSS = 7.0
+
+
+def step_law_dense() -> tuple[bytes, list[dict]]:
+    """A Step Law (Li et al. 2025) dense sweep in its published CSV layout: three model shapes
+    times two token budgets (six (N, D) cells), each swept over ten learning rates and four
+    batch sizes. The loss is a bowl in log lr and log bs, symmetric on the grids (so runs with
+    the same N, D and loss but different lr and bs exist), and the two largest learning rates
+    diverge at small batch sizes, all to the same loss."""
+    rows = []
+    for h, numl in [(960, 12), (1280, 16), (2048, 16)]:
+        n = 12 * numl * h * h  # non-embedding parameters
+        for tokens_per_param in (20, 80):
+            d = tokens_per_param * n
+            base = 1.8 + 400 / n**0.34 + 410 / d**0.28
+            for i, lr in enumerate(LEARNING_RATES):
+                for j, bs in enumerate(BATCH_SIZES):
+                    diverged = i >= 8 and j <= 1
+                    loss = DIVERGED_LOSS if diverged else round(base + 0.02 * (i - 4) ** 2 + 0.03 * abs(j - 1.5), 4)
+                    rows.append({"h": h, "ffnh": 4 * h, "numh": h // 64, "numl": numl, "lr": lr, "bs": bs,
+                                 "ti": d // bs, "loss": loss, "smooth loss": round(loss + 0.0123, 4),
+                                 "exp_name": f"dense_h{h}_l{numl}_d{tokens_per_param}", "D": d, "N": n,
+                                 "D/N": tokens_per_param})
+    lines = [STEP_LAW_HEADER] + [",".join(str(r[c]) for c in STEP_LAW_HEADER.split(",")) for r in rows]
+    return ("\n".join(lines) + "\n").encode(), rows
+
+
+def test_a_step_law_sweep_keeps_every_run_and_its_hyperparameters():
+    data, rows = step_law_dense()
+    report = read_upload(data, "step_law_dense.csv")
+    assert report.n_rows == len(rows) == 240
+    assert report.n_accepted == 240 and report.errors == []  # no false duplicates
+    accepted = report.accepted.set_index("row")
+    assert accepted["learning_rate"].tolist() == pytest.approx([r["lr"] for r in rows])
+    assert accepted["batch_size"].tolist() == [r["bs"] for r in rows]
+    assert accepted["loss_smoothed"].tolist() == pytest.approx([r["smooth loss"] for r in rows])
+    assert accepted["n_params"].tolist() == [r["N"] for r in rows]
+    assert (accepted["loss"] > 4).sum() == 6 * 2 * 2  # diverged runs are runs too
+    assert report.detected_format == "step_law_dense"
+    assert report.convention == "non_embedding" and "Step Law" in report.convention_reason
+    assert report.batch_size_unit == "tokens" and "Step Law" in report.batch_size_unit_reason
+    assert set(accepted["n_params_convention"]) == {"non_embedding"}
+    assert set(accepted["batch_size_unit"]) == {"tokens"}
+    assert {"h", "ffnh", "numh", "numl", "ti", "D/N"} <= set(report.unmapped_columns)
+    # equal N, D and loss with other hyperparameters: the case once rejected as a "duplicate"
+    same = accepted.groupby(["n_params", "n_tokens", "loss"]).size()
+    assert same.max() > 1
+
+
+def test_a_step_law_sweep_in_tokens_even_when_every_batch_is_small():
+    data, _ = step_law_dense()
+    lines = data.decode().splitlines()
+    small = [lines[0]] + [line for line in lines[1:] if int(line.split(",")[5]) < 100_000]
+    report = read_upload(("\n".join(small) + "\n").encode(), "small_batches.csv")
+    assert report.batch_size_unit == "tokens" and report.n_accepted == len(small) - 1
+
+
+def test_a_step_law_moe_sweep_maps_active_parameters_and_experts():
+    header = "seq_len,topk,nume,moeh,sed,h,ffnh,numh,numl,lr,bs,ti,loss,smooth loss,exp_name,N,Na,D,D/N,Na/N"
+    row = "2048,2,16,512,1,1280,5120,20,16,0.00195,262144,3815,2.91,2.92,moe_a,1.2e9,2.1e8,1e10,8.3,0.175"
+    report = read_upload(f"{header}\n{row}\n".encode(), "moe.csv")
+    assert report.detected_format == "step_law_moe" and report.convention == "non_embedding"
+    assert {report.mapping[f] for f in ("n_params_active", "n_experts", "top_k")} == {"Na", "nume", "topk"}
+    run = report.accepted.iloc[0]
+    assert (run["n_params_active"], run["n_experts"], run["top_k"]) == (2.1e8, 16, 2)
+    assert "Na/N" in report.unmapped_columns  # normalises to "nan": not an alias of anything
+
+
+@pytest.mark.parametrize(
+    ("column", "convention", "says"),
+    [("non_embedding_params", "non_embedding", "non-embedding"), ("n_nonembed", "non_embedding", "non-embedding"),
+     ("total_params", "total", "says total"), ("params", "total", "assumed")],
+)
+def test_the_parameter_convention_is_detected_from_the_header(column, convention, says):
+    report = read_upload(f"{column},tokens,loss\n1e9,2e10,2.5\n".encode(), "c.csv")
+    assert report.convention == convention and says in report.convention_reason
+    assert report.accepted["n_params_convention"].tolist() == [convention]
+
+
+def test_the_parameter_convention_can_be_stated():
+    data = csv_bytes("active_params,tokens,loss\n2e8,2e10,2.5\n")
+    report = read_upload(data, "a.csv", {"n_params": "active_params", "n_tokens": "tokens", "loss": "loss"})
+    assert report.convention == "active"
+    report = read_upload(data, "a.csv", {"n_params": "active_params", "n_tokens": "tokens", "loss": "loss"},
+                         convention="total")
+    assert report.convention == "total" and report.convention_reason == "as stated for the upload"
+    with pytest.raises(IngestError, match="parameter convention"):
+        read_upload(data, "a.csv", convention="embedding")
+
+
+@pytest.mark.parametrize(
+    ("column", "sizes", "unit", "says"),
+    [("batch_size_tokens", [256, 512], "tokens", "says tokens"),
+     ("batch_size", [256, 2048], "sequences", "below 100,000"),
+     ("global_batch_size", [524288, 4194304], "tokens", "reach 4,194,304"),
+     ("bs", [1e4, 1e5], "tokens", "reach 100,000")],
+)
+def test_the_batch_size_unit_is_detected(column, sizes, unit, says):
+    lines = [f"N,D,loss,{column}"] + [f"1e9,2e10,{2.5 + i / 10},{bs}" for i, bs in enumerate(sizes)]
+    report = read_upload(csv_bytes("\n".join(lines)), "b.csv")
+    assert report.batch_size_unit == unit and says in report.batch_size_unit_reason
+    assert report.accepted["batch_size_unit"].tolist() == [unit] * len(sizes)
+
+
+def test_the_batch_size_unit_can_be_stated_and_is_absent_without_a_batch_size():
+    data = csv_bytes("N,D,loss,bs\n1e9,2e10,2.5,512\n1e9,2e10,2.6,\n")
+    report = read_upload(data, "b.csv", batch_size_unit="tokens")
+    assert report.batch_size_unit == "tokens" and report.batch_size_unit_reason == "as stated for the upload"
+    assert report.accepted["batch_size_unit"].tolist()[0] == "tokens"
+    assert pd.isna(report.accepted["batch_size_unit"].iloc[1])  # no batch size on that row
+    bare = read_upload(csv_bytes("N,D,loss\n1e9,2e10,2.5\n"), "n.csv", batch_size_unit="tokens")
+    assert bare.batch_size_unit is None and bare.accepted["batch_size_unit"].isna().all()
+    with pytest.raises(IngestError, match="batch-size unit"):
+        read_upload(data, "b.csv", batch_size_unit="samples")
+
+
+def test_a_duplicate_repeats_the_whole_configuration():
+    report = read_upload(csv_bytes("""
+N,D,loss,lr,bs,warmup,schedule,smooth loss
+1e9,2e10,2.5,1e-3,256,100,cosine,2.51
+1e9,2e10,2.5,2e-3,256,100,cosine,2.51
+1e9,2e10,2.5,1e-3,512,100,cosine,2.51
+1e9,2e10,2.5,1e-3,256,200,cosine,2.51
+1e9,2e10,2.5,1e-3,256,100,wsd,2.51
+1e9,2e10,2.5,1e-3,256,100,cosine,2.52
+1e9,2e10,2.5,1e-3,256,100,cosine,2.51
+1e9,2e10,2.5,,256,100,cosine,2.51
+1e9,2e10,2.5,,256,100,cosine,2.51
+"""), "d.csv")
+    assert [(e.row, e.reason) for e in report.errors] == [(7, "duplicate of row 1"), (9, "duplicate of row 8")]
+
+
+def test_a_row_repeating_a_rejected_row_is_not_its_duplicate():
+    report = read_upload(csv_bytes("N,D,loss,lr\n1e9,2e10,2.5,-1\n1e9,2e10,2.5,1e-3\n1e9,2e10,2.5,1e-3\n"), "r.csv")
+    assert [(e.row, e.reason) for e in report.errors] == [(1, "not positive: -1"), (3, "duplicate of row 2")]
+
+
+def test_hyperparameter_checks_name_row_column_and_reason():
+    report = read_upload(csv_bytes("""
+N,D,loss,peak_lr,warmup_steps,experts,topk,smoothed_loss
+1e9,2e10,2.5,1e-3,0,8,2,2.6
+1e9,2e10,2.6,0,0,8,2,2.6
+1e9,2e10,2.7,1e-3,-10,8,2,2.6
+1e9,2e10,2.8,1e-3,0,8,9,2.6
+1e9,2e10,2.9,1e-3,0,8.5,2,2.6
+1e9,2e10,3.0,1e-3,0,8,2,45
+1e9,2e10,3.1,50,0,8,2,2.6
+"""), "h.csv")
+    reasons = {e.row: (e.column, e.reason) for e in report.errors}
+    assert report.accepted["row"].tolist() == [1]
+    assert reasons[2] == ("peak_lr", "not positive: 0")
+    assert reasons[3] == ("warmup_steps", "negative: -10")
+    assert reasons[4] == ("topk", "top-k 9 is more than the 8 experts")
+    assert reasons[5] == ("experts", "not a whole number")
+    assert reasons[6][0] == "smoothed_loss" and "plausible range" in reasons[6][1]
+    assert reasons[7][0] == "peak_lr" and "implausible" in reasons[7][1]
+
+
+def test_accepted_has_the_store_columns_with_both_losses_kept():
+    report = read_upload(csv_bytes("N,D,loss,smooth loss,lr,schedule\n1e9,2e10,2.5,2.45,3e-4, cosine \n"), "a.csv")
+    assert tuple(report.accepted.columns) == ACCEPTED_COLUMNS
+    run = report.accepted.iloc[0]
+    assert (run["loss"], run["loss_smoothed"], run["learning_rate"], run["lr_schedule"]) == (2.5, 2.45, 3e-4, "cosine")
+    for column in ("learning_rate", "batch_size", "warmup_steps", "loss_smoothed", "n_params_active"):
+        assert report.accepted[column].dtype == np.float64
+    assert run["n_params_convention"] == "total" and pd.isna(run["batch_size_unit"])
