@@ -185,10 +185,16 @@ def cmd_hyperparams(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_fit_hyperparams(args: argparse.Namespace) -> dict[str, Any]:
     from engine.hyperparams import fit_hyperparams, sweep_from_runs
 
+    from engine.ingest import FORMAT_SEQUENCE_LENGTH
+
     data, name = _read_file(args.file)
     report = read_upload(data, name)
+    sequence_length = args.sequence_length
+    if sequence_length is None and report.detected_format in FORMAT_SEQUENCE_LENGTH:
+        sequence_length = FORMAT_SEQUENCE_LENGTH[report.detected_format]
+        print(f"note: {report.batch_size_unit_reason}", file=sys.stderr)
     sweep = sweep_from_runs(report.accepted, loss_column="loss_smoothed" if args.loss == "smoothed" else "loss",
-                            sequence_length=args.sequence_length)
+                            sequence_length=sequence_length)
     fit = fit_hyperparams(sweep, bootstrap=args.bootstrap, seed=args.seed)
     summary = fit.summary()
     summary["rejected_rows"] = report.n_rejected

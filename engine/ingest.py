@@ -146,6 +146,10 @@ CONVENTIONS = ("total", "non_embedding", "active")  # what N counts
 BATCH_SIZE_UNITS = ("tokens", "sequences")
 SEQUENCES_BELOW = 1e5  # a batch-size column with no stated unit and all values below this: sequences
 
+# Tokens per sequence of a known format's batch size, where the format fixes it (Step Law: their
+# runs use seq_len 2048, a column of the MoE file and the fit_tool.py default).
+FORMAT_SEQUENCE_LENGTH = {"step_law_dense": 2048, "step_law_moe": 2048}
+
 # Known formats: id -> (description, normalised header names that identify it).
 _STEP_LAW_CORE = frozenset({"ffnh", "numh", "numl", "lr", "bs", "loss", "smoothloss", "n", "d"})
 FORMATS = {
@@ -630,8 +634,10 @@ def detect_batch_size_unit(column: str | None, values: np.ndarray,
         return "tokens", f"the batch-size column {str(column)!r} says tokens"
     if "seq" in name or "sample" in name:
         return "sequences", f"the batch-size column {str(column)!r} says sequences"
-    if detected_format in ("step_law_dense", "step_law_moe"):
-        return "tokens", f"{FORMATS[detected_format]}: its batch size is in tokens"
+    if detected_format in FORMAT_SEQUENCE_LENGTH:
+        return "sequences", (f"{FORMATS[detected_format]}: its bs counts sequences of "
+                             f"{FORMAT_SEQUENCE_LENGTH[detected_format]:,} tokens (the authors' code/fit_tool.py "
+                             "multiplies bs by seq_len; bs × ti × 2048 = D)")
     finite = values[np.isfinite(values) & (values > 0)]
     if finite.size == 0:
         return "sequences", "no batch-size values; sequences assumed"

@@ -63,3 +63,25 @@ def test_fit_hyperparams_recovers_the_generating_exponents(tmp_path, capsys):
     assert params["lr_exponent_d"] == pytest.approx(Q, abs=0.02)
     assert params["bs_exponent_d"] == pytest.approx(R, abs=0.02)
     assert params["lr_coefficient"] == pytest.approx(A_LR, rel=0.2)
+
+
+def test_a_step_law_format_file_counts_its_batch_in_sequences_of_2048(tmp_path, capsys):
+    # Step Law's own header: bs counts sequences of 2,048 tokens (bs * ti * 2048 = D in their data)
+    header = "h,ffnh,numh,numl,lr,bs,ti,loss,smooth loss,exp_name,D,N,D/N"
+    lines = [header]
+    for n, d in CELLS:
+        lr_opt, bs_opt = A_LR * n**P * d**Q, B_BS * d**R
+        for f_lr in FACTORS * 2**0.3:
+            for f_bs in FACTORS * 2**-0.3:
+                loss = 2.0 + 0.04 * np.log(f_lr) ** 2 + 0.02 * np.log(f_bs) ** 2
+                bs_sequences = bs_opt * f_bs / 2048
+                lines.append(f"1024,4096,16,12,{lr_opt * f_lr:.6g},{bs_sequences:.6g},{d / (bs_sequences * 2048):.0f},"
+                             f"{loss:.6f},{loss:.6f},run,{d:.6g},{n:.6g},{d / n:.6g}")
+    path = tmp_path / "steplaw.csv"
+    path.write_text("\n".join(lines) + "\n")
+    assert main(["fit-hyperparams", str(path), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "2,048 tokens" in captured.err
+    params = {name: p["value"] for name, p in json.loads(captured.out)["params"].items()}
+    assert params["bs_exponent_d"] == pytest.approx(R, abs=0.02)
+    assert params["bs_coefficient"] == pytest.approx(B_BS, rel=0.25)  # in tokens again: the 2,048 applied

@@ -124,7 +124,7 @@ def test_no_alias_names_two_fields_and_single_letters_are_the_published_ones():
 
 STEP_LAW_HEADER = "h,ffnh,numh,numl,lr,bs,ti,loss,smooth loss,exp_name,D,N,D/N"
 LEARNING_RATES = [4.883e-4 * 2 ** (i / 2) for i in range(10)]
-BATCH_SIZES = [32768, 65536, 131072, 262144]  # tokens, as in Step Law's sweeps
+BATCH_SIZES = [64, 128, 256, 512]  # sequences of 2,048 tokens, as in Step Law's sweeps
 DIVERGED_LOSS = 7.0
 
 
@@ -145,7 +145,7 @@ def step_law_dense() -> tuple[bytes, list[dict]]:
                     diverged = i >= 8 and j <= 1
                     loss = DIVERGED_LOSS if diverged else round(base + 0.02 * (i - 4) ** 2 + 0.03 * abs(j - 1.5), 4)
                     rows.append({"h": h, "ffnh": 4 * h, "numh": h // 64, "numl": numl, "lr": lr, "bs": bs,
-                                 "ti": d // bs, "loss": loss, "smooth loss": round(loss + 0.0123, 4),
+                                 "ti": d // (bs * 2048), "loss": loss, "smooth loss": round(loss + 0.0123, 4),
                                  "exp_name": f"dense_h{h}_l{numl}_d{tokens_per_param}", "D": d, "N": n,
                                  "D/N": tokens_per_param})
     lines = [STEP_LAW_HEADER] + [",".join(str(r[c]) for c in STEP_LAW_HEADER.split(",")) for r in rows]
@@ -165,21 +165,23 @@ def test_a_step_law_sweep_keeps_every_run_and_its_hyperparameters():
     assert (accepted["loss"] > 4).sum() == 6 * 2 * 2  # diverged runs are runs too
     assert report.detected_format == "step_law_dense"
     assert report.convention == "non_embedding" and "Step Law" in report.convention_reason
-    assert report.batch_size_unit == "tokens" and "Step Law" in report.batch_size_unit_reason
+    # the authors' bs counts sequences of 2,048 tokens (their fit_tool.py: bs * seq_len; bs * ti * 2048 = D)
+    assert report.batch_size_unit == "sequences" and "2,048 tokens" in report.batch_size_unit_reason
     assert set(accepted["n_params_convention"]) == {"non_embedding"}
-    assert set(accepted["batch_size_unit"]) == {"tokens"}
+    assert set(accepted["batch_size_unit"]) == {"sequences"}
     assert {"h", "ffnh", "numh", "numl", "ti", "D/N"} <= set(report.unmapped_columns)
     # equal N, D and loss with other hyperparameters: the case once rejected as a "duplicate"
     same = accepted.groupby(["n_params", "n_tokens", "loss"]).size()
     assert same.max() > 1
 
 
-def test_a_step_law_sweep_in_tokens_even_when_every_batch_is_small():
+def test_a_step_law_sweep_counts_sequences_whatever_its_batch_sizes():
     data, _ = step_law_dense()
     lines = data.decode().splitlines()
-    small = [lines[0]] + [line for line in lines[1:] if int(line.split(",")[5]) < 100_000]
-    report = read_upload(("\n".join(small) + "\n").encode(), "small_batches.csv")
-    assert report.batch_size_unit == "tokens" and report.n_accepted == len(small) - 1
+    fields = [line.split(",") for line in lines[1:]]
+    large = [lines[0]] + [",".join([*f[:5], str(int(f[5]) * 1000), *f[6:]]) for f in fields]  # above 1e5
+    report = read_upload(("\n".join(large) + "\n").encode(), "large_batches.csv")
+    assert report.batch_size_unit == "sequences" and "Step Law" in report.batch_size_unit_reason
 
 
 def test_a_step_law_moe_sweep_maps_active_parameters_and_experts():
