@@ -70,8 +70,8 @@ def runs_table(runs: pd.DataFrame):
 # The page stays as fast with a million stored runs as with a thousand: filters, counts and the
 # checks before a fit run in DuckDB; the chart and table get a fixed sample; the download is built
 # when it is asked for; a fit loads at most FIT_LIMIT runs.
-SAMPLE_SIZE = 5_000
-TABLE_ROWS = 1_000
+SAMPLE_SIZE = 2_000
+TABLE_ROWS = 500
 FIT_LIMIT = 50_000
 
 
@@ -79,6 +79,12 @@ FIT_LIMIT = 50_000
 def choices(version: tuple) -> dict:
     with db.session() as con:
         return store.selection_choices(con)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def count(version: tuple, selection: RunFilter) -> int:
+    with db.session() as con:
+        return store.selection_count(con, selection)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -232,7 +238,7 @@ def browse_section(version: tuple) -> tuple[RunFilter, list[str]]:
                                             format_func=lambda u: f"{uploads.get(u, u)} ({u})"))
     selection = RunFilter(sources=tuple(chosen), user_uploads=user_uploads, eval_sets=tuple(chosen_sets) or None,
                           n_params_range=(10 ** log_n[0], 10 ** log_n[1]))
-    n_runs = profile(version, selection)["n_runs"]
+    n_runs = count(version, selection)
     shown = sample(version, selection)
     sampled = f"; the chart and table show a fixed sample of {len(shown):,}" if len(shown) < n_runs else ""
     st.caption(f"{n_runs:,} runs selected of {options['n_fit_ready']:,} with parameters, tokens and loss{sampled}. "
@@ -245,8 +251,9 @@ def browse_section(version: tuple) -> tuple[RunFilter, list[str]]:
     picked = [p for p in picked if p]
     with st.expander("Table"):
         if len(shown) > TABLE_ROWS:
-            st.caption(f"The first {TABLE_ROWS:,} of the sample; the download has every selected run.")
-        st.dataframe(runs_table(shown.head(TABLE_ROWS)), hide_index=True, placeholder=fmt.DASH, key="runs_table")
+            st.caption(f"{TABLE_ROWS:,} runs of the sample, by compute; the download has every selected run.")
+        table = shown.head(TABLE_ROWS).sort_values(["flops", "run_id"])
+        st.dataframe(runs_table(table), hide_index=True, placeholder=fmt.DASH, key="runs_table")
     st.download_button(
         f"Download these {n_runs:,} runs (CSV)", lambda: runs_lib.to_safe_csv(everything(version, selection)),
         file_name="flopwise_runs.csv", mime="text/csv", key="download_runs", on_click="ignore",
@@ -561,14 +568,15 @@ file_section()
 uploads_section()
 version = db.version()
 selection, picked = browse_section(version)
-chosen = profile(version, selection)
-if not chosen["n_runs"]:
+n_selected = count(version, selection)
+if not n_selected:
     st.info("No runs match the filters.")
     st.stop()
-if chosen["n_runs"] > FIT_LIMIT and not picked:
-    st.info(f"{chosen['n_runs']:,} runs are selected; a fit takes at most {FIT_LIMIT:,}. Narrow the selection "
+if n_selected > FIT_LIMIT and not picked:
+    st.info(f"{n_selected:,} runs are selected; a fit takes at most {FIT_LIMIT:,}. Narrow the selection "
             "(sources, uploads, loss data set, parameter range) or pick runs on the chart.")
     st.stop()
+chosen = profile(version, selection)
 selected = everything(version, selection)
 if picked:
     selected = selected[selected["run_id"].isin(picked)]

@@ -459,6 +459,12 @@ def selection_choices(con: duckdb.DuckDBPyConnection) -> dict:
     return {"sources": sources, "eval_sets": sets, "uploads": uploads, "n_fit_ready": n_ready}
 
 
+def selection_count(con: duckdb.DuckDBPyConnection, selection: RunFilter) -> int:
+    """How many runs the selection holds."""
+    where, params = _selection_where(selection)
+    return con.execute(f"SELECT count(*) FROM runs WHERE {where}", params).fetchone()[0]
+
+
 def selection_profile(con: duckdb.DuckDBPyConnection, selection: RunFilter) -> dict:
     """Aggregates of the selected runs, computed in DuckDB (independent of how many there are):
     n_runs; loss data sets and parameter conventions with their run counts (a run without a stated
