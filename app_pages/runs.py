@@ -82,21 +82,16 @@ def choices(version: tuple) -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def count(version: tuple, selection: RunFilter) -> int:
+def browse_data(version: tuple, selection: RunFilter) -> tuple[int, pd.DataFrame]:
+    """The selection's size and its fixed sample, on one connection."""
     with db.session() as con:
-        return store.selection_count(con, selection)
+        return store.selection_count(con, selection), store.sample_runs(con, selection, SAMPLE_SIZE)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def profile(version: tuple, selection: RunFilter) -> dict:
     with db.session() as con:
         return store.selection_profile(con, selection)
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def sample(version: tuple, selection: RunFilter) -> pd.DataFrame:
-    with db.session() as con:
-        return store.sample_runs(con, selection, SAMPLE_SIZE)
 
 
 @st.cache_data(show_spinner="Loading the selected runs…", max_entries=4)
@@ -201,9 +196,14 @@ def upload_one(file, cache: dict) -> None:
             st.info(f"This file was stored before (upload {stored.upload_id}); nothing was added.")
 
 
-def uploads_section() -> None:
+@st.cache_data(show_spinner=False, max_entries=4)
+def user_uploads(version: tuple) -> pd.DataFrame:
     with db.session() as con:
-        uploads = store.list_uploads(con)
+        return store.list_uploads(con)
+
+
+def uploads_section(version: tuple) -> None:
+    uploads = user_uploads(version)
     if uploads.empty:
         return
     with st.expander(f"Your uploads ({len(uploads)})"):
@@ -238,8 +238,7 @@ def browse_section(version: tuple) -> tuple[RunFilter, list[str]]:
                                             format_func=lambda u: f"{uploads.get(u, u)} ({u})"))
     selection = RunFilter(sources=tuple(chosen), user_uploads=user_uploads, eval_sets=tuple(chosen_sets) or None,
                           n_params_range=(10 ** log_n[0], 10 ** log_n[1]))
-    n_runs = count(version, selection)
-    shown = sample(version, selection)
+    n_runs, shown = browse_data(version, selection)
     sampled = f"; the chart and table show a fixed sample of {len(shown):,}" if len(shown) < n_runs else ""
     st.caption(f"{n_runs:,} runs selected of {options['n_fit_ready']:,} with parameters, tokens and loss{sampled}. "
                "Box- or lasso-select points to fit a subset.")
@@ -249,7 +248,8 @@ def browse_section(version: tuple) -> tuple[RunFilter, list[str]]:
     )
     picked = [p.get("customdata") for p in (event.selection.points if event else [])]
     picked = [p for p in picked if p]
-    with st.expander("Table"):
+    # built only when asked for: formatting a table for reading costs more than the rest of the page
+    if st.toggle("Show these runs as a table", key="runs_show_table"):
         if len(shown) > TABLE_ROWS:
             st.caption(f"{TABLE_ROWS:,} runs of the sample, by compute; the download has every selected run.")
         table = shown.head(TABLE_ROWS).sort_values(["flops", "run_id"])
@@ -564,11 +564,11 @@ def isoflop_section(selected: pd.DataFrame) -> None:
 
 st.title("Runs")
 st.caption("Your sweeps beside the published ones: upload, check, browse, fit, compare.")
-file_section()
-uploads_section()
 version = db.version()
+file_section()
+uploads_section(version)
 selection, picked = browse_section(version)
-n_selected = count(version, selection)
+n_selected = browse_data(version, selection)[0]
 if not n_selected:
     st.info("No runs match the filters.")
     st.stop()
