@@ -81,21 +81,31 @@ def choices(version: tuple) -> dict:
         return store.selection_choices(con)
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def browse_data(version: tuple, selection: RunFilter) -> tuple[int, pd.DataFrame]:
-    """The selection's size and its fixed sample, on one connection."""
+@st.cache_data(show_spinner="Reading the selected runs…", max_entries=8)
+def selection_data(version: tuple, selection: RunFilter) -> dict:
+    """What the page shows of a selection, read on one connection: its size and fixed sample and,
+    when it is small enough to fit (FIT_LIMIT), its profile (engine.store.selection_profile) and
+    every run."""
     with db.session() as con:
-        return store.selection_count(con, selection), store.sample_runs(con, selection, SAMPLE_SIZE)
+        n_runs = store.selection_count(con, selection)
+        data = {"n_runs": n_runs, "sample": store.sample_runs(con, selection, SAMPLE_SIZE),
+                "profile": None, "runs": None}
+        if n_runs <= FIT_LIMIT:
+            data["profile"] = store.selection_profile(con, selection)
+            data["runs"] = store.selected_runs(con, selection)
+    return data
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
-def profile(version: tuple, selection: RunFilter) -> dict:
+@st.cache_data(show_spinner="Checking the selected runs…", max_entries=4)
+def large_profile(version: tuple, selection: RunFilter) -> dict:
+    """The profile of a selection above FIT_LIMIT (only when runs are picked on its chart)."""
     with db.session() as con:
         return store.selection_profile(con, selection)
 
 
-@st.cache_data(show_spinner="Loading the selected runs…", max_entries=4)
+@st.cache_data(show_spinner="Loading the selected runs…", max_entries=2)
 def everything(version: tuple, selection: RunFilter) -> pd.DataFrame:
+    """Every selected run, for the download (any size)."""
     with db.session() as con:
         return store.selected_runs(con, selection)
 
@@ -238,7 +248,8 @@ def browse_section(version: tuple) -> tuple[RunFilter, list[str]]:
                                             format_func=lambda u: f"{uploads.get(u, u)} ({u})"))
     selection = RunFilter(sources=tuple(chosen), user_uploads=user_uploads, eval_sets=tuple(chosen_sets) or None,
                           n_params_range=(10 ** log_n[0], 10 ** log_n[1]))
-    n_runs, shown = browse_data(version, selection)
+    data = selection_data(version, selection)
+    n_runs, shown = data["n_runs"], data["sample"]
     sampled = f"; the chart and table show a fixed sample of {len(shown):,}" if len(shown) < n_runs else ""
     st.caption(f"{n_runs:,} runs selected of {options['n_fit_ready']:,} with parameters, tokens and loss{sampled}. "
                "Box- or lasso-select points to fit a subset.")
@@ -568,7 +579,8 @@ version = db.version()
 file_section()
 uploads_section(version)
 selection, picked = browse_section(version)
-n_selected = browse_data(version, selection)[0]
+data = selection_data(version, selection)
+n_selected = data["n_runs"]
 if not n_selected:
     st.info("No runs match the filters.")
     st.stop()
@@ -576,8 +588,10 @@ if n_selected > FIT_LIMIT and not picked:
     st.info(f"{n_selected:,} runs are selected; a fit takes at most {FIT_LIMIT:,}. Narrow the selection "
             "(sources, uploads, loss data set, parameter range) or pick runs on the chart.")
     st.stop()
-chosen = profile(version, selection)
-selected = everything(version, selection)
+if data["runs"] is not None:
+    chosen, selected = data["profile"], data["runs"]
+else:  # runs picked on the chart of a selection too large to fit: they come from its sample
+    chosen, selected = large_profile(version, selection), data["sample"]
 if picked:
     selected = selected[selected["run_id"].isin(picked)]
 fit_section(selected, chosen)
