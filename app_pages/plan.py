@@ -168,7 +168,12 @@ def hyperparameters_line(result: plan.PlanResult) -> None:
     st.markdown(f"**Train it with** a peak learning rate of {fmt.sci(rec.learning_rate)} and batch size of "
                 f"{fmt.count(rec.batch_size_tokens, 'tokens')} "
                 f"({fmt.sig(rec.batch_size_sequences(SEQUENCE_LENGTH))} sequences of {SEQUENCE_LENGTH:,} tokens).")
-    warning = law.extrapolation_warning(result.n_params, result.n_tokens)
+    outside = bool(law.outside_fitted_range(result.n_params, result.n_tokens))
+    (n_lo, n_hi), (d_lo, d_hi) = law.fitted_n, law.fitted_d
+    warning = (f"{fmt.count(result.n_params)} parameters on {fmt.count(result.n_tokens, 'tokens')} lies outside the "
+               f"range the Step Law was fitted on ({fmt.count(n_lo)} to {fmt.count(n_hi)} parameters, "
+               f"{fmt.count(d_lo)} to {fmt.count(d_hi, 'tokens')}): these values are an extrapolation."
+               if outside else None)
     explain("How the learning rate and batch size were chosen", law.info.equation,
             {"N (parameters; the law's N is non-embedding, the plan's is total)": fmt.count(result.n_params),
              "D (tokens)": fmt.count(result.n_tokens),

@@ -174,7 +174,7 @@ def upload_one(file, cache: dict) -> None:
         st.error(fmt.plain(exc))
         return
     left, right = st.columns(2)
-    left.selectbox("Parameters N count", ingest.CONVENTIONS, index=ingest.CONVENTIONS.index(report.convention),
+    left.selectbox("N counts", ingest.CONVENTIONS, index=ingest.CONVENTIONS.index(report.convention),
                    format_func=CONVENTION_WORDS.get, key=f"conv_{file.file_id}",
                    help=f"Detected: {report.convention_reason}")
     if report.batch_size_unit is not None:

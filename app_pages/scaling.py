@@ -164,8 +164,9 @@ with results_area:
                 st.markdown(f"**{fmt.plain(row.title)}**{flag}")
                 for problem in law_info.problems:  # a saved fit that is not usable says so wherever it is used
                     st.warning(f"Not usable: {problem}")
-                if row.error:
+                if row.error and not law_info.problems:  # the problems above already say why
                     st.info(fmt.plain(row.error))
+                if row.error:
                     continue
                 # units in the labels, short values: a value that does not fit its column is cut off
                 a, b = st.columns(2)
