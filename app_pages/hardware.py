@@ -99,7 +99,7 @@ def own_devices_section(all_devices: dict) -> None:
                     store.update_device(con, edited)
                 st.rerun()
             except HardwareError as exc:
-                st.error(str(exc))
+                st.error(fmt.plain(exc))
         if delete.form_submit_button("Delete this device"):
             with db.session(write=True) as con:
                 store.delete_device(con, choice)
@@ -123,7 +123,7 @@ def benchmark_section(all_devices: dict, past: list[dict]) -> None:
             result = bench.run(device, quick=mode == "quick",
                                progress=lambda f, m: bar.progress(min(f, 1.0), text=m)).as_dict()
         except bench.BenchmarkError as exc:
-            st.error(str(exc))
+            st.error(fmt.plain(exc))
             return
         with db.session(write=True) as con:
             bench_id = store.save_benchmark(con, result)

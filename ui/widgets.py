@@ -86,7 +86,7 @@ def device_form(*, key: str) -> None:
                 with db.session(write=True) as con:
                     device = add_device(con, row)
             except HardwareError as exc:
-                st.error(str(exc))
+                st.error(plain(exc))
             else:
-                st.session_state[f"{key}_added"] = f"Added {device.name}; it is now in the hardware lists."
+                st.session_state[f"{key}_added"] = f"Added {plain(device.name)}; it is now in the hardware lists."
                 st.rerun()
