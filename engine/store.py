@@ -25,7 +25,6 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-import pyarrow as pa
 
 from engine import published
 from engine.hardware import Device, HardwareError, device_from_row, load_catalog
@@ -544,10 +543,10 @@ def store_upload(con: duckdb.DuckDBPyConnection, report: IngestReport, data: byt
     accepted = report.accepted
     if "n_params_convention" not in accepted:
         accepted = accepted.assign(n_params_convention="total")
-    # Only the columns the file filled travel (the rest stay NULL), as Arrow, with the run id built
-    # in SQL: a million-row upload's cost is then DuckDB's, not Python objects'.
+    # Only the columns the file filled travel (the rest stay NULL; DuckDB scans the frame in place),
+    # with the run id built in SQL: a million-row upload's cost is then DuckDB's, not Python objects'.
     filled = [c for c in RUN_COLUMNS if c in accepted and accepted[c].notna().any()]
-    incoming = pa.Table.from_pandas(accepted[["row", *filled]], preserve_index=False)
+    incoming = accepted[["row", *filled]]
     columns = ", ".join(f'"{c}"' for c in filled)
     for attempt in range(_MAX_ATTEMPTS):
         existing = con.execute(
