@@ -16,7 +16,7 @@ from typing import Any
 
 from engine.carbon import WORLD_AVERAGE_G_PER_KWH
 from engine.fit import fit_chinchilla
-from engine.ingest import IngestError, read_upload
+from engine.ingest import BATCH_SIZE_UNITS, CONVENTIONS, IngestError, read_upload
 from engine.laws.base import LawError
 from engine.registry import LAWS, describe, get_law
 
@@ -141,7 +141,7 @@ def cmd_ingest(args: argparse.Namespace) -> dict[str, Any]:
     from engine.store import store_upload
 
     data, name = _read_file(args.file)
-    report = read_upload(data, name)
+    report = read_upload(data, name, convention=args.convention, batch_size_unit=args.batch_size_unit)
     errors = [e.as_dict() for e in report.errors]
     if report.n_accepted == 0:
         raise CliError(
@@ -151,7 +151,9 @@ def cmd_ingest(args: argparse.Namespace) -> dict[str, Any]:
     with _open_store(args.db) as store:
         stored = store_upload(store.cursor(), report, data)
     return {"upload_id": stored.upload_id, "added": stored.added, "accepted": report.n_accepted,
-            "rejected": report.n_rejected, "errors": errors}
+            "rejected": report.n_rejected, "errors": errors, "convention": report.convention,
+            "convention_reason": report.convention_reason, "batch_size_unit": report.batch_size_unit,
+            "batch_size_unit_reason": report.batch_size_unit_reason, "dialect": report.dialect}
 
 
 def cmd_fit(args: argparse.Namespace) -> dict[str, Any]:
@@ -319,6 +321,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("ingest", "validate a sweep file (CSV or Parquet) and store its accepted rows", cmd_ingest)
     p.add_argument("file")
+    p.add_argument("--convention", choices=CONVENTIONS,
+                   help="what the file's parameter counts mean (default: detected from the header, else total)")
+    p.add_argument("--batch-size-unit", choices=BATCH_SIZE_UNITS,
+                   help="what its batch sizes count (default: detected from the header, a known format or the values)")
     p.add_argument("--db", help="database file (default: $FLOPWISE_DB or data/flopwise.duckdb)")
 
     p = add("fit", "fit the Chinchilla form to a sweep file (Hoffmann et al.'s method)", cmd_fit)

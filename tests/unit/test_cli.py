@@ -207,3 +207,14 @@ def test_hyperparams_gives_the_step_law_learning_rate_and_batch_size(capsys):
     assert set(result) == {"learning_rate", "batch_size_tokens"}
     assert result["learning_rate"] == pytest.approx(1.79 * 3.8282e-7 * 2382.3, rel=1e-3)
     assert result["batch_size_tokens"] == pytest.approx(0.58 * 1.9099e6, rel=1e-3)
+
+
+def test_ingest_says_and_takes_the_parameter_convention(tmp_path, capsys):
+    sweep = tmp_path / "nonemb.csv"
+    sweep.write_text("non_embedding_params,tokens,loss\n1e8,2e9,3.1\n1e9,2e10,2.6\n")
+    db = str(tmp_path / "c.duckdb")
+    result = json_of(capsys, "ingest", str(sweep), "--db", db)
+    assert result["convention"] == "non_embedding" and "non-embedding" in result["convention_reason"]
+    other = tmp_path / "stated.csv"
+    other.write_text("params,tokens,loss\n1e8,2e9,3.1\n")
+    assert json_of(capsys, "ingest", str(other), "--db", db, "--convention", "active")["convention"] == "active"
