@@ -607,16 +607,6 @@ def upload_bytes(con: duckdb.DuckDBPyConnection, upload_id: str) -> bytes:
     return bytes(row[0])
 
 
-def data_version(con: duckdb.DuckDBPyConnection) -> tuple:
-    """Changes whenever runs, fits, user devices or benchmarks change: a cache key for derived views.
-    (A cross join of per-table aggregates: ten times faster in DuckDB than scalar subqueries.)"""
-    return con.execute(
-        "SELECT * FROM (SELECT count(*) FROM runs), (SELECT count(*), max(received_at) FROM uploads), "
-        "(SELECT count(*), max(created_at) FROM fits), (SELECT count(*), sum(hash(record)) FROM hardware), "
-        "(SELECT count(*), max(created_at) FROM benchmarks)"
-    ).fetchone()
-
-
 # --- saved fits ----------------------------------------------------------------------------
 
 
