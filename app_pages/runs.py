@@ -213,19 +213,22 @@ def user_uploads(version: tuple) -> pd.DataFrame:
 
 
 def uploads_section(version: tuple) -> None:
+    """The user's uploads, listed and deletable; built only when its toggle is on."""
+    if message := st.session_state.pop("upload_deleted", None):
+        st.success(message)
     uploads = user_uploads(version)
-    if uploads.empty:
+    if uploads.empty or not st.toggle(f"Your uploads ({len(uploads)})", key="show_uploads"):
         return
-    with st.expander(f"Your uploads ({len(uploads)})"):
-        st.dataframe(readable(uploads, {k: v for k, v in UPLOAD_COLUMNS.items() if k in uploads}),
-                     hide_index=True, placeholder=fmt.DASH)
-        choice = st.selectbox("Upload to delete", uploads["upload_id"], key="delete_choice",
-                              format_func=lambda u: f"{u} · {uploads.set_index('upload_id').at[u, 'file_name']}")
-        if st.button("Delete this upload and its runs", key="delete_upload"):
-            with db.session(write=True) as con:
-                n = store.delete_upload(con, choice)
-            st.success(f"Deleted {choice} and its {n:,} runs.")
-            st.rerun()
+    st.dataframe(readable(uploads, {k: v for k, v in UPLOAD_COLUMNS.items() if k in uploads}),
+                 hide_index=True, placeholder=fmt.DASH)
+    names = dict(zip(uploads["upload_id"], uploads["file_name"]))
+    choice = st.selectbox("Upload to delete", list(names), key="delete_choice",
+                          format_func=lambda u: f"{names[u]} ({u})")
+    if st.button("Delete this upload and its runs", key="delete_upload"):
+        with db.session(write=True) as con:
+            n = store.delete_upload(con, choice)
+        st.session_state["upload_deleted"] = f"Deleted {fmt.plain(names[choice])} ({choice}) and its {n:,} runs."
+        st.rerun()
 
 
 def browse_section(version: tuple) -> tuple[RunFilter, list[str]]:
@@ -575,8 +578,8 @@ def isoflop_section(selected: pd.DataFrame) -> None:
 
 st.title("Runs")
 st.caption("Your sweeps beside the published ones: upload, check, browse, fit, compare.")
-version = db.version()
 file_section()
+version = db.version()  # after the uploads: storing one changes it
 uploads_section(version)
 selection, picked = browse_section(version)
 data = selection_data(version, selection)

@@ -143,3 +143,17 @@ def test_a_mixed_selection_is_named_and_the_precedent_refit_is_one_click(app):
     assert any("How the estimates moved" in md.value for md in at.markdown)
     moved = next(d for d in at.dataframe if "Before" in d.value.columns).value
     assert list(moved["Constant"]) == ["E", "A", "B", "α", "β"]
+
+
+def test_an_upload_can_be_deleted_with_its_runs(app):
+    at = app("runs.py")
+    at.file_uploader(key="uploads").set_value(("to_delete.csv", b"params,tokens,loss\n1e8,2e9,3.1\n1e9,2e10,2.6\n",
+                                               "text/csv")).run()
+    next(b for b in at.button if b.label == "Store 2 rows").click().run()
+    at.toggle(key="show_uploads").set_value(True).run()
+    choice = at.selectbox(key="delete_choice")
+    label = next(o for o in choice.options if o.startswith("to_delete.csv"))  # 'to_delete.csv (u-…)'
+    choice.set_value(label.rsplit("(", 1)[1].rstrip(")")).run()
+    at.button(key="delete_upload").click().run()
+    assert not at.exception
+    assert any("Deleted to\\_delete\\.csv" in s.value and "its 2 runs" in s.value for s in at.success)
