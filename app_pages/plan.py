@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from engine import bench, carbon, hyperparams, plan, registry, store
+from engine import bench, carbon, hyperparams, inference, plan, registry, store
 from engine.fit import allocation_band
 from engine.laws.base import LawError
 from ui import db, figures
@@ -16,7 +16,6 @@ from ui.tables import inputs_table, scenario_table
 from ui.url import LinkCheck
 
 DEFAULTS = plan.PlanInputs()
-SEQUENCE_LENGTH = 4096  # to express the Step Law's batch in tokens as sequences
 B_PARAM = "plan_b"  # scenario B in the URL: plan.Candidate.to_param()
 # What each front trades loss against, in words for a sentence ("at no more lifetime cost than A").
 FRONT_WORDS = {"cost_usd": "lifetime cost", "co2_t": "lifetime CO2e", "latency_ms": "decode latency",
@@ -167,7 +166,8 @@ def hyperparameters_line(result: plan.PlanResult) -> None:
     rec = law.recommend(result.n_params, result.n_tokens)
     st.markdown(f"**Train it with** a peak learning rate of {fmt.sci(rec.learning_rate)} and batch size of "
                 f"{fmt.count(rec.batch_size_tokens, 'tokens')} "
-                f"({fmt.sig(rec.batch_size_sequences(SEQUENCE_LENGTH))} sequences of {SEQUENCE_LENGTH:,} tokens).")
+                f"({fmt.sig(rec.batch_size_sequences(inference.DEFAULT_SEQ_LEN))} sequences of "
+                f"{inference.DEFAULT_SEQ_LEN:,} tokens).")
     outside = bool(law.outside_fitted_range(result.n_params, result.n_tokens))
     (n_lo, n_hi), (d_lo, d_hi) = law.fitted_n, law.fitted_d
     warning = (f"{fmt.count(result.n_params)} parameters on {fmt.count(result.n_tokens, 'tokens')} lies outside the "

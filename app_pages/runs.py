@@ -512,7 +512,8 @@ def hyperparams_section(selected: pd.DataFrame) -> None:
     loss_column = c1.radio("Loss for the optima", list(LOSS_CHOICES), format_func=LOSS_CHOICES.get, horizontal=True,
                            key="hp_loss_column") if selected["loss_smoothed"].notna().any() else "loss"
     in_sequences = (selected["batch_size_unit"] == "sequences").any()
-    seq_len = c2.number_input("Tokens per sequence", 1, 1_000_000, 2048, key="hp_seq_len",
+    seq_len = c2.number_input("Tokens per sequence", 1, 1_000_000, ingest.FORMAT_SEQUENCE_LENGTH["step_law_dense"],
+                              key="hp_seq_len",
                               help="The file's batch sizes are in sequences.") if in_sequences else None
     n_boot = c3.number_input("Bootstrap resamples (0: analytic)", 0, 2000, 0, key="hp_boot",
                              help="Resample the cells with replacement for the 95% intervals; 0 gives OLS intervals.")

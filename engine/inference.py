@@ -24,7 +24,10 @@ from engine.laws.base import INFERENCE_FLOPS_PER_PARAM_TOKEN
 BYTES_PER_ELEMENT = {"fp64": 8.0, "fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5}
 
 
-def default_architecture(n_params: float, *, seq_len: int = 4096, n_kv_heads: int = 8) -> Architecture:
+DEFAULT_SEQ_LEN = 4096  # tokens per sequence of the default serving architecture
+
+
+def default_architecture(n_params: float, *, seq_len: int = DEFAULT_SEQ_LEN, n_kv_heads: int = 8) -> Architecture:
     """A plausible modern decoder for N parameters when the user gives no shape: N ≈ 12·L·d²
     (Kaplan Table 1) with aspect ratio d_model ≈ 128·n_layers, head size 128, grouped-query
     attention with 8 KV heads. An assumption, said so on the pages."""
