@@ -88,11 +88,12 @@ def selection_data(version: tuple, selection: RunFilter) -> dict:
     every run."""
     with db.session() as con:
         n_runs = store.selection_count(con, selection)
-        data = {"n_runs": n_runs, "sample": store.sample_runs(con, selection, SAMPLE_SIZE),
-                "profile": None, "runs": None}
+        data = {"n_runs": n_runs, "sample": None, "profile": None, "runs": None}
         if n_runs <= FIT_LIMIT:
             data["profile"] = store.selection_profile(con, selection)
             data["runs"] = store.selected_runs(con, selection)
+        # a selection no larger than the sample is its own sample
+        data["sample"] = data["runs"] if n_runs <= SAMPLE_SIZE else store.sample_runs(con, selection, SAMPLE_SIZE)
     return data
 
 
