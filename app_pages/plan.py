@@ -14,6 +14,7 @@ from ui import db, figures
 from ui import format as fmt
 from ui.tables import inputs_table, scenario_table
 from ui.url import LinkCheck
+from ui.widgets import lazy_expander
 
 DEFAULTS = plan.PlanInputs()
 B_PARAM = "plan_b"  # scenario B in the URL: plan.Candidate.to_param()
@@ -51,19 +52,14 @@ def evaluate(inputs: plan.PlanInputs, law, device) -> plan.PlanResult:
     return plan.evaluate(inputs, law, device, grids())
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def evaluate_b(result: plan.PlanResult, candidate: plan.Candidate, law, device) -> plan.PlanResult:
+    # not cached: evaluating one candidate takes less time than hashing a PlanResult for the cache
     return plan.evaluate_candidate(result, candidate, law, device, grids())
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def front_view(inputs: plan.PlanInputs, law, device, grid, objective: str, budget: float | None) -> plan.FrontView:
     return plan.front_view(inputs, law, device, grid, objective, budget=budget)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def export_json(result: plan.PlanResult, law, device) -> str:
-    return plan.export_json(result, law, device)
 
 
 def scenario_inputs(link: LinkCheck, all_laws: dict, all_devices: dict, version: tuple) -> plan.PlanInputs:
@@ -153,7 +149,11 @@ def measured_or_catalog(values: dict, all_devices: dict, stored: dict):
 
 
 def explain(title: str, formula: str, inputs: dict, sources: str) -> None:
-    with st.expander(title):
+    """How a number is computed, in an expander built only while open (``lazy_expander``)."""
+    box = lazy_expander(title, key="explain_" + "_".join(title.lower().split()[2:]))
+    if box is None:
+        return
+    with box:
         st.latex(formula)
         st.table(inputs_table(inputs))
         st.caption(sources)
@@ -221,7 +221,7 @@ def headline(result: plan.PlanResult, device, law, samples=None) -> None:
         {"peak (FLOP/s)": f"{fmt.sci(device.peak_flops(result.inputs.train_dtype))} ({result.inputs.train_dtype}, dense)",
          "MFU": result.inputs.mfu_train,
          "power P per device (W)": f"{power:,.0f} (entered)" if power else device.tdp_w, "PUE": result.inputs.pue,
-         "grid intensity (gCO2e/kWh)": f"{result.grid.g_co2_per_kwh:g} ({result.grid.label}, {result.grid.year})",
+         "grid intensity (gCO2e/kWh)": f"{result.grid.g_co2_per_kwh:.4g} ({result.grid.label}, {result.grid.year})",
          "price $/device-hour": result.inputs.price,
          "embodied per device (kg)": device.embodied_kg, "devices": result.inputs.n_devices},
         f"Hardware: {device.source}. Grid: {result.grid.source}. Method: LLMCarbon (Faiz et al. 2024); embodied = "
@@ -366,9 +366,10 @@ def share_section(result: plan.PlanResult, alt: plan.PlanResult | None, law, dev
     page_url = (st.context.url or "").split("?")[0]
     st.caption("This link reproduces the scenario (every input is in the URL" + (", and B" if alt else "") + "):")
     st.code(f"{page_url}?{urlencode(params)}", language=None, wrap_lines=True)
-    text = export_json(result, law, device)
-    with st.expander("Scenario as JSON (inputs, law with constants and citation, hardware, results)"):
-        st.code(text, language="json")
+    text = plan.export_json(result, law, device)  # 0.2 ms: cheaper than a cache lookup
+    if box := lazy_expander("Scenario as JSON (inputs, law with constants and citation, hardware, results)",
+                            key="plan_json_shown"):
+        box.code(text, language="json")
     x1, x2 = st.columns(2)
     x1.download_button("Scenario as JSON", text, file_name="flopwise_scenario.json",
                        mime="application/json", key="export_json", on_click="ignore")

@@ -15,7 +15,7 @@ from ui import db, figures
 from ui import format as fmt
 from ui.tables import readable
 from ui.url import LinkCheck
-from ui.widgets import law_card
+from ui.widgets import law_card, lazy_expander
 
 FLOPS_RANGE = (1e18, 1e27)
 # Widget values are what the URL holds, so options are short, stable words.
@@ -47,6 +47,12 @@ def published_points() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 @st.cache_data(show_spinner=False)
+def published_traces() -> list[dict]:
+    """The frontier chart's published runs and models: the same at every budget."""
+    return figures.published_traces(*published_points())
+
+
+@st.cache_data(show_spinner=False)
 def saved_fits(version: tuple) -> dict:
     with db.session() as con:
         return registry.saved_fit_laws(store.list_fits(con))
@@ -67,37 +73,30 @@ def cached_isoflop(law: Law, flops: float, inputs: tuple) -> tuple[pd.DataFrame,
     return scaling.isoflop_curves(law, scaling.budgets_around(flops), dict(inputs))
 
 
-st.title("Scaling laws")
-st.caption(
-    "Compute, not parameter count, is the budget: for C = 6·N·D training FLOPs each law says how "
-    "to split it between parameters N and tokens D. Losses are in nats/token on each paper's own "
-    "data set, so compare allocations and exponents across laws, not absolute losses."
-)
+def numbers_table(table: pd.DataFrame, mode: str) -> None:
+    """The cards' numbers as a table with units, and as a CSV download."""
+    columns = dict(TABLE_COLUMNS)
+    if mode == TARGET:
+        columns["flops"] = ("Least compute C (FLOPs)", fmt.sci)
+        columns["loss"] = ("Target loss (nats/token)", lambda v: f"{v:.4f}")
+    if not table["error"].astype(bool).any():
+        del columns["error"]  # no law has a note: no empty column
+    st.dataframe(readable(table, columns), hide_index=True, placeholder=fmt.DASH, key="scaling_table")
+    st.download_button("Download these numbers (CSV)", table.to_csv(index=False),
+                       file_name="flopwise_scaling_laws.csv", mime="text/csv", key="scaling_csv",
+                       on_click="ignore")
 
-link = LinkCheck()
-fits = saved_fits(db.version())
-available = {**registry.LAWS, **{law_id: law for law_id, (law, _) in fits.items()}}
 
-controls = st.columns([2, 3, 3])
-mode = link.radio(
-    controls[0],
-    "Question",
-    [BUDGET, TARGET],
-    key="mode",
-    help="Budget: the optimal model for a compute budget. Target loss: the least compute that reaches a loss.",
-)
-selected_ids = controls[1].multiselect(
-    "Laws",
-    list(available),
-    default=list(registry.DEFAULT_LAW_IDS),
-    key="laws",
-    bind="query-params",
-    help="Published laws by id; your saved fits from the Runs page appear as fit:NAME.",
-)
-with controls[2]:
+@st.fragment
+def results(mode: str, laws: list[Law], inputs: dict, fits: dict) -> None:
+    """The budget (or target) and every result for it: moving the budget reruns only this part;
+    ``laws`` are the cards' (with any edits to their constants) from the last full run."""
+    link = LinkCheck()
+    budget_row = st.columns([3, 2], vertical_alignment="bottom")
+    flops = target_loss = None
     if mode == BUDGET:
         log10_flops = link.slider(
-            st,
+            budget_row[0],
             "Training compute budget (log10 FLOPs)",
             math.log10(FLOPS_RANGE[0]),
             math.log10(FLOPS_RANGE[1]),
@@ -108,10 +107,10 @@ with controls[2]:
             "is 10^23.76 = 5.75e23 FLOPs, the nearest step.",
         )
         flops = 10.0**log10_flops
-        st.markdown(f"**Budget:** {fmt.power_of_ten(log10_flops, 'FLOPs')}")
+        budget_row[1].markdown(f"**Budget:** {fmt.power_of_ten(log10_flops, 'FLOPs')}")
     else:
         target_loss = link.number_input(
-            st,
+            budget_row[0],
             "Target loss (nats/token, on each law's own data set)",
             0.01,
             20.0,
@@ -120,30 +119,10 @@ with controls[2]:
             key="target_loss",
         )
 
-inputs: dict[str, float | None] = {"unique_tokens": None}
-if "data-constrained" in selected_ids:
-    limit = st.toggle(
-        "Limit unique training data (data-constrained law)", key="limit_unique", bind="query-params"
-    )
-    if limit:
-        log10_u = link.slider(
-            st, "Unique tokens available (log10 tokens)", 8.0, 14.0, 10.4, 0.05, key="log10_unique_tokens",
-        )
-        inputs["unique_tokens"] = 10.0**log10_u
-        st.caption(f"{fmt.count(inputs['unique_tokens'], 'unique tokens')}; repeated epochs are worth less.")
-inputs_key = tuple(sorted(inputs.items()))
-link.show()
-
-if not selected_ids:
-    st.info("Choose at least one law.")
-    st.stop()
-
-results_area = st.container()
-st.subheader("The laws")
-laws = [law_card(available[law_id], key_prefix="scaling") for law_id in selected_ids]
-titles = {law.id: law.info.title for law in laws}
-
-with results_area:
+    link.show()
+    inputs_key = tuple(sorted(inputs.items()))
+    titles = {law.id: law.info.title for law in laws}
+    infos = {law.id: law.info for law in laws}
     if mode == BUDGET:
         table = scaling.optima_table(laws, flops, inputs)
         marked = table[table["error"] == ""][["law", "flops", "n_params", "n_tokens"]]
@@ -159,7 +138,7 @@ with results_area:
         for column, row in zip(st.columns(per_row), rows[start:start + per_row]):
             with column.container(border=True):
                 # a saved fit's title holds its user-given name: shown as typed
-                law_info = available[row.law].info
+                law_info = infos[row.law]
                 flag = "" if row.verified or law_info.user_fit else " ⚠ unverified"
                 st.markdown(f"**{fmt.plain(row.title)}**{flag}")
                 for problem in law_info.problems:  # a saved fit that is not usable says so wherever it is used
@@ -185,11 +164,10 @@ with results_area:
 
     frontiers = [cached_frontier(law, inputs_key) for law in laws if registry.has_compute_optimum(law)]
     frontier = pd.concat(frontiers, ignore_index=True) if frontiers else scaling.frontier_columns()
-    runs, models = published_points()
     bands = {law.id: cached_band(fits[law.id][1]) for law in laws if law.id in fits and fits[law.id][1] is not None}
     st.plotly_chart(
         figures.frontier_figure(
-            frontier, titles, runs=runs, models=models,
+            frontier, titles, published=published_traces(),
             budget=flops if mode == BUDGET else None, marked=marked, bands=bands,
         ),
         key="frontier_chart",
@@ -221,14 +199,57 @@ with results_area:
         )
         st.caption("Each curve holds compute fixed (D = C/6N) at 1/100× to 100× your budget; diamonds mark the optima.")
 
-    with st.expander("Table of these numbers"):
-        columns = dict(TABLE_COLUMNS)
-        if mode == TARGET:
-            columns["flops"] = ("Least compute C (FLOPs)", fmt.sci)
-            columns["loss"] = ("Target loss (nats/token)", lambda v: f"{v:.4f}")
-        if not table["error"].astype(bool).any():
-            del columns["error"]  # no law has a note: no empty column
-        st.dataframe(readable(table, columns), hide_index=True, placeholder=fmt.DASH, key="scaling_table")
-        st.download_button("Download these numbers (CSV)", table.to_csv(index=False),
-                           file_name="flopwise_scaling_laws.csv", mime="text/csv", key="scaling_csv",
-                           on_click="ignore")
+    if box := lazy_expander("Table of these numbers", key="scaling_table_shown"):
+        with box:
+            numbers_table(table, mode)
+
+
+st.title("Scaling laws")
+st.caption(
+    "Compute, not parameter count, is the budget: for C = 6·N·D training FLOPs each law says how "
+    "to split it between parameters N and tokens D. Losses are in nats/token on each paper's own "
+    "data set, so compare allocations and exponents across laws, not absolute losses."
+)
+
+link = LinkCheck()
+fits = saved_fits(db.version())
+available = {**registry.LAWS, **{law_id: law for law_id, (law, _) in fits.items()}}
+
+controls = st.columns([2, 6])
+mode = link.radio(
+    controls[0],
+    "Question",
+    [BUDGET, TARGET],
+    key="mode",
+    help="Budget: the optimal model for a compute budget. Target loss: the least compute that reaches a loss.",
+)
+selected_ids = controls[1].multiselect(
+    "Laws",
+    list(available),
+    default=list(registry.DEFAULT_LAW_IDS),
+    key="laws",
+    bind="query-params",
+    help="Published laws by id; your saved fits from the Runs page appear as fit:NAME.",
+)
+inputs: dict[str, float | None] = {"unique_tokens": None}
+if "data-constrained" in selected_ids:
+    limit = st.toggle(
+        "Limit unique training data (data-constrained law)", key="limit_unique", bind="query-params"
+    )
+    if limit:
+        log10_u = link.slider(
+            st, "Unique tokens available (log10 tokens)", 8.0, 14.0, 10.4, 0.05, key="log10_unique_tokens",
+        )
+        inputs["unique_tokens"] = 10.0**log10_u
+        st.caption(f"{fmt.count(inputs['unique_tokens'], 'unique tokens')}; repeated epochs are worth less.")
+link.show()
+
+if not selected_ids:
+    st.info("Choose at least one law.")
+    st.stop()
+
+results_area = st.container()
+st.subheader("The laws")
+laws = [law_card(available[law_id], key_prefix="scaling") for law_id in selected_ids]
+with results_area:
+    results(mode, laws, inputs, fits)

@@ -34,12 +34,14 @@ subtracted, so each figure is from the input (or page.goto) until the page stopp
   the budget slider 2 + 10 times at once with the others, each from its own start (SESSION_STARTS)
   so that no value is shared with another session or was computed before in this run (no cache
   hits). Median and worst of all changes.
+- floor: the same rerun timing on a one-slider app (FLOOR_APP) served on its own: what Streamlit
+  and chromium cost per rerun before any of the app's work, the yardstick for the aims above.
 - --payload: the bytes the server sends over the websocket per Plan rerun (budget-slider moves),
   and the largest messages by element type (ForwardMsg decoded with Streamlit's protobuf).
 
 Run: .venv/bin/python bench/bench_browser.py [--repo PATH] [--repeats N] [--pages plan,scaling,...]
 [--json] [--payload]; parts for --pages: plan, plan-hardware, scaling, precision, moe, runs,
-hardware, pareto, sessions (default all; first visits are measured for the pages among them).
+hardware, pareto, sessions, floor (default all; first visits are measured for the pages among them).
 A full run takes about 10 minutes on 2 cores (12 with other work running). Prints figures; not pass/fail. On a busy 2-core
 machine absolute figures swing by 2x (shared/reference/browser_timing.md): compare runs made
 back to back.
@@ -73,9 +75,9 @@ SESSION_STARTS = (18.1, 18.75, 19.4, 20.05, 20.7, 21.35, 22.0, 24.25, 24.9, 25.5
 WARMUP = 2
 START_TIMEOUT_MS = 10_000  # every measured input does cause a rerun; under load it may start late
 
-URL_PATHS = {"plan": "/", "scaling": "/scaling", "precision": "/precision", "moe": "/moe", "runs": "/runs",
+URL_PATHS = {"floor": "/", "plan": "/", "scaling": "/scaling", "precision": "/precision", "moe": "/moe", "runs": "/runs",
              "hardware": "/hardware"}
-TITLES = {"plan": "Plan", "scaling": "Scaling laws", "precision": "Precision", "moe": "Mixture of experts",
+TITLES = {"floor": "Floor app", "plan": "Plan", "scaling": "Scaling laws", "precision": "Precision", "moe": "Mixture of experts",
           "runs": "Runs", "hardware": "Hardware"}
 
 
@@ -104,6 +106,14 @@ RERUNS = (
           query="?log10_n_range=7.8&log10_n_range=14.0"),
     Rerun("hardware", "hardware", "Data type select (roofline)", 150, select="Data type", options=("fp8", "bf16")),
 )
+# The floor: a one-slider app (FLOOR_APP) served on its own, so its rerun is what Streamlit and
+# the browser cost before any of FlopWise's work; no aim, it is the yardstick for the others.
+FLOOR = Rerun("floor", "floor", "one slider and one line of text (Streamlit's own cost)", 0, slider="Floor slider")
+FLOOR_APP = """import streamlit as st
+st.title("Floor")
+value = st.slider("Floor slider", 0.0, 100.0, 50.0, 0.1)
+st.write(f"The slider is at {value:.1f}.")
+"""
 AIMS = {"first_visit_plan_ms": 3000.0, "pareto_click_ms": 300.0, "sessions_median_ms": 600.0}
 
 
@@ -191,6 +201,22 @@ def timeline(infos: list[dict]) -> dict:
     return {"action_ms": med(lambda x: x["action_ms"]), "start_ms": med(lambda x: x["run_start_ms"]),
             "running_ms": med(lambda x: x["run_end_ms"] - x["run_start_ms"]),
             "after_ms": med(lambda x: x["ms"] - x["run_end_ms"])}
+
+
+def floor(tmp: Path, repeats: int) -> dict:
+    """FLOOR's rerun, on FLOOR_APP served from its own folder under ``tmp``."""
+    from playwright.sync_api import sync_playwright
+
+    root = tmp / "floor"
+    root.mkdir()
+    (root / "app.py").write_text(FLOOR_APP)
+    with h.serve_app(tmp / "floor.duckdb", repo_root=root, log_path=tmp / "floor.log") as url:
+        with sync_playwright() as p:
+            browser = h.launch_chromium(p)
+            try:
+                return time_rerun(browser, url, FLOOR, repeats)
+            finally:
+                browser.close()
 
 
 def pareto_clicks(browser, base: str, clicks: int = 3) -> dict:
@@ -326,16 +352,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repo", type=Path, default=REPO, help="serve this checkout's app.py (default: this repo)")
     parser.add_argument("--repeats", type=int, default=20, help="measured reruns per page (default 20)")
-    parser.add_argument("--pages", default="plan,plan-hardware,scaling,precision,moe,runs,hardware,pareto,sessions")
+    parser.add_argument("--pages", default="plan,plan-hardware,scaling,precision,moe,runs,hardware,pareto,sessions,floor")
     parser.add_argument("--json", action="store_true", help="also print one JSON object with every figure")
     parser.add_argument("--payload", action="store_true", help="also measure the websocket bytes per Plan rerun")
     parser.add_argument("--sessions", type=int, default=SESSIONS, help=f"concurrent sessions (default {SESSIONS})")
     args = parser.parse_args()
     parts = [p.strip() for p in args.pages.split(",") if p.strip()]
-    known = {r.name for r in RERUNS} | {"pareto", "sessions"}
+    known = {r.name for r in RERUNS} | {"pareto", "sessions", "floor"}
     if unknown := set(parts) - known:
         parser.error(f"unknown parts {sorted(unknown)}; known: {sorted(known)}")
-    visit = [name for name in URL_PATHS if name in parts or (name == "plan" and {"plan-hardware", "pareto"} & set(parts))]
+    visit = [name for name in URL_PATHS if name != "floor" and name in parts or (name == "plan" and {"plan-hardware", "pareto"} & set(parts))]
 
     from playwright.sync_api import sync_playwright
 
@@ -391,6 +417,10 @@ def main() -> None:
                 except RuntimeError as exc:
                     r = report["sessions"] = {"crashed": first_line(str(exc))}
                     print(f"{args.sessions} sessions at once: crashed: {r['crashed']}")
+        if "floor" in parts:
+            report["rerun"]["floor"] = r = floor(Path(tmp), args.repeats)
+            print(f"rerun  {TITLES['floor'] + ': ' + FLOOR.what:<52} median {r['median_ms']:5.0f} ms "
+                  f"(min {r['min_ms']:.0f}, max {r['max_ms']:.0f}{split_text(r)})", flush=True)
     report["wall_s"] = time.perf_counter() - started
     print(f"({report['wall_s']:.0f} s in all)")
     if args.json:

@@ -26,10 +26,14 @@ MODELS_COLOR = "#ea580c"
 
 BASE_LAYOUT: dict[str, Any] = {
     "template": "plotly_white",
-    "margin": {"l": 60, "r": 20, "t": 50, "b": 55},
-    "legend": {"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0},
+    "margin": {"l": 75, "r": 20, "t": 50, "b": 60},
+    # below the plot, in the container's bottom margin (see _fixed_margins)
+    "legend": {"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.0, "xanchor": "left", "x": 0},
     "hovermode": "closest",
 }
+# A legend row below the plot: its height, and the characters of trace names it holds at the
+# narrowest chart (half a page, ~520 px), so a wider chart never needs more rows than reserved.
+LEGEND_ROW_PX, LEGEND_ROW_CHARS = 24, 60
 
 
 def color_for(index: int) -> str:
@@ -42,7 +46,29 @@ def _translucent(hex_color: str, alpha: float = 0.18) -> str:
 
 
 def _figure(data: list[dict], layout: dict) -> go.Figure:
-    return go.Figure({"data": data, "layout": {**BASE_LAYOUT, **layout}}, _validate=False)
+    return go.Figure({"data": data, "layout": _fixed_margins(data, {**BASE_LAYOUT, **layout})}, _validate=False)
+
+
+def _fixed_margins(data: list[dict], layout: dict) -> dict:
+    """Margins set here, not grown by Plotly: with automargin each redraw in the browser measured
+    the labels and the legend, widened a margin and drew the whole chart a second time (a third of
+    Plotly's time per rerun on the Scaling page). Axes get no automargin; the legend sits in the
+    container's bottom margin, which is made tall enough for its rows (estimated from the names)."""
+    layout = dict(layout)
+    for key in ("xaxis", "yaxis", *(k for k in layout if k[:5] in ("xaxis", "yaxis") and k[5:].isdigit())):
+        layout[key] = {"automargin": False, **layout.get(key, {})}
+    names = [str(t.get("name") or "") for t in data if t.get("showlegend", True) is not False and t.get("name")]
+    if layout.get("showlegend", True) is not False and len(names) > 1:
+        rows, width = 1, 0
+        for name in names:
+            item = len(name) + 6  # the symbol and the gap
+            if width and width + item > LEGEND_ROW_CHARS:
+                rows, width = rows + 1, 0
+            width += item
+        margin = {**layout.get("margin", BASE_LAYOUT["margin"])}
+        margin["b"] = margin.get("b", 60) + rows * LEGEND_ROW_PX + 10
+        layout["margin"] = margin
+    return layout
 
 
 def _scatter(x: Any, y: Any, **props: Any) -> dict:
@@ -143,6 +169,7 @@ def frontier_figure(
     budget: float | None = None,
     marked: pd.DataFrame | None = None,
     bands: Mapping[str, pd.DataFrame] | None = None,
+    published: list[dict] | None = None,
 ) -> go.Figure:
     """N*(C) and D*(C) per law on log-log axes, with published runs and frontier models.
 
@@ -150,6 +177,8 @@ def frontier_figure(
     (flops, n_params, n_tokens, model_name). ``models``: notable models with model_name, notes.
     ``marked``: one point per law to highlight (law, flops, n_params, n_tokens).
     ``bands``: per law id, a 95% band (flops, n_params_lo/hi, n_tokens_lo/hi), drawn shaded.
+    ``published``: ``published_traces(runs, models)`` built before (a page caches them: they do
+    not change with the budget), used instead of ``runs`` and ``models``.
     """
     data: list[dict] = []
     for i, (law_id, part) in enumerate(frontiers.groupby("law", sort=False)):
@@ -187,30 +216,7 @@ def frontier_figure(
                         hovertemplate="%{text}<extra></extra>",
                     )
                 )
-    for points, name, color, symbol, size in (
-        (runs, "Chinchilla runs (Hoffmann 2022)", RUNS_COLOR, "circle", 7),
-        (models, "Notable models (Epoch AI)", MODELS_COLOR, "star", 9),
-    ):
-        if points is None or points.empty:
-            continue
-        # model names and notes are data, shown as typed (escaped: Plotly reads <b> in text as markup)
-        heads = points["model_name"].fillna("").map(_plain)
-        if "notes" in points:
-            notes = points["notes"].fillna("").map(_plain)
-            heads = heads + np.where(notes != "", "<br>" + notes, "")
-        for xaxis, yaxis, column, unit in _PANELS:
-            part = points[points[column].notna()]
-            symbol_word, unit_word = _PANEL_WORDS[column]
-            text = [f"{head}<br>C = {fmt.sci(c)} FLOPs<br>{symbol_word[0]} = {v} {unit_word}"
-                    for head, c, v in zip(heads[part.index], part["flops"], fmt.counts(part[column]))]
-            data.append(
-                _scatter(
-                    part["flops"], part[column], xaxis=xaxis, yaxis=yaxis, mode="markers", name=name,
-                    legendgroup=name, showlegend=xaxis == "x", text=text,
-                    marker={"color": color, "size": size, "symbol": symbol},
-                    hovertemplate="%{text}<extra></extra>",
-                )
-            )
+    data.extend(published if published is not None else published_traces(runs, models))
     compute_axis = {
         "type": "log", "exponentformat": "power",
         "title": {"text": "Training compute C (FLOPs, log scale)"},
@@ -238,6 +244,36 @@ def frontier_figure(
             for xaxis, yaxis, _, _ in _PANELS
         ]
     return _figure(data, layout)
+
+
+def published_traces(runs: pd.DataFrame | None, models: pd.DataFrame | None) -> list[dict]:
+    """``frontier_figure``'s traces of the published runs and models, one per panel each."""
+    data: list[dict] = []
+    for points, name, color, symbol, size in (
+        (runs, "Chinchilla runs (Hoffmann 2022)", RUNS_COLOR, "circle", 7),
+        (models, "Notable models (Epoch AI)", MODELS_COLOR, "star", 9),
+    ):
+        if points is None or points.empty:
+            continue
+        # model names and notes are data, shown as typed (escaped: Plotly reads <b> in text as markup)
+        heads = points["model_name"].fillna("").map(_plain)
+        if "notes" in points:
+            notes = points["notes"].fillna("").map(_plain)
+            heads = heads + np.where(notes != "", "<br>" + notes, "")
+        for xaxis, yaxis, column, unit in _PANELS:
+            part = points[points[column].notna()]
+            symbol_word, unit_word = _PANEL_WORDS[column]
+            text = [f"{head}<br>C = {fmt.sci(c)} FLOPs<br>{symbol_word[0]} = {v} {unit_word}"
+                    for head, c, v in zip(heads[part.index], part["flops"], fmt.counts(part[column]))]
+            data.append(
+                _scatter(
+                    part["flops"], part[column], xaxis=xaxis, yaxis=yaxis, mode="markers", name=name,
+                    legendgroup=name, showlegend=xaxis == "x", text=text,
+                    marker={"color": color, "size": size, "symbol": symbol},
+                    hovertemplate="%{text}<extra></extra>",
+                )
+            )
+    return data
 
 
 def runs_scatter(runs: pd.DataFrame, *, loss_label: str) -> go.Figure:
@@ -428,7 +464,7 @@ def pareto_figure(
          "xaxis": {"type": "log", "range": [float(np.log10(x_lo)), float(np.log10(x_hi))],
                    "title": {"text": x_label + " (log scale)"}, "dtick": 1},
          "yaxis": {"title": {"text": loss_label}, "range": [y_lo, y_hi]},
-         "legend": {**BASE_LAYOUT["legend"], "y": -0.18}},
+         "legend": BASE_LAYOUT["legend"]},
     )
 
 

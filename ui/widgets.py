@@ -9,6 +9,15 @@ from engine.laws.base import Law
 from ui.format import plain
 
 
+def lazy_expander(label: str, *, key: str):
+    """An expander whose content is built only while it is open: opening or closing it reruns the
+    page, and a closed one costs the rerun nothing (formulas, tables and JSON are neither built
+    nor sent nor drawn). The container when open, else None. Not for widgets: a widget that is
+    not drawn loses its value."""
+    box = st.expander(label, key=key, on_change="rerun")
+    return box if box.open else None
+
+
 def law_card(law: Law, *, key_prefix: str) -> Law:
     """An expander with the law's formula, constants, conventions and citation.
 

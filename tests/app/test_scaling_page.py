@@ -12,7 +12,6 @@ import pytest
 from streamlit import dataframe_util
 
 from tests.numbers import number
-from ui.navigation import PAGES
 
 pytestmark = pytest.mark.app
 
@@ -56,15 +55,6 @@ def shown_table(element):
     if proto.HasField("styler") and proto.styler.display_values:
         return dataframe_util.convert_arrow_bytes_to_pandas_df(proto.styler.display_values)
     return element.value
-
-
-def test_every_registered_page_runs_without_exception(app):
-    at = app("scaling.py")
-    assert not at.exception
-    for page in PAGES:  # the router's own list: a new page is covered automatically
-        at.switch_page(str(page.path)).run()
-        assert not at.exception, f"{page.title} raised: {at.exception}"
-        assert at.title and at.title[0].value == page.title
 
 
 def test_default_view_shows_the_published_optimum_by_hand(app):
@@ -160,6 +150,9 @@ def test_target_mode_at_2_nats_by_hand(app):
 
 def test_the_table_is_labelled_formatted_and_has_no_none(app):
     at = app("scaling.py", laws=["chinchilla", "kaplan", "chinchilla-epoch", "chinchilla-approach1"])
+    assert not [d for d in at.dataframe if "N* (parameters)" in d.value.columns]  # built once its expander opens
+    at.session_state["scaling_table_shown"] = True
+    at.run()
     table = shown_table(next(d for d in at.dataframe if "N* (parameters)" in d.value.columns))
     assert list(table.columns) == ["Law", "Constants checked", "Compute C (FLOPs)", "N* (parameters)", "D* (tokens)",
                                    "Tokens per parameter", "Loss (nats/token)"]  # no law has a note here

@@ -156,3 +156,25 @@ def test_target_loss_mode_keeps_every_metric_whole(page, server_url):
     assert truncated_metrics(page) == []
     open_plan(page, f"{server_url}/?log10_flops=26.9&hardware=v100-sxm2&train_dtype=fp16")
     assert truncated_metrics(page) == []
+
+
+def test_the_explanations_and_the_json_are_built_when_opened(page, server_url):
+    # closed expanders cost a rerun nothing (their content is not built); opening one shows it
+    open_plan(page, f"{server_url}/?log10_flops=22.0&pue=1.3")
+    footprint = page.get_by_test_id("stExpander").filter(has_text="How the footprint is computed")
+    assert footprint.locator(".katex").count() == 0
+    time_action(page, lambda: footprint.locator("summary").click())
+    assert_no_exception(page)
+    footprint.locator(".katex").first.wait_for(timeout=30_000)
+    assert "CO_2" in footprint.locator("annotation").first.text_content()  # KaTeX keeps the LaTeX source
+    rows = {}
+    for row in footprint.locator("tbody tr").all():
+        label, value = (c.strip() for c in row.locator("th, td").all_inner_texts())
+        rows[label] = value
+    assert rows["PUE"] == "1.30" and rows["devices"] == "1,020"
+    json_box = page.get_by_test_id("stExpander").filter(has_text="Scenario as JSON")
+    time_action(page, lambda: json_box.locator("summary").click())
+    assert_no_exception(page)
+    code = json_box.locator("code").first
+    code.wait_for(timeout=30_000)
+    assert '"schema": "flopwise.plan/1"' in code.inner_text() and '"log10_flops": 22.0' in code.inner_text()
