@@ -11,22 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from engine.ingest import IngestError, guess_mapping, parse_quantities, read_table, read_upload, validate
 from engine.store import open_store, query_runs, store_upload
-
-HOSTILE_NAMES = [
-    "params", "tokens", "loss", "flops", "'; DROP TABLE runs; --", '" OR 1=1 --', "=HYPERLINK(\"x\")",
-    "+cmd|' /C calc'!A0", "@SUM(1)", "ﾊﾟﾗﾒｰﾀ", "loss\x00", "params\n", "Ｌｏｓｓ", "", " ", "N", "D", "C",
-]
-cells = st.one_of(
-    st.sampled_from(["", "nan", "inf", "-inf", "1e9", "70M", "1.3B", "-5", "0", "3.2", "abc", "=1+1", "1,000",
-                     "1e400", "2.5e-400", "   ", "NULL", "True"]),
-    st.floats(allow_nan=True, allow_infinity=True).map(repr),
-    st.text(max_size=12),
+from tests.strategies import (
+    decimal_commas, delimiters, encodings, garbage_rows, hostile_headers, quantity_cells, ragged_delimiters,
+    random_bytes, row_widths, three_cell_rows, valid_runs,
 )
-
 
 def to_csv(header: list[str], rows: list[list[str]]) -> bytes:
     buffer = io.StringIO()
@@ -69,27 +60,25 @@ def fuzz_store(tmp_path_factory):
         yield s
 
 
-@given(data=st.binary(max_size=2000))
+@given(data=random_bytes)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_random_bytes(data, fuzz_store):
     check(data, fuzz_store)
 
 
-@given(
-    header=st.lists(st.sampled_from(HOSTILE_NAMES) | st.text(max_size=15), min_size=1, max_size=8),
-    rows=st.lists(st.lists(cells, min_size=0, max_size=9), max_size=25),
-)
+@given(header=hostile_headers, rows=garbage_rows)
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_garbage_cells_and_hostile_column_names(header, rows, fuzz_store):
     check(to_csv(header, rows), fuzz_store)
 
 
-@given(rows=st.lists(st.tuples(cells, cells, cells), min_size=1, max_size=30))
+@given(rows=three_cell_rows)
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_recognised_columns_with_garbage_values(rows, fuzz_store):
     check(to_csv(["Model Size", "train_tokens", "val_loss"], [list(r) for r in rows]), fuzz_store)
 
 
+@pytest.mark.slow
 def test_thousands_of_columns(fuzz_store):
     header = [f"=col{i}" for i in range(3000)] + ["params", "tokens", "loss"]
     row = ["x"] * 3000 + ["1e9", "2e10", "2.5"]
@@ -100,16 +89,7 @@ def test_thousands_of_columns(fuzz_store):
 
 # --- dialects ------------------------------------------------------------------------------
 
-sizes = st.floats(min_value=1e4, max_value=1e13, allow_nan=False)
-losses = st.floats(min_value=0.01, max_value=19.0, allow_nan=False)
-
-
-@given(
-    runs=st.lists(st.tuples(sizes, sizes, losses), min_size=1, max_size=20, unique_by=lambda r: r[2]),
-    delimiter=st.sampled_from([",", ";", "\t"]),
-    decimal_comma=st.booleans(),
-    encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-be"]),
-)
+@given(runs=valid_runs, delimiter=delimiters, decimal_comma=decimal_commas, encoding=encodings)
 @settings(max_examples=150, deadline=None)
 def test_dialects_read_back_the_values_written(runs, delimiter, decimal_comma, encoding):
     decimal_comma = decimal_comma and delimiter != ","
@@ -127,8 +107,7 @@ def test_dialects_read_back_the_values_written(runs, delimiter, decimal_comma, e
     assert np.array_equal(got, np.array(runs))
 
 
-@given(widths=st.lists(st.integers(min_value=1, max_value=7), min_size=1, max_size=30),
-       delimiter=st.sampled_from([",", ";"]))
+@given(widths=row_widths, delimiter=ragged_delimiters)
 @settings(max_examples=150, deadline=None)
 def test_ragged_rows_are_named_and_every_good_row_kept(widths, delimiter):
     header = ["N", "D", "loss", "notes"]
@@ -166,10 +145,7 @@ def reference_quantity(cell: str) -> tuple[float, bool]:
     return float(match["num"].replace(",", "")) * _SCALE[match["suffix"].lower()], False
 
 
-number_text = st.from_regex(r"\A[ ]?[+-]?[0-9,]{0,8}\.?[0-9]{0,3}([eE][+-]?[0-9]{1,3})?[ ]?[kKmMbBgGtTpPxX]?[ ]?\Z")
-
-
-@given(cells=st.lists(number_text | cells, min_size=1, max_size=40))
+@given(cells=quantity_cells)
 @settings(max_examples=200, deadline=None)
 def test_the_vectorised_number_parser_agrees_with_the_reference(cells):
     got, bad = parse_quantities(pd.Series(cells, dtype=object))

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 from hypothesis import given, settings
-from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 from engine.pareto import pareto_mask
+from tests.strategies import large_set_sizes, point_sets, seeds, tie_flags
 
 
 def dominates(p: np.ndarray, q: np.ndarray) -> bool:
     return bool(np.all(p <= q) and np.any(p < q))
 
 
-values = st.sampled_from([0.0, 1.0, 2.0, 3.0]) | st.floats(-1e6, 1e6, allow_nan=False)
-
-
-@given(points=st.integers(1, 3).flatmap(lambda k: arrays(float, st.tuples(st.integers(1, 60), st.just(k)), elements=values)))
+@given(points=point_sets)
 @settings(max_examples=300, deadline=None)
 def test_front_is_exactly_the_non_dominated_set(points):
     mask = pareto_mask(points)
@@ -34,7 +30,7 @@ def test_nan_rows_are_left_out():
     assert mask.tolist() == [False, True, True]
 
 
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(16_385, 60_000), ties=st.booleans())
+@given(seed=seeds, n=large_set_sizes, ties=tie_flags)
 @settings(max_examples=15, deadline=None)
 def test_large_sets_take_the_prefiltered_path_and_agree_with_the_exact_one(seed, n, ties):
     from engine.pareto import _front_2d

@@ -14,6 +14,7 @@ from engine.hardware import load_catalog
 from engine.store import list_benchmarks, save_benchmark
 
 
+# Runs the real quick benchmark once for the module (2.5-9 s): every test that uses it is marked slow.
 @pytest.fixture(scope="module")
 def quick_cpu() -> bench.BenchResult:
     start = time.perf_counter()
@@ -22,6 +23,7 @@ def quick_cpu() -> bench.BenchResult:
     return result
 
 
+@pytest.mark.slow
 def test_quick_cpu_results_are_positive_finite_and_correct(quick_cpu):
     assert quick_cpu.gemm and quick_cpu.bandwidth
     for row in quick_cpu.gemm:
@@ -35,6 +37,7 @@ def test_quick_cpu_results_are_positive_finite_and_correct(quick_cpu):
     assert quick_cpu.machine["cpu_count"] >= 1 and quick_cpu.machine["numpy"] == np.__version__
 
 
+@pytest.mark.slow
 def test_float64_1024_cube_agrees_with_numpys_own_timing(quick_cpu):
     a, b = np.random.default_rng(1).standard_normal((2, 1024, 1024))
     a @ b
@@ -74,6 +77,7 @@ def test_gpu_path_is_skipped_cleanly_without_a_gpu():
             bench.run("cuda", quick=True)
 
 
+@pytest.mark.slow
 def test_measured_device_and_achieved_fraction(quick_cpu):
     result = quick_cpu.as_dict()
     device = bench.measured_device(result, bench_id="b1")
@@ -88,6 +92,7 @@ def test_measured_device_and_achieved_fraction(quick_cpu):
     assert row["words"] == "bf16 matmul reaches 71% of the catalog peak at 8192×8192×8192"
 
 
+@pytest.mark.slow
 def test_benchmarks_are_stored(store, quick_cpu):
     bench_id = save_benchmark(store.cursor(), quick_cpu.as_dict())
     stored = list_benchmarks(store.cursor())
@@ -205,6 +210,7 @@ def test_old_format_results_load_from_the_store_and_work(store):
     assert result.best_flops() == {"float32": pytest.approx(24e9)}
 
 
+@pytest.mark.slow
 def test_quick_run_records_samples_and_flags(quick_cpu):
     for row in quick_cpu.gemm:
         assert row["samples"] >= bench.MIN_SAMPLES and row["calls_per_sample"] >= 1

@@ -104,6 +104,7 @@ def test_ingest_of_an_unusable_file_exits_2_without_traceback(tmp_path, content,
     assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
 
 
+@pytest.mark.slow
 def test_fit_command_returns_constants_errors_and_exponents():
     out = run_cli("fit", str(REPO_ROOT / "datasets" / "hoffmann2022_chinchilla_runs.csv"),
                   "--drop-top-loss", "5", "--bootstrap", "30", "--seed", "3", "--json")
@@ -183,6 +184,7 @@ def test_bad_law_inputs_exit_2(args, message):
     assert out.returncode == 2 and message in out.stderr
 
 
+@pytest.mark.slow
 def test_bench_command_quick_json(tmp_path):
     out = run_cli("bench", "--quick", "--json", "--db", str(tmp_path / "b.duckdb"))
     assert out.returncode == 0, out.stderr

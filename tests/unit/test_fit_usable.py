@@ -10,12 +10,12 @@ import math
 import numpy as np
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 
 from engine import registry, scaling
 from engine.cli import main, strict_json
 from engine.fit import assess_constants, fit_chinchilla, fitted_law
 from engine.laws.base import LawError
+from tests.strategies import nested_json
 
 
 def strict_loads(text: str):
@@ -106,13 +106,7 @@ def test_an_old_saved_fit_is_assessed_from_its_constants():
     assert any("beta" in p for p in law.info.problems)
 
 
-finite_or_not = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(), st.none(), st.text(max_size=5))
-nested = st.recursive(finite_or_not, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                             st.dictionaries(st.text(max_size=4), inner, max_size=4)),
-                      max_leaves=20)
-
-
-@given(nested)
+@given(nested_json)
 def test_strict_json_always_gives_strict_json(value):
     clean, nulls = strict_json(value)
     strict_loads(json.dumps(clean, allow_nan=False))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from engine.flops import Architecture
 from engine.hardware import load_catalog
@@ -13,6 +12,7 @@ from engine.laws.base import LawError
 from engine.laws.chinchilla import CHINCHILLA
 from engine.lifetime import chinchilla_at_loss, lifetime_optimum
 from engine.registry import get_law
+from tests.strategies import log10_inference_tokens, target_losses
 
 H100 = load_catalog()["h100-sxm"]
 # The constants of the authors' code (utils.ChinchillaConstants): alpha, beta to 3 decimals.
@@ -78,7 +78,7 @@ def test_zero_inference_is_the_chinchilla_optimum():
     assert float(SARDANA.optimal(6 * n_ch * d_ch).loss) == pytest.approx(2.1, abs=1e-9)
 
 
-@given(loss=st.floats(1.8, 3.0), a=st.floats(0, 14), b=st.floats(0, 14))
+@given(loss=target_losses, a=log10_inference_tokens, b=log10_inference_tokens)
 @settings(max_examples=100, deadline=None)
 def test_more_inference_never_gives_a_larger_model(loss, a, b):
     low, high = sorted((10.0**a if a > 0 else 0.0, 10.0**b if b > 0 else 0.0))

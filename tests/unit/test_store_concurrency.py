@@ -10,6 +10,8 @@ import sys
 import textwrap
 import time
 
+import pytest
+
 from engine.store import REPO_ROOT, open_store, run_counts
 
 ROWS = 2000
@@ -51,6 +53,7 @@ def user_runs(db) -> int:
         return run_counts(store.cursor()).get("user", 0)
 
 
+@pytest.mark.slow
 def test_eight_processes_ingesting_at_once_store_every_row(tmp_path):
     db = tmp_path / "shared.duckdb"
     open_store(db).close()  # the published data are loaded once, before the race
@@ -65,6 +68,7 @@ def test_eight_processes_ingesting_at_once_store_every_row(tmp_path):
     assert user_runs(db) == 8 * ROWS
 
 
+@pytest.mark.slow
 def test_a_writer_waits_for_another_process_and_says_so(tmp_path):
     db = tmp_path / "held.duckdb"
     file = tmp_path / "sweep.csv"

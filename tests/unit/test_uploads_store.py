@@ -62,6 +62,7 @@ def sweep_file(thread: int, index: int) -> bytes:
     return ("params,tokens,loss\n" + rows).encode()
 
 
+@pytest.mark.slow
 def test_eight_threads_fifty_files_each_every_row_stored_once(store):
     errors = []
 
@@ -87,40 +88,81 @@ def test_eight_threads_fifty_files_each_every_row_stored_once(store):
     assert len(list_uploads(store.cursor())) == 400
 
 
+N_BIG = 200_000  # rows: DuckDB takes about a second to insert them, so a kill can land inside
+# The writer: opens the store, parses the file, says "writing" just before store_upload (the one
+# transaction: the upload row, then the runs, then COMMIT) and "done" once it has returned.
 INGEST_SCRIPT = """
 import sys
 from engine.ingest import read_upload
 from engine.store import open_store, store_upload
 data = open(sys.argv[2], 'rb').read()
-with open_store(sys.argv[1]) as s:
-    print('ready', flush=True)
-    store_upload(s.cursor(), read_upload(data, 'big.csv'), data)
+with open_store(sys.argv[1], load_published_data=False) as s:
+    con = s.cursor()
+    report = read_upload(data, 'big.csv')
+    print('writing', flush=True)
+    store_upload(con, report, data)
     print('done', flush=True)
 """
+# Kills at these fractions of the measured write time; the commit is the last ~20% of it, so the
+# early ones land in the INSERT even if this run is several times faster than the measured one.
+KILL_AT = (0.1, 0.4, 0.7)
 
 
-def test_a_killed_ingest_leaves_the_upload_whole_or_absent(tmp_path):
+def _write(db, big, stderr, kill_after: float | None) -> tuple[str, float, int, int]:
+    """Run the writer; kill it kill_after seconds after it says "writing" (None: let it finish).
+    Returns (phase, seconds from "writing" to the kill or to "done", uploads, runs) where phase is
+    "mid-write" (killed after "writing", before "done"), "after" (killed after "done") or "finished"."""
+    proc = subprocess.Popen([sys.executable, "-c", INGEST_SCRIPT, str(db), str(big)], cwd=REPO_ROOT,
+                            stdout=subprocess.PIPE, stderr=stderr, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "writing", f"the writer failed before writing: {stderr.name}"
+        start = time.monotonic()
+        if kill_after is None:
+            assert proc.stdout.readline().strip() == "done"
+            elapsed = time.monotonic() - start
+            assert proc.wait(timeout=60) == 0
+            phase = "finished"
+        else:
+            time.sleep(kill_after)
+            os.kill(proc.pid, signal.SIGKILL)
+            elapsed = time.monotonic() - start
+            rest = proc.stdout.read()
+            # killed by the signal, not crashed (a crash would also leave no "done")
+            assert proc.wait(timeout=60) == -signal.SIGKILL, f"the writer exited on its own: {stderr.name}"
+            phase = "after" if "done" in rest else "mid-write"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+    with Store(db) as s:  # opens, replays the log
+        con = s.cursor()
+        n_uploads = con.execute("SELECT count(*) FROM uploads WHERE kind = 'user'").fetchone()[0]
+        n_runs = con.execute("SELECT count(*) FROM runs WHERE source = 'user'").fetchone()[0]
+    return phase, elapsed, n_uploads, n_runs
+
+
+@pytest.mark.slow
+def test_a_writer_killed_mid_upload_leaves_the_upload_whole_or_absent(tmp_path):
     big = tmp_path / "big.csv"
     with big.open("w") as f:
         f.write("params,tokens,loss\n")
-        for i in range(200_000):
+        for i in range(N_BIG):
             f.write(f"{1e6 + i},{2e9 + i},{3 + i * 1e-7}\n")
-    outcomes = set()
-    for delay in (0.3, 1.0, 2.0, 3.5):
-        db = tmp_path / f"kill-{delay}.duckdb"
-        proc = subprocess.Popen([sys.executable, "-c", INGEST_SCRIPT, str(db), str(big)], cwd=REPO_ROOT,
-                                stdout=subprocess.PIPE, text=True)
-        assert proc.stdout.readline().strip() == "ready"
-        time.sleep(delay)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        with Store(db) as s:  # opens, replays the log
-            con = s.cursor()
-            n_uploads = con.execute("SELECT count(*) FROM uploads WHERE kind = 'user'").fetchone()[0]
-            n_runs = con.execute("SELECT count(*) FROM runs WHERE source = 'user'").fetchone()[0]
-        assert (n_uploads, n_runs) in {(0, 0), (1, 200_000)}
-        outcomes.add(n_uploads)
-    assert outcomes  # every kill left a consistent database
+    with (tmp_path / "stderr-full.txt").open("w") as err:
+        phase, write_s, *counts = _write(tmp_path / "full.duckdb", big, err, None)
+    assert tuple(counts) == (1, N_BIG)  # uninterrupted: the whole file, counted by the queries below
+    outcomes = []
+    for fraction in KILL_AT:
+        with (tmp_path / f"stderr-{fraction}.txt").open("w") as err:
+            outcomes.append(_write(tmp_path / f"kill-{fraction}.duckdb", big, err, fraction * write_s))
+    said = f"write {write_s:.2f} s; kills (phase, s after 'writing', uploads, runs): {outcomes}"
+    for _, _, n_uploads, n_runs in outcomes:
+        assert (n_uploads, n_runs) in {(0, 0), (1, N_BIG)}, said  # whole or absent, never part of it
+    mid = [o for o in outcomes if o[0] == "mid-write"]
+    assert mid, f"no kill landed between 'writing' and 'done': {said}"
+    # and at least one of them before the commit: the transaction it was in was discarded
+    assert any(o[2:] == (0, 0) for o in mid), f"no kill landed before the commit: {said}"
 
 
 # The runs table as the first release created it (flops_derived instead of derived_field).
