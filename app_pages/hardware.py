@@ -5,8 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from engine import bench, store
-from engine.hardware import DTYPES, HardwareError, catalog_frame
+from engine.cost import microbench
+
+from engine.data import store
+from engine.cost.hardware import DTYPES, HardwareError, catalog_frame
 from ui import db, figures
 from ui import format as fmt
 from ui.tables import readable
@@ -111,7 +113,7 @@ def benchmark_section(all_devices: dict, past: list[dict]) -> None:
     st.caption("Matrix-multiply throughput per data type (each product checked against a float64 reference), memory "
                "bandwidth past the caches, host-device transfers and power where a GPU reports it. Uses at most half "
                "of the free memory. Quick: under 30 s; full: under 5 minutes.")
-    has_gpu = bench.torch_cuda() is not None
+    has_gpu = microbench.torch_cuda() is not None
     c1, c2, c3 = st.columns(3)
     mode = c1.radio("Mode", ["quick", "full"], horizontal=True, key="bench_mode")
     device = c2.selectbox("Device", ["cpu", "cuda"] if has_gpu else ["cpu"], key="bench_device",
@@ -120,9 +122,9 @@ def benchmark_section(all_devices: dict, past: list[dict]) -> None:
         st.button("Cancel", key="cancel_bench", help="Stops the run at its next step; nothing is stored.")
         bar = st.progress(0.0, text="Starting")
         try:
-            result = bench.run(device, quick=mode == "quick",
+            result = microbench.run(device, quick=mode == "quick",
                                progress=lambda f, m: bar.progress(min(f, 1.0), text=m)).as_dict()
-        except bench.BenchmarkError as exc:
+        except microbench.BenchmarkError as exc:
             st.error(fmt.plain(exc))
             return
         with db.session(write=True) as con:
@@ -141,9 +143,9 @@ def benchmark_section(all_devices: dict, past: list[dict]) -> None:
     machine = result["machine"]
     st.markdown(f"**{machine.get('gpu_name') or machine.get('cpu_model')}** · {machine.get('cpu_count')} cores · "
                 f"{record['device']} · {record['mode']} · {result['duration_s']:.1f} s · numpy {machine.get('numpy')}")
-    match = bench.catalog_match(machine)
+    match = microbench.catalog_match(machine)
     like = all_devices.get(match) if match else None
-    rows = bench.assess_gemm(result, like)
+    rows = microbench.assess_gemm(result, like)
     if not rows:
         st.warning("This measurement has no matrix multiply (too little free memory?); run it again.")
         return
@@ -160,11 +162,11 @@ def benchmark_section(all_devices: dict, past: list[dict]) -> None:
     st.dataframe(gemm_table.style.format({"median time per product (ms)": fmt.short, "GFLOP/s": fmt.short},
                                          na_rep=fmt.DASH),
                  hide_index=True, placeholder=fmt.DASH, key="bench_gemm")
-    min_call_s = bench.MIN_CALL_S.get(record["device"], bench.MIN_CALL_S["cpu"])
-    st.caption(f"{bench.choice_words(rows)} Each time is the median over its samples; a sample is "
-               f"back-to-back products lasting at least {bench.MIN_SAMPLE_S * 1e3:g} ms, after a warm-up "
+    min_call_s = microbench.MIN_CALL_S.get(record["device"], microbench.MIN_CALL_S["cpu"])
+    st.caption(f"{microbench.choice_words(rows)} Each time is the median over its samples; a sample is "
+               f"back-to-back products lasting at least {microbench.MIN_SAMPLE_S * 1e3:g} ms, after a warm-up "
                f"call. Too small to time: under {min_call_s * 1e3:g} ms per product. Outlier (checked only "
-               f"where no catalog peak is known): over {bench.OUTLIER_RATIO:g}× the median rate of the "
+               f"where no catalog peak is known): over {microbench.OUTLIER_RATIO:g}× the median rate of the "
                "other sizes of its data type.")
     moves = pd.DataFrame(result["bandwidth"] + result["transfer"])
     moves["GB/s"] = moves["bytes_per_s"] / 1e9
@@ -173,20 +175,20 @@ def benchmark_section(all_devices: dict, past: list[dict]) -> None:
                                    "GB/s": ("Rate (GB/s)", fmt.short)}), hide_index=True, placeholder=fmt.DASH)
     st.caption(f"Power: {result['power']}" if result["power"] else "Power: not available on this device (no NVML).")
     if like is not None:
-        for row in bench.achieved_fractions(result, like):
+        for row in microbench.achieved_fractions(result, like):
             st.markdown(f"- {row['words']}")
     else:
         st.caption("No catalog entry matches this processor, so no achieved fraction of a catalog peak; add your own "
                    "device above to compare, or use the measured figures directly on the Plan page.")
     measured_dtypes = sorted({r["dtype"] for r in result["gemm"]})
     dtype = st.selectbox("Roofline data type", measured_dtypes, key="bench_dtype")
-    points = [{**r, "intensity": bench.gemm_intensity(r)} for r in rows if r["dtype"] == dtype]
+    points = [{**r, "intensity": microbench.gemm_intensity(r)} for r in rows if r["dtype"] == dtype]
     try:
-        measured = bench.measured_device(result, bench_id=shown, like=like)
-    except bench.BenchmarkError as exc:
+        measured = microbench.measured_device(result, bench_id=shown, like=like)
+    except microbench.BenchmarkError as exc:
         st.warning(str(exc))
         return
-    name = bench.catalog_dtype(dtype)
+    name = microbench.catalog_dtype(dtype)
     if name not in measured.peak_tflops:
         st.info(f"No usable {dtype} product in this measurement, so no measured {name} roofline.")
         return

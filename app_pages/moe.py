@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from engine import precision_moe
+from engine.analysis import precision_moe
 from engine.laws.moe import (ABNAR, CLARK, EXPERT_COUNTS, KRAJEWSKI, KRAJEWSKI_DENSE, LUDZIEJEWSKI,
                               dense_compute_multiplier)
 from ui import figures

@@ -7,9 +7,13 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from engine import bench, carbon, hyperparams, inference, plan, registry, store
-from engine.fit import allocation_band
-from engine.laws.base import LawError
+from engine.analysis import hyperparams, plan, registry
+
+from engine.cost import carbon, inference, microbench
+
+from engine.data import store
+from engine.analysis.fit import allocation_band
+from engine.errors import LawError
 from ui import db, figures
 from ui import format as fmt
 from ui.tables import inputs_table, scenario_table
@@ -143,8 +147,8 @@ def measured_or_catalog(values: dict, all_devices: dict, stored: dict):
     """The catalog device, or with "use measured" one built from the chosen benchmark."""
     if values.get("use_measured") and values.get("measurement") in stored:
         record = stored[values["measurement"]]
-        like = all_devices.get(bench.catalog_match(record["result"]["machine"]) or "")
-        return bench.measured_device(record["result"], bench_id=record["bench_id"], like=like)
+        like = all_devices.get(microbench.catalog_match(record["result"]["machine"]) or "")
+        return microbench.measured_device(record["result"], bench_id=record["bench_id"], like=like)
     return all_devices[values["hardware"]]
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from engine import precision_moe
-from engine.laws.base import LawError
+from engine.analysis import precision_moe
+from engine.errors import LawError
 from engine.laws.precision import KBIT_RULES, PRECISION, largest_model_that_fits
-from engine.pareto import pareto_mask
+from engine.analysis.pareto import pareto_mask
 from ui import figures
 from ui import format as fmt
 from ui.url import LinkCheck

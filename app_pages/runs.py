@@ -7,10 +7,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from engine import fit_guidance, hyperparams, ingest, isoflop, registry, runs as runs_lib, scaling, store
-from engine.fit import PARAM_NAMES, allocation_band, fit_chinchilla, fitted_law
-from engine.laws.base import LawError
-from engine.runs import RunFilter
+from engine.analysis import fit_guidance, hyperparams, isoflop, registry, scaling
+
+from engine.data import ingest, runs as runs_lib, store
+from engine.analysis.fit import PARAM_NAMES, allocation_band, fit_chinchilla, fitted_law
+from engine.errors import LawError
+from engine.data.runs import RunFilter
 from ui import db, figures
 from ui import format as fmt
 from ui.tables import readable
@@ -84,7 +86,7 @@ def choices(version: tuple) -> dict:
 @st.cache_data(show_spinner="Reading the selected runs…", max_entries=8)
 def selection_data(version: tuple, selection: RunFilter) -> dict:
     """What the page shows of a selection, read on one connection: its size and fixed sample and,
-    when it is small enough to fit (FIT_LIMIT), its profile (engine.store.selection_profile) and
+    when it is small enough to fit (FIT_LIMIT), its profile (engine.data.store.selection_profile) and
     every run."""
     with db.session() as con:
         n_runs = store.selection_count(con, selection)

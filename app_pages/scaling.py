@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from engine import registry, scaling, store
-from engine.fit import allocation_band
+from engine.analysis import registry, scaling
+
+from engine.data import store
+from engine.analysis.fit import allocation_band
 from engine.laws.base import Law
 from ui import db, figures
 from ui import format as fmt

@@ -23,8 +23,8 @@ from scipy.special import logsumexp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.fit import HUBER_DELTA, fit_chinchilla, hoffmann_grid  # noqa: E402
-from engine.store import REPO_ROOT  # noqa: E402
+from engine.analysis.fit import HUBER_DELTA, fit_chinchilla, hoffmann_grid  # noqa: E402
+from engine.paths import REPO_ROOT
 
 
 def reference_objective(theta, log_n, log_d, log_loss):

@@ -12,8 +12,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.ingest import read_upload  # noqa: E402
-from engine.store import open_store, store_upload  # noqa: E402
+from engine.data.ingest import read_upload  # noqa: E402
+from engine.data.store import open_store, store_upload  # noqa: E402
 
 ROWS = 1_000_000
 

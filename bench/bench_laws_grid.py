@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _timing import time_ms  # noqa: E402
 
-from engine.registry import LAWS  # noqa: E402
+from engine.analysis.registry import LAWS  # noqa: E402
 
 AIM_MS = 50.0
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine import bench  # noqa: E402
-from engine.hardware import load_catalog  # noqa: E402
+from engine.cost import microbench  # noqa: E402
+from engine.cost.hardware import load_catalog  # noqa: E402
 
 
 def main() -> None:
     device = "cuda" if "--cuda" in sys.argv else "cpu"
-    result = bench.run(device, quick="--full" not in sys.argv)
+    result = microbench.run(device, quick="--full" not in sys.argv)
     print(f"{result.mode} {device} benchmark: {result.duration_s:.1f} s on {result.machine.get('gpu_name') or result.machine['cpu_model']} "
           f"({result.machine['cpu_count']} cores)")
     for row in result.gemm:
@@ -21,9 +21,9 @@ def main() -> None:
               f"{'correct' if row['correct'] else 'WRONG'}")
     for row in result.bandwidth + result.transfer:
         print(f"  {row['kind']:15} {row['bytes'] / 2**20:6.0f} MiB {row['bytes_per_s'] / 1e9:7.1f} GB/s")
-    match = bench.catalog_match(result.machine)
+    match = microbench.catalog_match(result.machine)
     if match:
-        for row in bench.achieved_fractions(result.as_dict(), load_catalog()[match]):
+        for row in microbench.achieved_fractions(result.as_dict(), load_catalog()[match]):
             print("  " + row["words"])
     print(f"  power: {result.power or 'not available'}")
 

@@ -10,7 +10,7 @@ law plus noise, clipped to 1.8-4.0), every row distinct.
 
 - ingest: a --rows CSV (default 1,000,000). (a) DuckDB alone: CREATE TABLE t AS SELECT * FROM
   read_csv(FILE) into a fresh database file (median of 3); (b) the product in this process:
-  engine.ingest.read_upload then engine.store.store_upload into a fresh store (no published
+  engine.data.ingest.read_upload then engine.data.store.store_upload into a fresh store (no published
   data); (c) the CLI, `python -m engine ingest FILE --db DB --json`, as a subprocess's wall time
   (its database already holds the published data, so their first load is not counted; the
   time includes Python's start and imports, given beside it). Ratios product/DuckDB.
@@ -151,14 +151,14 @@ def last_line(text: str) -> str:
 
 def prepared_store(path: Path) -> Path:
     """A store with the published data loaded (what a user's database holds), closed again."""
-    from engine.store import open_store
+    from engine.data.store import open_store
 
     open_store(path).close()
     return path
 
 
 def count_user_runs(path: Path) -> int:
-    from engine.store import open_store
+    from engine.data.store import open_store
 
     with open_store(path, load_published_data=False) as store:
         return store.cursor().execute("SELECT count(*) FROM runs WHERE source = 'user'").fetchone()[0]
@@ -222,8 +222,8 @@ def duckdb_read_csv_s(csv: Path, folder: Path, repeats: int = 3) -> float:
 def product_ingest_s(csv: Path, db: Path) -> dict:
     """Seconds of the product's ingest in this process: read_upload (parse + validate), then
     store_upload into a fresh store without the published data."""
-    from engine.ingest import read_upload
-    from engine.store import open_store, store_upload
+    from engine.data.ingest import read_upload
+    from engine.data.store import open_store, store_upload
 
     data = csv.read_bytes()
     with open_store(db, load_published_data=False) as store:
@@ -249,7 +249,7 @@ def cli_ingest(csv: Path, db: Path, timeout_s: float = 600) -> dict:
 def python_start_s() -> float:
     """Wall seconds of a subprocess that only imports the CLI and the store (start-up cost)."""
     start = time.perf_counter()
-    subprocess.run(python_cmd("-c", "import engine.cli, engine.store, engine.ingest"), check=True,
+    subprocess.run(python_cmd("-c", "import engine.cli, engine.data.store, engine.data.ingest"), check=True,
                    cwd=TARGET, env=child_env(), capture_output=True)
     return time.perf_counter() - start
 
@@ -281,8 +281,8 @@ def bench_ingest(tmp: Path, rows: int) -> dict:
 MEMORY_CHILD = """
 import json, resource, sys, time
 from pathlib import Path
-from engine.ingest import read_upload
-from engine.store import open_store, store_upload
+from engine.data.ingest import read_upload
+from engine.data.store import open_store, store_upload
 rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB (ru_maxrss is KiB)
 path = Path(sys.argv[1])
 store = open_store(sys.argv[2], load_published_data=False)
@@ -391,8 +391,8 @@ def bench_memory(tmp: Path, megabytes: float, page: bool) -> dict:
 def runs_store(path: Path, n: int, tmp: Path) -> float:
     """A store with the published data and ``n`` uploaded runs (one upload, through the ingest
     path); returns the seconds it took to build."""
-    from engine.ingest import read_upload
-    from engine.store import open_store, store_upload
+    from engine.data.ingest import read_upload
+    from engine.data.store import open_store, store_upload
 
     start = time.perf_counter()
     csv = tmp / f"runs-{n}.csv"

@@ -14,18 +14,28 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engine.carbon import WORLD_AVERAGE_G_PER_KWH
-from engine.fit import fit_chinchilla
-from engine.ingest import BATCH_SIZE_UNITS, CONVENTIONS, IngestError, read_upload
-from engine.laws.base import LawError
-from engine.registry import LAWS, describe, get_law
+from engine.cost.carbon import WORLD_AVERAGE_G_PER_KWH
+from engine.analysis.fit import fit_chinchilla
+from engine.data.ingest import BATCH_SIZE_UNITS, CONVENTIONS, IngestError, read_upload
+from engine.errors import LawError
+from engine.analysis.registry import LAWS, describe, get_law
+from engine.analysis.hyperparams import STEP_LAW
+from engine.analysis.hyperparams import fit_hyperparams, sweep_from_runs
+from engine.data.ingest import FORMAT_SEQUENCE_LENGTH
+from engine.cost.hardware import load_catalog
+from engine.cost.carbon import load_grid_intensities
+from engine.cost.footprint import FootprintError, training_footprint
+from engine.cost.hardware import HardwareError, load_catalog
+from engine.cost.lifetime import lifetime_optimum
+from engine.cost import microbench
+from engine.errors import FlopwiseError
 
 EXIT_BAD_INPUT = 2
 ARG_HELP = ("a law-specific input, repeatable, e.g. --arg experts=8 or --arg bits_weights=8; for MoE laws "
             "--params is the active parameter count")
 
 
-class CliError(Exception):
+class CliError(FlopwiseError):
     """Bad input from the command line; printed without a traceback, exit code 2."""
 
 
@@ -116,13 +126,13 @@ def _note_wait(seconds: float, message: str) -> None:
 
 def _open_store(path: str | None):
     """The run store, waiting (with a note on stderr) while another process writes to it."""
-    from engine.store import open_store
+    from engine.data.store import open_store
 
     return open_store(path, on_wait=_note_wait)
 
 
 def cmd_db(args: argparse.Namespace) -> dict[str, Any]:
-    from engine.store import run_counts
+    from engine.data.store import run_counts
 
     with _open_store(args.db) as store:
         con = store.cursor()
@@ -138,7 +148,7 @@ def _read_file(path: str) -> tuple[bytes, str]:
 
 
 def cmd_ingest(args: argparse.Namespace) -> dict[str, Any]:
-    from engine.store import store_upload
+    from engine.data.store import store_upload
 
     data, name = _read_file(args.file)
     report = read_upload(data, name, convention=args.convention, batch_size_unit=args.batch_size_unit)
@@ -175,7 +185,6 @@ def cmd_fit(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_hyperparams(args: argparse.Namespace) -> dict[str, Any]:
-    from engine.hyperparams import STEP_LAW
 
     recommendation = STEP_LAW.recommend(args.params, args.tokens)
     warning = STEP_LAW.extrapolation_warning(args.params, args.tokens)
@@ -185,9 +194,7 @@ def cmd_hyperparams(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_fit_hyperparams(args: argparse.Namespace) -> dict[str, Any]:
-    from engine.hyperparams import fit_hyperparams, sweep_from_runs
 
-    from engine.ingest import FORMAT_SEQUENCE_LENGTH
 
     data, name = _read_file(args.file)
     report = read_upload(data, name)
@@ -207,15 +214,11 @@ def cmd_fit_hyperparams(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_hardware(args: argparse.Namespace) -> dict[str, Any]:
-    from engine.hardware import load_catalog
 
     return {"hardware": [d.as_row() for d in load_catalog().values()]}
 
 
 def cmd_footprint(args: argparse.Namespace) -> dict[str, Any]:
-    from engine.carbon import load_grid_intensities
-    from engine.footprint import FootprintError, training_footprint
-    from engine.hardware import HardwareError, load_catalog
 
     catalog = load_catalog()
     if args.hardware not in catalog:
@@ -241,7 +244,6 @@ def cmd_footprint(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_lifetime(args: argparse.Namespace) -> dict[str, Any]:
-    from engine.lifetime import lifetime_optimum
 
     result = lifetime_optimum(get_law(args.law), args.loss, args.inference_tokens)
     return {
@@ -253,18 +255,17 @@ def cmd_lifetime(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_bench(args: argparse.Namespace) -> dict[str, Any]:
-    from engine import bench
 
     def progress(fraction: float, message: str) -> None:
         if not args.json:
             print(f"[{fraction:4.0%}] {message}", file=sys.stderr)
 
     try:
-        result = bench.run(args.device, quick=args.quick, progress=progress).as_dict()
-    except bench.BenchmarkError as exc:
+        result = microbench.run(args.device, quick=args.quick, progress=progress).as_dict()
+    except microbench.BenchmarkError as exc:
         raise CliError(str(exc)) from None
     if args.db:
-        from engine.store import save_benchmark
+        from engine.data.store import save_benchmark
 
         with _open_store(args.db) as store:
             result["bench_id"] = save_benchmark(store.cursor(), result)
@@ -428,14 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         result = args.func(args)
-    except (LawError, IngestError, CliError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except Exception as exc:  # the store stayed locked by another process: said, not a traceback
-        from engine.store import StoreBusyError
-
-        if not isinstance(exc, StoreBusyError):
-            raise
+    except FlopwiseError as exc:  # bad input, an unreachable loss, a store held by another process
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.json:

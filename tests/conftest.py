@@ -22,7 +22,7 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def store(db_path: Path):
-    from engine.store import open_store
+    from engine.data.store import open_store
 
     with open_store(db_path) as s:
         yield s

@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from engine.store import Store, StoreBusyError, open_store
-
-if TYPE_CHECKING:
-    import duckdb
+from engine.data.store import Connection, Store, StoreBusyError, open_store
 
 # A page's reads wait this long for another process's write, then the page says so and retries
 # (app.py); a write the user asked for waits the store's full default, with a note on the page.
@@ -25,7 +21,7 @@ def get_store() -> Store:
 
 
 @contextlib.contextmanager
-def session(*, write: bool = False) -> Iterator["duckdb.DuckDBPyConnection"]:
+def session(*, write: bool = False) -> Iterator[Connection]:
     """A connection for one unit of work, closed after it. A write shows "waiting for the run
     store" while another process holds the file; a read gives up sooner (StoreBusyError, which
     app.py turns into a notice and a retry)."""
@@ -52,7 +48,7 @@ def version() -> tuple:
 @st.cache_data(show_spinner=False, max_entries=4)
 def run_counts(version: tuple) -> dict[str, int]:
     """Stored runs per source, recounted only when the store changes."""
-    from engine.store import run_counts as count
+    from engine.data.store import run_counts as count
 
     with session() as con:
         return count(con)

@@ -403,7 +403,7 @@ def pareto_figure(
     view: Any, *, x_label: str, loss_label: str, chosen: Mapping[str, tuple[float, float]] | None = None,
     provenance: str = "",
 ) -> go.Figure:
-    """Loss against one objective (``view``: an engine.plan.FrontView): the thinned dominated
+    """Loss against one objective (``view``: an engine.analysis.plan.FrontView): the thinned dominated
     candidates in grey (trace 0), front points to click (trace 1), the whole front as a line
     (trace 2), the chosen scenarios (label -> (objective value, loss)) as stars (traces 3+). Every candidate point carries its row of
     ``view.frame`` as ``customdata[0]``, for ``picked_rows``. Hover texts are in the page's units

@@ -40,7 +40,7 @@ SCENARIO_ROWS: dict[str, tuple[str, Callable[[float], str]]] = {
 
 
 def scenario_table(results: pd.DataFrame) -> pd.DataFrame:
-    """``engine.plan.results_frame`` as rows of labelled, formatted values, one column per scenario."""
+    """``engine.analysis.plan.results_frame`` as rows of labelled, formatted values, one column per scenario."""
     columns = {}
     for _, row in results.iterrows():
         columns[f"Scenario {row['scenario']}"] = [formatter(row[key]) for key, (_, formatter) in SCENARIO_ROWS.items()]

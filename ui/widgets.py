@@ -70,8 +70,8 @@ def _fit_card(law: Law) -> Law:
 
 def device_form(*, key: str) -> None:
     """A form to add one's own accelerator (validated, stored in the run store)."""
-    from engine.hardware import HardwareError
-    from engine.store import add_device
+    from engine.cost.hardware import HardwareError
+    from engine.data.store import add_device
     from ui import db
 
     flash = st.session_state.pop(f"{key}_added", None)

@@ -20,16 +20,8 @@ from typing import Any
 
 import numpy as np
 
-FLOPS_PER_PARAM_TOKEN = 6.0
-"""Training FLOPs per parameter per token, C = 6·N·D (Kaplan et al. 2020 §2.1)."""
-
-INFERENCE_FLOPS_PER_PARAM_TOKEN = 2.0
-"""Forward-pass (inference) FLOPs per parameter per token, 2·N (Kaplan et al. 2020 §2.1; the
-inference cost of Sardana et al. 2024 and Ludziejewski et al. 2025 App. A.2)."""
-
-
-class LawError(ValueError):
-    """A law was asked something outside what it can answer (bad input, unreachable loss)."""
+from engine.errors import LawError, positive
+from engine.laws.optimize import least_flops_for_loss
 
 
 @dataclass(frozen=True)
@@ -84,10 +76,7 @@ class Allocation:
 
 def as_positive_array(name: str, value: Any) -> np.ndarray:
     """``value`` as a float array, raising LawError naming ``name`` if any entry is not > 0."""
-    arr = np.asarray(value, dtype=float)
-    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-        raise LawError(f"{name} must be a positive finite number, got {value!r}")
-    return arr
+    return positive(name, value, error=LawError)
 
 
 class Law(ABC):
@@ -136,9 +125,7 @@ class Law(ABC):
 
     def target_by_search(self, loss: Any, *, hi_flops: float = 1e40, **inputs: Any) -> Allocation:
         """``target`` for laws without a closed form: the least C whose optimum reaches the loss,
-        by bisection on the non-increasing frontier loss L*(C) (engine.optimize)."""
-        from engine.optimize import least_flops_for_loss
-
+        by bisection on the non-increasing frontier loss L*(C) (engine.laws.optimize)."""
         l_arr = self.check_target_loss(loss)
         flops = least_flops_for_loss(lambda c_: self.optimal(c_, **inputs).loss, l_arr, hi_flops=hi_flops)
         alloc = self.optimal(flops, **inputs)

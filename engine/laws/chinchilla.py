@@ -31,14 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from engine.laws.base import (
-    FLOPS_PER_PARAM_TOKEN,
-    Allocation,
-    Law,
-    LawError,
-    LawInfo,
-    as_positive_array,
-)
+from engine.conventions import FLOPS_PER_PARAM_TOKEN
+from engine.laws.base import Allocation, Law, LawInfo, as_positive_array
+from engine.errors import LawError
 
 HOFFMANN_CITATION = (
     "Hoffmann, J. et al. (2022). Training Compute-Optimal Large Language Models. "

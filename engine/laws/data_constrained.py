@@ -14,7 +14,7 @@ are parameters beyond the data-optimal size. Constants from the authors' ``param
 notebook (huggingface/datablations), given there in log space: a = 6.255414, b = 7.3049974,
 e = 0.6254804, alpha = beta = 0.3526596, R*_D = 15.387756, R*_N = 5.309743.
 
-No closed-form optimum: ``optimal`` minimises over N numerically at each budget (engine.optimize).
+No closed-form optimum: ``optimal`` minimises over N numerically at each budget (engine.laws.optimize).
 With no unique-token limit (``unique_tokens=None``) every token is fresh (U = D).
 """
 
@@ -25,8 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from engine.laws.base import FLOPS_PER_PARAM_TOKEN, Allocation, Law, LawError, LawInfo, as_positive_array
-from engine.optimize import minimize_over_params
+from engine.conventions import FLOPS_PER_PARAM_TOKEN
+from engine.laws.base import Allocation, Law, LawInfo, as_positive_array
+from engine.errors import LawError
+from engine.laws.optimize import minimize_over_params
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.laws.base import FLOPS_PER_PARAM_TOKEN, Allocation, Law, LawInfo, as_positive_array
+from engine.conventions import FLOPS_PER_PARAM_TOKEN
+from engine.laws.base import Allocation, Law, LawInfo, as_positive_array
 
 
 @dataclass(frozen=True)

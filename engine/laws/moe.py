@@ -31,11 +31,11 @@ from typing import Any
 
 import numpy as np
 
-from engine.laws.base import (
-    FLOPS_PER_PARAM_TOKEN, INFERENCE_FLOPS_PER_PARAM_TOKEN, Allocation, Law, LawError, LawInfo, as_positive_array,
-)
+from engine.conventions import FLOPS_PER_PARAM_TOKEN, INFERENCE_FLOPS_PER_PARAM_TOKEN
+from engine.laws.base import Allocation, Law, LawInfo, as_positive_array
+from engine.errors import LawError
 from engine.laws.chinchilla import ChinchillaConstants, ChinchillaLaw
-from engine.optimize import minimize_over_params
+from engine.laws.optimize import minimize_over_params
 
 GPT2_VOCAB = 50_257
 KRAJEWSKI_RANGE = "129M-3.7B parameters, 16B-130B tokens"  # Krajewski et al. 2024 §5 (MoE and dense runs)

@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from engine.laws.base import Allocation, Law, LawError, LawInfo, as_positive_array
+from engine.laws.base import Allocation, Law, LawInfo, as_positive_array
+from engine.errors import LawError
 from engine.laws.chinchilla import ChinchillaConstants, ChinchillaLaw
 
 KUMAR_CITATION = (

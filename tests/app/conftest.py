@@ -6,7 +6,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from engine.store import REPO_ROOT
+from engine.paths import REPO_ROOT
 from ui.navigation import PAGES
 
 APP = str(REPO_ROOT / "app.py")

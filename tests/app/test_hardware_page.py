@@ -66,7 +66,7 @@ def test_catalog_marks_estimated_power(app):
 
 
 def test_an_old_format_measurement_shows_its_flags(app):
-    from engine.store import save_benchmark
+    from engine.data.store import save_benchmark
     from ui import db
 
     rate = {256: 180e9, 512: 8e9, 1024: 31e9, 2048: 24e9}  # the reported outlier at 256³

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from engine.published import DATASETS_DIR
+from engine.paths import DATASETS_DIR
 from tests.numbers import number
 
 pytestmark = pytest.mark.app

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from engine.store import REPO_ROOT
+from engine.paths import REPO_ROOT
 from ui.navigation import PAGES
 
 pytestmark = pytest.mark.app

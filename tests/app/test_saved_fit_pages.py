@@ -13,7 +13,7 @@ PARAMS = {"E": 0.5, "A": 300.0, "B": 9.0, "alpha": 0.31, "beta": -0.059}  # what
 
 @pytest.fixture(scope="module", autouse=True)
 def saved_degenerate_fit():
-    from engine.store import list_fits, save_fit
+    from engine.data.store import list_fits, save_fit
     from ui import db
 
     with db.get_store().connect() as con:

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from engine.store import open_store, save_fit
+from engine.data.store import open_store, save_fit
 from tests.browser import harness
 from tests.browser.harness import assert_no_exception, wait_idle
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from engine.store import open_store
+from engine.data.store import open_store
 from tests.browser import harness
 from tests.browser.harness import assert_no_exception, wait_idle
 from tests.unit.test_hyperparam_sweeps import sweep_csv

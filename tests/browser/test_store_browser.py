@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from engine.store import open_store
+from engine.data.store import open_store
 from tests.browser import harness
 from tests.browser.harness import assert_no_exception, metric_values, wait_idle
 from tests.unit.test_store_concurrency import ROWS, cli, hold_lock, sweep

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from engine.ingest import IngestError, guess_mapping, parse_quantities, read_table, read_upload, validate
-from engine.store import open_store, query_runs, store_upload
+from engine.data.ingest import IngestError, guess_mapping, parse_quantities, read_table, read_upload, validate
+from engine.data.store import open_store, query_runs, store_upload
 from tests.strategies import (
     decimal_commas, delimiters, encodings, garbage_rows, hostile_headers, quantity_cells, ragged_delimiters,
     random_bytes, row_widths, three_cell_rows, valid_runs,

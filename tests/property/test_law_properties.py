@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from engine.registry import LAWS, has_compute_optimum
+from engine.analysis.registry import LAWS, has_compute_optimum
 from tests.strategies import log10_flops, log10_flops_step, log10_n_offsets, unique_tokens
 
 # The dense laws: C = 6·N·D with a closed form or a quick numeric optimum.

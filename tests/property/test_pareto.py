@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 
-from engine.pareto import pareto_mask
+from engine.analysis.pareto import pareto_mask
 from tests.strategies import large_set_sizes, point_sets, seeds, tie_flags
 
 
@@ -33,7 +33,7 @@ def test_nan_rows_are_left_out():
 @given(seed=seeds, n=large_set_sizes, ties=tie_flags)
 @settings(max_examples=15, deadline=None)
 def test_large_sets_take_the_prefiltered_path_and_agree_with_the_exact_one(seed, n, ties):
-    from engine.pareto import _front_2d
+    from engine.analysis.pareto import _front_2d
 
     rng = np.random.default_rng(seed)
     pts = rng.random((n, 2))

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from engine.cli import main
-from engine.store import REPO_ROOT
+from engine.paths import REPO_ROOT
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -194,7 +194,7 @@ def test_bench_command_quick_json(tmp_path):
 
 
 def test_bench_on_an_absent_gpu_exits_2():
-    from engine.bench import torch_cuda
+    from engine.cost.microbench import torch_cuda
 
     if torch_cuda() is not None:
         pytest.skip("a GPU is present")

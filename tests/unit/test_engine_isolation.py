@@ -1,4 +1,4 @@
-"""engine/ never imports the UI: not streamlit, not plotly (and only engine.store imports duckdb)."""
+"""engine/ never imports the UI: not streamlit, not plotly (and only engine.data.store imports duckdb)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 
-from engine.store import REPO_ROOT
+from engine.paths import REPO_ROOT
 
 ENGINE = REPO_ROOT / "engine"
 
@@ -41,10 +41,10 @@ def test_no_engine_source_imports_ui_and_only_store_imports_duckdb():
         text = path.read_text()
         assert not ui.search(text), f"{path} imports a UI library"
         if path.name != "store.py":
-            assert not db.search(text), f"{path} imports duckdb; only engine/store.py may"
+            assert not db.search(text), f"{path} imports duckdb; only engine/data/store.py may"
 
 
 def test_pages_hold_no_sql():
     sql = re.compile(r"\b(SELECT|INSERT|DELETE|UPDATE)\b\s+.*\b(FROM|INTO|SET)\b")
     for path in (REPO_ROOT / "app_pages").glob("*.py"):
-        assert not sql.search(path.read_text()), f"{path} holds SQL; use engine.store"
+        assert not sql.search(path.read_text()), f"{path} holds SQL; use engine.data.store"

@@ -6,8 +6,8 @@ import math
 
 import pandas as pd
 
-from engine import scaling
-from engine.registry import get_law
+from engine.analysis import scaling
+from engine.analysis.registry import get_law
 from ui import figures
 from ui import format as fmt
 
@@ -66,7 +66,7 @@ def test_labelled_line_on_a_log_axis_is_placed_in_log_units():
 
 
 def _front_view(frame, objective="cost_usd"):
-    from engine.plan import FrontView
+    from engine.analysis.plan import FrontView
 
     front = frame[frame[f"pareto_{objective}"]]
     return FrontView(frame, len(frame), objective, (front[objective].min() / 2, frame[objective].max() * 2),
@@ -199,7 +199,7 @@ def test_log_axes_over_a_short_span_get_whole_labels():
 
 
 def test_roofline_reads_in_tflops_with_agreement_and_plain_device_names():
-    from engine.hardware import Device
+    from engine.cost.hardware import Device
 
     device = Device("lab", "<b>Lab</b> GPU", {"bf16": 1.0}, memory_gb=1.0, bandwidth_gb_s=1000.0, tdp_w=None)
     fig = figures.roofline_figure([device], "bf16", measured=[{"dtype": "bf16", "m": 64, "k": 64, "n": 64,

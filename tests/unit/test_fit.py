@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.fit import FitData, batched_lbfgs, fit_chinchilla, hoffmann_grid, objective_and_gradient
-from engine.isoflop import group_budgets, isoflop_analysis
+from engine.analysis.fit import FitData, batched_lbfgs, fit_chinchilla, hoffmann_grid, objective_and_gradient
+from engine.analysis.isoflop import group_budgets, isoflop_analysis
 from engine.laws.chinchilla import CHINCHILLA_EPOCH
-from engine.store import REPO_ROOT
+from engine.paths import REPO_ROOT
 
 TRUE = dict(E=1.8172, A=482.01, B=2085.43, alpha=0.3478, beta=0.3658)
 

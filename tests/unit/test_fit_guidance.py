@@ -7,12 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.fit import fit_chinchilla
-from engine.fit_guidance import compare_fits, find_outliers, selection_warnings
-from engine.ingest import read_upload
-from engine.published import DATASETS_DIR
-from engine.runs import RunFilter
-from engine.store import open_store, query_runs, selection_profile, store_upload
+from engine.analysis.fit import fit_chinchilla
+from engine.analysis.fit_guidance import compare_fits, find_outliers, selection_warnings
+from engine.data.ingest import read_upload
+from engine.paths import DATASETS_DIR
+from engine.data.runs import RunFilter
+from engine.data.store import open_store, query_runs, selection_profile, store_upload
 
 # Besiroglu et al. 2024, Table 1: the generating constants
 TRUE = {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from hypothesis import given
 
-from engine import registry, scaling
+from engine.analysis import registry, scaling
 from engine.cli import main, strict_json
-from engine.fit import assess_constants, fit_chinchilla, fitted_law
-from engine.laws.base import LawError
+from engine.analysis.fit import assess_constants, fit_chinchilla, fitted_law
+from engine.errors import LawError
 from tests.strategies import nested_json
 
 

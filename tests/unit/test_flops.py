@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from engine.flops import (
+from engine.cost.flops import (
     Architecture,
     chinchilla_training_flops_per_token,
     flops_6nd,
@@ -13,7 +13,7 @@ from engine.flops import (
     non_embedding_params,
     total_params,
 )
-from engine.store import REPO_ROOT
+from engine.paths import REPO_ROOT
 
 A9 = pd.read_csv(REPO_ROOT / "datasets" / "hoffmann2022_table_a9_architectures.csv").set_index("params")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from engine.carbon import equivalents, load_grid_intensities
-from engine.footprint import FootprintError, footprint_from_device_hours, training_footprint
-from engine.hardware import HardwareError, device_from_row, load_catalog
-from engine.published import DATASETS_DIR
+from engine.cost.carbon import equivalents, load_grid_intensities
+from engine.cost.footprint import FootprintError, footprint_from_device_hours, training_footprint
+from engine.cost.hardware import HardwareError, device_from_row, load_catalog
+from engine.paths import DATASETS_DIR
 
 CATALOG = load_catalog()
 LLMCARBON = pd.read_csv(DATASETS_DIR / "llmcarbon_training_footprints.csv")
@@ -102,7 +102,7 @@ def test_power_fields_default_for_rows_stored_before_them(store):
     old = {"hardware_id": "lab", "name": "Lab", "peak_bf16_tflops": 100, "memory_gb": 16, "bandwidth_gb_s": 800,
            "tdp_w": 300, "source": "added by a user"}
     store.cursor().execute("INSERT INTO hardware VALUES ('lab', 'Lab', now(), ?)", [json.dumps(old)])
-    from engine.store import all_devices
+    from engine.data.store import all_devices
 
     lab = all_devices(store.cursor())["lab"]
     assert lab.tdp_estimated is False and lab.power_source == "added by a user" and lab.tdp_w == 300

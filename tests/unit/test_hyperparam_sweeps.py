@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from engine.cli import main
-from engine.ingest import read_upload
-from engine.runs import RunFilter
-from engine.store import open_store, selected_runs, store_upload
+from engine.data.ingest import read_upload
+from engine.data.runs import RunFilter
+from engine.data.store import open_store, selected_runs, store_upload
 
 # generating law: lr* = 0.9 N^-0.6 D^0.25, bs* = 0.4 D^0.55 tokens
 A_LR, P, Q, B_BS, R = 0.9, -0.6, 0.25, 0.4, 0.55

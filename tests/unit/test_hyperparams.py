@@ -1,6 +1,6 @@
 """Step Law (Li et al. 2025) and fitting it to a learning-rate and batch-size sweep.
 
-Every expected number comes from outside engine.hyperparams: the paper's formula written out by
+Every expected number comes from outside engine.analysis.hyperparams: the paper's formula written out by
 hand, the authors' bootstrap CSV, or the constants a synthetic sweep was generated with.
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine.hyperparams import (
+from engine.analysis.hyperparams import (
     STEP_LAW,
     STEP_LAW_BOOTSTRAP_MEDIAN,
     best_per_cell,
@@ -23,7 +23,7 @@ from engine.hyperparams import (
     flag_diverged,
     recommend_hyperparams,
 )
-from engine.laws.base import LawError
+from engine.errors import LawError
 
 # --- the published law -------------------------------------------------------------------------
 

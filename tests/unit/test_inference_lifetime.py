@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 
-from engine.flops import Architecture
-from engine.hardware import load_catalog
-from engine.inference import default_architecture, estimate, kv_cache_bytes, weight_bytes
-from engine.laws.base import LawError
+from engine.cost.flops import Architecture
+from engine.cost.hardware import load_catalog
+from engine.cost.inference import default_architecture, estimate, kv_cache_bytes, weight_bytes
+from engine.errors import LawError
 from engine.laws.chinchilla import CHINCHILLA
-from engine.lifetime import chinchilla_at_loss, lifetime_optimum
-from engine.registry import get_law
+from engine.cost.lifetime import chinchilla_at_loss, lifetime_optimum
+from engine.analysis.registry import get_law
 from tests.strategies import log10_inference_tokens, target_losses
 
 H100 = load_catalog()["h100-sxm"]
@@ -42,7 +42,7 @@ def test_decode_is_memory_bound_at_batch_1_and_compute_bound_at_large_batch():
 
 
 def test_default_architecture_has_about_n_parameters():
-    from engine.flops import non_embedding_params
+    from engine.cost.flops import non_embedding_params
 
     for n in (1e9, 7e9, 70e9):
         assert non_embedding_params(default_architecture(n)) == pytest.approx(n, rel=0.25)

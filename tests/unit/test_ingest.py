@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import ingest
-from engine.ingest import ACCEPTED_COLUMNS, IngestError, guess_mapping, parse_quantities, read_upload
+from engine.data import ingest
+from engine.data.ingest import ACCEPTED_COLUMNS, IngestError, guess_mapping, parse_quantities, read_upload
 
 
 def csv_bytes(text: str) -> bytes:

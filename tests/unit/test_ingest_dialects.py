@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine import ingest
-from engine.ingest import IngestError, read_info, read_table, read_upload, validate
+from engine.data import ingest
+from engine.data.ingest import IngestError, read_info, read_table, read_upload, validate
 
 
 def values(report, column):

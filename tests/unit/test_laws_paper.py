@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.laws.base import LawError
-from engine.registry import LAWS, get_law
+from engine.errors import LawError
+from engine.analysis.registry import LAWS, get_law
 
 
 def rel(actual: float, expected: float) -> float:

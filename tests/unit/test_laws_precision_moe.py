@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.laws.base import LawError
+from engine.errors import LawError
 from engine.laws.moe import ABNAR, CLARK, CLARK_DENSE, KRAJEWSKI, KRAJEWSKI_DENSE, LUDZIEJEWSKI, dense_compute_multiplier
 from engine.laws.precision import (
     PRECISION, kbit_weight_bytes, largest_model_that_fits, optimal_qat_fraction, recommend_kbit,
@@ -204,7 +204,7 @@ def test_ludziejewski_memory_limit_broadcasts_and_counts_the_kv_cache():
 
 
 def test_dense_vs_moe_reports_the_share_of_the_budget_serving_takes():
-    from engine.precision_moe import dense_vs_moe
+    from engine.analysis.precision_moe import dense_vs_moe
 
     frame = dense_vs_moe(LUDZIEJEWSKI, 1e22, 8, 80e9, inference_tokens=1e12)
     expected = 2 * frame["n_params"] * 1e12 / 1e22

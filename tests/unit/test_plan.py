@@ -8,10 +8,10 @@ import math
 
 import pytest
 
-from engine import plan
-from engine.carbon import load_grid_intensities
-from engine.hardware import load_catalog
-from engine.registry import get_law
+from engine.analysis import plan
+from engine.cost.carbon import load_grid_intensities
+from engine.cost.hardware import load_catalog
+from engine.analysis.registry import get_law
 
 CATALOG, GRIDS = load_catalog(), load_grid_intensities()
 
@@ -89,7 +89,7 @@ def test_candidates_within_a_budget_and_a_memory_limit():
 def test_the_reduced_front_is_the_front_of_all_candidates(memory_limit_gb):
     # the front is found on per-(N, D) least losses where an objective ignores bits and experts;
     # it must equal the plain front of every candidate, ties included
-    from engine.pareto import pareto_mask
+    from engine.analysis.pareto import pareto_mask
 
     inputs = dataclasses.replace(plan.PlanInputs(), memory_limit_gb=memory_limit_gb)
     frame = plan.candidates(inputs, get_law(inputs.plan_law), CATALOG[inputs.hardware], GRIDS[inputs.region],

@@ -8,15 +8,16 @@ import duckdb
 import pandas as pd
 import pytest
 
-from engine import published
-from engine.store import DB_ENV_VAR, DEFAULT_DB_PATH, default_db_path, load_published, open_store, query_runs, run_counts
+from engine.data import published
+from engine.paths import DATASETS_DIR
+from engine.data.store import DB_ENV_VAR, DEFAULT_DB_PATH, default_db_path, load_published, open_store, query_runs, run_counts
 
 EXPECTED = {"hoffmann2022": 234, "muennighoff2023": 296, "gadre2024": 104, "epoch2025": 924}
 
 
 def file_rows(source_id: str) -> int:
     source = next(s for s in published.read_sources() if s.source_id == source_id)
-    return len(pd.read_csv(published.DATASETS_DIR / source.file))
+    return len(pd.read_csv(DATASETS_DIR / source.file))
 
 
 def test_published_rows_load_with_counts_equal_to_the_files(store):
@@ -50,7 +51,7 @@ def test_every_run_carries_source_licence_and_citation(store):
 def test_original_bytes_are_kept(store):
     con = store.cursor()
     data = con.execute("SELECT original_bytes FROM uploads WHERE upload_id = 'published:gadre2024'").fetchone()[0]
-    assert data == (published.DATASETS_DIR / "gadre2024_overtraining_runs.csv").read_bytes()
+    assert data == (DATASETS_DIR / "gadre2024_overtraining_runs.csv").read_bytes()
 
 
 def test_derived_compute_is_marked(store):
@@ -63,7 +64,7 @@ def test_derived_compute_is_marked(store):
 
 def test_a_changed_shipped_file_replaces_its_rows(tmp_path, db_path):
     datasets = tmp_path / "datasets"
-    shutil.copytree(published.DATASETS_DIR, datasets)
+    shutil.copytree(DATASETS_DIR, datasets)
     with open_store(db_path, load_published_data=False) as s:
         con = s.cursor()
         load_published(con, datasets)

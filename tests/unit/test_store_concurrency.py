@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from engine.store import REPO_ROOT, open_store, run_counts
+from engine.paths import REPO_ROOT
+from engine.data.store import open_store, run_counts
 
 ROWS = 2000
 
@@ -36,7 +37,7 @@ def hold_lock(db, seconds: float) -> subprocess.Popen:
     'held' once it has it."""
     code = textwrap.dedent(f"""
         import sys, time
-        from engine.store import open_store
+        from engine.data.store import open_store
         store = open_store({str(db)!r})
         store.cursor().execute("SELECT count(*) FROM runs").fetchone()
         print("held", flush=True)

@@ -13,10 +13,9 @@ import time
 import duckdb
 import pytest
 
-from engine.ingest import IngestError, read_upload
-from engine.store import (
-    REPO_ROOT, Store, delete_upload, list_uploads, migrate, open_store, query_runs, store_upload, upload_bytes,
-)
+from engine.data.ingest import IngestError, read_upload
+from engine.paths import REPO_ROOT
+from engine.data.store import Store, delete_upload, list_uploads, migrate, open_store, query_runs, store_upload, upload_bytes
 
 SWEEP = b"params,tokens,loss\n70M,1.4B,3.5\n1.3B,26B,2.9\nbad,1,2\n"
 
@@ -93,8 +92,8 @@ N_BIG = 200_000  # rows: DuckDB takes about a second to insert them, so a kill c
 # transaction: the upload row, then the runs, then COMMIT) and "done" once it has returned.
 INGEST_SCRIPT = """
 import sys
-from engine.ingest import read_upload
-from engine.store import open_store, store_upload
+from engine.data.ingest import read_upload
+from engine.data.store import open_store, store_upload
 data = open(sys.argv[2], 'rb').read()
 with open_store(sys.argv[1], load_published_data=False) as s:
     con = s.cursor()
@@ -199,8 +198,8 @@ def test_a_first_release_database_is_migrated(tmp_path):
 
 
 def test_runs_of_some_uploads_only(store):
-    from engine.runs import RunFilter
-    from engine.store import selected_runs
+    from engine.data.runs import RunFilter
+    from engine.data.store import selected_runs
 
     con = store.cursor()
     first = store_upload(con, read_upload(SWEEP, "a.csv"), SWEEP)

@@ -1,6 +1,6 @@
 """Reading a user's sweep file: parse, map columns, parse values, validate every row.
 
-Pure pandas and pyarrow; storing the result is engine.store's job (:func:`engine.store.store_upload`).
+Pure pandas and pyarrow; storing the result is engine.data.store's job (:func:`engine.data.store.store_upload`).
 
 Files (:func:`read_table`)
 * CSV given as bytes, or Parquet. CSV text may be UTF-8 (with or without a byte-order mark),
@@ -59,10 +59,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from engine.laws.base import FLOPS_PER_PARAM_TOKEN
+from engine.conventions import FLOPS_PER_PARAM_TOKEN
+from engine.errors import FlopwiseError
 
 
-class IngestError(ValueError):
+class IngestError(FlopwiseError, ValueError):
     """The file as a whole cannot be used (unreadable, no usable columns, no usable rows)."""
 
 
@@ -116,7 +117,7 @@ SIZE_FIELDS = ("n_params", "n_tokens", "flops")
 LOSS_FIELDS = ("loss", "loss_smoothed")
 WHOLE_FIELDS = ("n_experts", "top_k")
 NON_NEGATIVE_FIELDS = ("warmup_steps",)  # zero allowed; every other number must be positive
-# The columns of IngestReport.accepted, in order (engine.store keeps runs with the same names).
+# The columns of IngestReport.accepted, in order (engine.data.store keeps runs with the same names).
 ACCEPTED_COLUMNS = ("row", *NUMERIC_FIELDS, *TEXT_FIELDS, "derived_field", "batch_size_unit",
                     "n_params_convention")
 # A duplicate repeats all of these (missing values equal each other).
@@ -232,7 +233,7 @@ def sha256_of(data: bytes) -> str:
 
 # --- reading -------------------------------------------------------------------------------
 
-_READ_INFO = "engine.ingest.read_info"  # key in DataFrame.attrs
+_READ_INFO = "engine.data.ingest.read_info"  # key in DataFrame.attrs
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.laws.base import FLOPS_PER_PARAM_TOKEN
+from engine.conventions import FLOPS_PER_PARAM_TOKEN
 from engine.laws.chinchilla import ChinchillaLaw
 from engine.laws.moe import EXPERT_COUNTS, FineGrainedMoeLaw, JointMoeLaw, dense_compute_multiplier
 from engine.laws.precision import PrecisionLaw, equivalent_6nd_budget, kbit_weight_bytes

@@ -1,7 +1,7 @@
 """The published data sets shipped in ``datasets/``, read into the canonical run columns.
 
 ``datasets/sources.csv`` lists every shipped file with its source, licence, citation and row
-count; each run file has a reader below that maps its columns to ``engine.store.RUN_COLUMNS``.
+count; each run file has a reader below that maps its columns to ``engine.data.schema.RUN_COLUMNS``.
 Values are not changed, except that the compute of rows with N and D but no C is derived as
 C = 6·N·D (``derived_field`` = 'flops'), and non-positive cells are stored as missing.
 """
@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from engine.flops import flops_6nd
+from engine.cost.flops import flops_6nd
+from engine.data.schema import RUN_COLUMNS
+from engine.paths import DATASETS_DIR
 
-DATASETS_DIR = Path(__file__).resolve().parent.parent / "datasets"
 
 
 @dataclass(frozen=True)
@@ -133,8 +134,6 @@ READERS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
 
 def read_runs(source: PublishedSource, datasets_dir: Path = DATASETS_DIR) -> pd.DataFrame:
     """The source's rows in canonical run columns (missing columns are NULL)."""
-    from engine.store import RUN_COLUMNS
-
     raw = pd.read_csv(datasets_dir / source.file)
     frame = READERS[source.source_id](raw).reset_index(drop=True)
     frame["source"] = source.source_id

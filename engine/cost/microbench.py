@@ -39,6 +39,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
+from engine.cost.hardware import load_catalog
+from engine.cost.hardware import Device
+from engine.cost.inference import BYTES_PER_ELEMENT
+from engine.errors import FlopwiseError
 
 Progress = Callable[[float, str], None]
 
@@ -59,11 +63,11 @@ MIN_CALL_S = {"cpu": 1e-3, "cuda": 5e-5}
 OUTLIER_RATIO = 3.0  # with no catalog peak: a rate above 3x the median of the other sizes is an outlier
 
 
-class BenchmarkError(RuntimeError):
+class BenchmarkError(FlopwiseError, RuntimeError):
     """The benchmark cannot run as asked (e.g. no CUDA device)."""
 
 
-class Cancelled(RuntimeError):
+class Cancelled(FlopwiseError, RuntimeError):
     """``should_stop`` asked the benchmark to stop; partial results are attached."""
 
     def __init__(self, partial: "BenchResult") -> None:
@@ -361,7 +365,6 @@ def run_cuda(*, quick: bool = True, progress: Progress | None = None, should_sto
         tick("released buffers")
     match = catalog_match(result.machine)
     if match is not None:
-        from engine.hardware import load_catalog
 
         like = load_catalog().get(match)
     else:
@@ -520,7 +523,6 @@ def measured_device(result: dict, *, bench_id: str, like: Any | None = None) -> 
     (``assess_gemm``), so a flagged or failed product never sets one; a data type with no usable
     product is left out. Bandwidth: the highest measured. NoUsableMeasurement (a BenchmarkError)
     when no data type has a usable product or there is no bandwidth figure."""
-    from engine.hardware import Device
 
     rows = assess_gemm(result, like)
     peaks = {catalog_dtype(r["dtype"]): r["flops_per_s"] / 1e12 for r in rows if r["chosen"]}
@@ -561,7 +563,6 @@ def catalog_match(machine: dict) -> str | None:
 
 def gemm_intensity(row: dict) -> float:
     """FLOPs per byte a GEMM must move at least: 2mnk / ((mk + kn + mn) · element bytes)."""
-    from engine.inference import BYTES_PER_ELEMENT
 
     size = BYTES_PER_ELEMENT[catalog_dtype(row["dtype"])]
     m, n, k = row["m"], row["n"], row["k"]

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from engine.laws.base import FLOPS_PER_PARAM_TOKEN
+from engine.conventions import FLOPS_PER_PARAM_TOKEN
 
 
 @dataclass

@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from engine.laws.base import FLOPS_PER_PARAM_TOKEN, LawError
+from engine.conventions import FLOPS_PER_PARAM_TOKEN
+from engine.errors import LawError
 
 LossOfND = Callable[[np.ndarray, np.ndarray], np.ndarray]
 

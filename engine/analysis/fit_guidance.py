@@ -1,7 +1,7 @@
 """Fitting guidance the way the papers did it: what to check before a fit and what to look at after.
 
 Before (:func:`selection_warnings`), on the runs about to be fitted (their aggregates, computed
-in the store: engine.store.selection_profile):
+in the store: engine.data.store.selection_profile):
 
 * mixed loss data sets: losses on different validation sets (or tokenizers) are not comparable.
   A run without a stated data set counts as its own upload's (or source's) data set;
@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.fit import PARAM_NAMES, FitResult
+from engine.analysis.fit import PARAM_NAMES, FitResult
 
 OUTLIER_Z = 3.5
 MAD_TO_SIGMA = 1.4826
@@ -33,7 +33,7 @@ HIGH_LOSS_PRECEDENT_K = 5
 
 def selection_warnings(profile: dict) -> list[str]:
     """Why the selected runs should not be fitted together as they are (empty: nothing to say),
-    from the selection's aggregates (engine.store.selection_profile)."""
+    from the selection's aggregates (engine.data.store.selection_profile)."""
     if not profile["n_runs"]:
         return []
     warnings = []

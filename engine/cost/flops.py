@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.laws.base import FLOPS_PER_PARAM_TOKEN
+from engine.conventions import FLOPS_PER_PARAM_TOKEN
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.laws.base import FLOPS_PER_PARAM_TOKEN, Law, LawError
+from engine.conventions import FLOPS_PER_PARAM_TOKEN
+from engine.laws.base import Law
+from engine.errors import LawError
 
 
 def law_inputs(law: Law, inputs: Mapping[str, Any]) -> dict[str, Any]:

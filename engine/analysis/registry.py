@@ -6,9 +6,10 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from engine.fit import assess_constants, fitted_law
+from engine.analysis.fit import assess_constants, fitted_law
 from engine.laws import chinchilla, data_constrained, kaplan, moe, precision
-from engine.laws.base import Law, LawError
+from engine.laws.base import Law
+from engine.errors import LawError
 
 LAWS: dict[str, Law] = {
     law.id: law for module in (chinchilla, kaplan, data_constrained, precision, moe) for law in module.LAWS
@@ -21,7 +22,7 @@ FIT_PREFIX = "fit:"
 
 
 def saved_fit_laws(fits: Iterable[dict]) -> dict[str, tuple[Law, np.ndarray | None]]:
-    """Saved fits (rows of engine.store.list_fits) as laws, keyed 'fit:NAME', with their
+    """Saved fits (rows of engine.data.store.list_fits) as laws, keyed 'fit:NAME', with their
     bootstrap samples (rows of E, A, B, alpha, beta) when the fit had any. A fit saved before
     fits were assessed is assessed here, from its constants."""
     out = {}

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from engine.published import DATASETS_DIR
+from engine.paths import DATASETS_DIR
+from engine.errors import FlopwiseError
 
 CATALOG_FILE = "hardware_catalog.csv"
 DTYPES = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4")
@@ -31,7 +32,7 @@ DRAM_KG_PER_GB = 0.4
 DEFAULT_LIFETIME_YEARS = 5.0  # LLMCarbon's amortisation period (1825 days)
 
 
-class HardwareError(ValueError):
+class HardwareError(FlopwiseError, ValueError):
     """A device entry with a missing or impossible value; the message names the field."""
 
 

@@ -19,13 +19,14 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from engine.hardware import DEFAULT_LIFETIME_YEARS, Device
-from engine.laws.base import INFERENCE_FLOPS_PER_PARAM_TOKEN
+from engine.cost.hardware import DEFAULT_LIFETIME_YEARS, Device
+from engine.conventions import INFERENCE_FLOPS_PER_PARAM_TOKEN
+from engine.errors import FlopwiseError
 
 HOURS_PER_YEAR = 365.0 * 24.0
 
 
-class FootprintError(ValueError):
+class FootprintError(FlopwiseError, ValueError):
     """An impossible input (non-positive MFU, no power figure, ...), named in the message."""
 
 

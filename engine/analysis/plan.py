@@ -16,16 +16,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.carbon import GridIntensity
-from engine.footprint import (
+from engine.cost.carbon import GridIntensity
+from engine.cost.footprint import (
     Footprint, device_hours_for_flops, embodied_kg, footprint_from_device_hours, operational, serving_device_hours,
 )
-from engine.hardware import Device
-from engine.inference import InferenceEstimate, decode_latency_s, estimate
-from engine.laws.base import FLOPS_PER_PARAM_TOKEN, Law
+from engine.cost.hardware import Device
+from engine.cost.inference import InferenceEstimate, decode_latency_s, estimate
+from engine.conventions import FLOPS_PER_PARAM_TOKEN
+from engine.laws.base import Law
 from engine.laws.chinchilla import ChinchillaLaw
-from engine.lifetime import LifetimeOptimum, dollar_weight, lifetime_optimum
-from engine.pareto import pareto_mask_2d
+from engine.cost.lifetime import LifetimeOptimum, dollar_weight, lifetime_optimum
+from engine.analysis.pareto import pareto_mask_2d
+from engine.laws.moe import LUDZIEJEWSKI
+from engine.laws.precision import PRECISION
+from engine.laws.precision import kbit_weight_bytes
+from engine.analysis.registry import describe
 
 MODES = ("Compute budget", "Devices × days", "Target loss")
 SCHEMA = "flopwise.plan/1"
@@ -299,8 +304,6 @@ class Candidate:
 def _law_terms(n, d, experts, bits) -> dict[str, np.ndarray]:
     """What the candidates take from the precision and MoE laws, which depend on the grid only
     (not on the scenario's prices, device or region): the MoE gain, the PTQ damage and N_total."""
-    from engine.laws.moe import LUDZIEJEWSKI
-    from engine.laws.precision import PRECISION
 
     return {"moe_gain": LUDZIEJEWSKI.loss(n, d, experts) - LUDZIEJEWSKI.loss(n, d, 1.0),
             "ptq": np.where(bits < 16, PRECISION.ptq_degradation(n, d, bits), 0.0),
@@ -315,7 +318,6 @@ def _candidate_columns(inputs: PlanInputs, law: Law, device: Device, grid: GridI
     Each result keeps only the axes it depends on (loss on all four, cost on N and D, memory on
     N, E and bits), which ``_LazyColumns.front`` relies on.
     """
-    from engine.laws.precision import kbit_weight_bytes
 
     terms = terms if terms is not None else _law_terms(n, d, experts, bits)
     flops = FLOPS_PER_PARAM_TOKEN * n * d
@@ -397,8 +399,6 @@ def front_gap(front: pd.DataFrame, objective: str, value: float, loss: float) ->
 
 def candidate_laws(law: Law) -> list[tuple[str, str, bool]]:
     """The laws behind every candidate's loss, as (role, law id, verified)."""
-    from engine.laws.moe import LUDZIEJEWSKI
-    from engine.laws.precision import PRECISION
 
     return [("loss", law.info.id, law.info.verified),
             ("PTQ damage below 16 bits", PRECISION.info.id, PRECISION.info.verified),
@@ -557,7 +557,6 @@ def front_view(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity
 
 def export_json(result: PlanResult, law: Law, device: Device) -> str:
     """The scenario, the law (constants and citation), the device and the results, as JSON."""
-    from engine.registry import describe
 
     return json.dumps({
         "schema": SCHEMA, "inputs": result.inputs.to_json(), "law": describe(law),

@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from engine.flops import Architecture
-from engine.hardware import Device
-from engine.laws.base import INFERENCE_FLOPS_PER_PARAM_TOKEN
+from engine.cost.flops import Architecture
+from engine.cost.hardware import Device
+from engine.conventions import INFERENCE_FLOPS_PER_PARAM_TOKEN
 
 BYTES_PER_ELEMENT = {"fp64": 8.0, "fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5}
 

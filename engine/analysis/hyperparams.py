@@ -58,7 +58,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from engine.laws.base import LawError, LawInfo, as_positive_array
+from engine.errors import LawError
+from engine.laws.base import LawInfo, as_positive_array
 
 # --- the published law ---------------------------------------------------------------------
 
@@ -306,7 +307,7 @@ def _check_runs(runs: pd.DataFrame) -> pd.DataFrame:
 
 def sweep_from_runs(runs: pd.DataFrame, *, loss_column: str = "loss",
                     sequence_length: int | None = None) -> pd.DataFrame:
-    """The columns :func:`fit_hyperparams` takes, from stored or ingested runs (engine.store
+    """The columns :func:`fit_hyperparams` takes, from stored or ingested runs (engine.data.store
     RUN_COLUMNS): batch size in tokens (a batch in sequences times ``sequence_length``) and the
     chosen loss column ('loss' or 'loss_smoothed'); runs without them are left out. LawError
     says what is missing."""

@@ -23,7 +23,8 @@ from dataclasses import asdict, dataclass
 
 from scipy.optimize import brentq
 
-from engine.laws.base import FLOPS_PER_PARAM_TOKEN, INFERENCE_FLOPS_PER_PARAM_TOKEN, LawError
+from engine.conventions import FLOPS_PER_PARAM_TOKEN, INFERENCE_FLOPS_PER_PARAM_TOKEN
+from engine.errors import LawError
 from engine.laws.chinchilla import ChinchillaLaw
 
 

@@ -26,44 +26,20 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from engine import published
-from engine.hardware import Device, HardwareError, device_from_row, load_catalog
-from engine.ingest import IngestError, IngestReport
-from engine.runs import NOT_GIVEN, USER_SOURCE, RunFilter
+from engine.data import published
+from engine.data.schema import RUN_COLUMNS
+from engine.cost.hardware import Device, HardwareError, device_from_row, load_catalog
+from engine.data.ingest import IngestError, IngestReport
+from engine.data.runs import NOT_GIVEN, USER_SOURCE, RunFilter
+from engine.paths import DATASETS_DIR, REPO_ROOT
+from engine.errors import FlopwiseError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = REPO_ROOT / "data" / "flopwise.duckdb"
 DB_ENV_VAR = "FLOPWISE_DB"
 
-RUN_COLUMNS = (
-    "run_id",
-    "upload_id",
-    "source",
-    "model_name",
-    "n_params",
-    "n_params_convention",
-    "n_tokens",
-    "unique_tokens",
-    "flops",
-    "derived_field",
-    "loss",
-    "loss_eval_set",
-    "precision",
-    "n_experts",
-    "top_k",
-    "granularity",
-    "hardware",
-    "domain",
-    "frontier",
-    "notes",
-    "learning_rate",
-    "batch_size",
-    "batch_size_unit",
-    "warmup_steps",
-    "lr_schedule",
-    "loss_smoothed",
-    "n_params_active",
-)
+
+Connection = duckdb.DuckDBPyConnection
+"""What a unit of work on the store is handed (the UI names it without importing duckdb)."""
 
 SCHEMA_VERSION = 3
 SCHEMA = """
@@ -125,7 +101,7 @@ CREATE TABLE IF NOT EXISTS hardware (
     hardware_id VARCHAR PRIMARY KEY,
     name        VARCHAR NOT NULL,
     created_at  TIMESTAMP NOT NULL,
-    record      VARCHAR NOT NULL  -- JSON: a catalog-shaped row (engine.hardware.CATALOG_COLUMNS)
+    record      VARCHAR NOT NULL  -- JSON: a catalog-shaped row (engine.cost.hardware.CATALOG_COLUMNS)
 );
 CREATE TABLE IF NOT EXISTS benchmarks (
     bench_id    VARCHAR PRIMARY KEY,
@@ -133,7 +109,7 @@ CREATE TABLE IF NOT EXISTS benchmarks (
     device      VARCHAR NOT NULL CHECK (device IN ('cpu', 'cuda')),
     mode        VARCHAR NOT NULL CHECK (mode IN ('quick', 'full')),
     machine     VARCHAR NOT NULL,  -- JSON: CPU model, cores, GPU name, driver, library versions
-    result      VARCHAR NOT NULL   -- JSON: engine.bench.BenchResult.as_dict()
+    result      VARCHAR NOT NULL   -- JSON: engine.cost.microbench.BenchResult.as_dict()
 );
 CREATE TABLE IF NOT EXISTS fits (
     fit_id      VARCHAR PRIMARY KEY,
@@ -198,7 +174,7 @@ WAIT_ENV_VAR = "FLOPWISE_DB_WAIT_S"
 Waiting = Callable[[float, str], None]  # (seconds waited so far, what is being waited for)
 
 
-class StoreBusyError(RuntimeError):
+class StoreBusyError(FlopwiseError, RuntimeError):
     """The database file stayed locked by another process for longer than the wait allowed."""
 
     def __init__(self, message: str, holder: str = "another process") -> None:
@@ -350,7 +326,7 @@ def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFram
 
 
 def load_published(
-    con: duckdb.DuckDBPyConnection, datasets_dir: Path = published.DATASETS_DIR
+    con: duckdb.DuckDBPyConnection, datasets_dir: Path = DATASETS_DIR
 ) -> dict[str, int]:
     """Load every shipped source whose current file is not in the store yet.
 
@@ -680,7 +656,7 @@ def update_device(con: duckdb.DuckDBPyConnection, row: dict) -> Device:
 
 
 def save_benchmark(con: duckdb.DuckDBPyConnection, result: dict) -> str:
-    """Store a microbenchmark result (engine.bench.BenchResult.as_dict()); returns its id."""
+    """Store a microbenchmark result (engine.cost.microbench.BenchResult.as_dict()); returns its id."""
     created = datetime.now(timezone.utc).replace(tzinfo=None)
     bench_id = f"bench-{created:%Y%m%d-%H%M%S}-{hashlib.sha256(json.dumps(result, sort_keys=True).encode()).hexdigest()[:6]}"
     con.execute("INSERT INTO benchmarks VALUES (?, ?, ?, ?, ?, ?)",
