@@ -22,9 +22,44 @@ from ui.widgets import lazy_expander
 
 DEFAULTS = plan.PlanInputs()
 B_PARAM = "plan_b"  # scenario B in the URL: plan.Candidate.to_param()
-# What each front trades loss against, in words for a sentence ("at no more lifetime cost than A").
+# The mode radio's words (what the URL holds) for each engine mode.
+MODE_LABELS = {plan.PlanMode.BUDGET: "Compute budget", plan.PlanMode.DEVICES_DAYS: "Devices × days",
+               plan.PlanMode.TARGET_LOSS: "Target loss"}
+MODES = {label: mode for mode, label in MODE_LABELS.items()}
+# The front selector's words (what the URL holds) for each objective, its axis label, and its words
+# in a sentence ("at no more lifetime cost than A").
+FRONTS = {"cost": "cost_usd", "CO2e": "co2_t", "latency": "latency_ms", "memory": "memory_gb"}
+AXIS_LABELS = {"cost_usd": "Lifetime cost ($)", "co2_t": "Lifetime CO2e (t)",
+               "latency_ms": "Decode latency (ms/token)", "memory_gb": "Serving memory (GB)"}
 FRONT_WORDS = {"cost_usd": "lifetime cost", "co2_t": "lifetime CO2e", "latency_ms": "decode latency",
                "memory_gb": "serving memory"}
+# Widgets whose URL key or unit differ from their PlanInputs field: key -> (field, to engine, from engine).
+CONVERTED = {
+    "plan_mode": ("plan_mode", MODES.__getitem__, MODE_LABELS.__getitem__),
+    "inference_tokens_t": ("inference_tokens", lambda t: t * 1e12, lambda n: n / 1e12),  # trillions
+    "plan_front": ("front_objective", FRONTS.__getitem__, {v: k for k, v in FRONTS.items()}.__getitem__),
+}
+
+
+def to_inputs(values: dict) -> plan.PlanInputs:
+    """The widgets' values (by widget key, in the page's units) as engine inputs."""
+    engine_values = {}
+    for key, value in values.items():
+        field, to_engine, _ = CONVERTED.get(key, (key, None, None))
+        engine_values[field] = to_engine(value) if to_engine else value
+    return dataclasses.replace(DEFAULTS, **engine_values)
+
+
+def link_params(inputs: plan.PlanInputs) -> dict[str, str]:
+    """The scenario as the URL's query parameters: each widget's key and value, as the widgets
+    bind them (booleans as true/false)."""
+    engine_keys = {field: (key, from_engine) for key, (field, _, from_engine) in CONVERTED.items()}
+    out = {}
+    for field, value in inputs.to_json().items():
+        key, from_engine = engine_keys.get(field, (field, None))
+        value = from_engine(getattr(inputs, field)) if from_engine else value
+        out[key] = str(value).lower() if isinstance(value, bool) else str(value)
+    return out
 
 
 @st.cache_data(show_spinner=False)
@@ -67,17 +102,17 @@ def front_view(inputs: plan.PlanInputs, law, device, grid, objective: str, budge
 
 
 def scenario_inputs(link: LinkCheck, all_laws: dict, all_devices: dict, version: tuple) -> plan.PlanInputs:
-    """The widgets, each bound to the URL under its PlanInputs field name."""
+    """The widgets, each bound to the URL under its key (a PlanInputs field, or CONVERTED's)."""
     top = st.columns([2, 3, 2, 2])
-    mode = link.radio(top[0], "Plan from", plan.MODES, key="plan_mode")
+    mode = link.radio(top[0], "Plan from", list(MODES), key="plan_mode")
     values: dict = {"plan_mode": mode}
     with top[1]:
-        if mode == "Compute budget":
+        if MODES[mode] is plan.PlanMode.BUDGET:
             values["log10_flops"] = link.slider(st, "Training compute (log10 FLOPs)", 18.0, 27.0,
                                                 DEFAULTS.log10_flops, 0.01, key="log10_flops",
                                                 help="23.76 is Chinchilla's budget, 5.76e23 FLOPs.")
             st.caption(f"10^{values['log10_flops']:.2f} = {fmt.flops(10 ** values['log10_flops'])}")
-        elif mode == "Target loss":
+        elif MODES[mode] is plan.PlanMode.TARGET_LOSS:
             values["target_loss"] = link.number_input(st, "Target loss (nats/token, on the law's data set)", 0.5,
                                                       10.0, DEFAULTS.target_loss, 0.01, key="target_loss")
         else:
@@ -115,7 +150,7 @@ def scenario_inputs(link: LinkCheck, all_laws: dict, all_devices: dict, version:
 
     use = st.columns([2, 2, 3, 2])
     values["inference_tokens_t"] = link.number_input(use[0], "Tokens served (trillions)", 0.0, 1e6,
-                                                     DEFAULTS.inference_tokens_t, 0.5, key="inference_tokens_t",
+                                                     DEFAULTS.inference_tokens / 1e12, 0.5, key="inference_tokens_t",
                                                      help="Lifetime tokens served by the model, prompt and output.")
     values["prompt_fraction"] = link.slider(use[1], "Share that is prompt", 0.0, 1.0, DEFAULTS.prompt_fraction,
                                             0.05, key="prompt_fraction")
@@ -140,7 +175,7 @@ def scenario_inputs(link: LinkCheck, all_laws: dict, all_devices: dict, version:
     values["memory_limit_gb"] = link.number_input(
         site[3], "Serving memory limit (GB; 0 = none)", 0.0, 100_000.0, DEFAULTS.memory_limit_gb, 8.0,
         key="memory_limit_gb", help="Keep only the candidates whose weights fit in this much memory.")
-    return plan.PlanInputs(**{**plan.PlanInputs().to_json(), **values})
+    return to_inputs(values)
 
 
 def measured_or_catalog(values: dict, all_devices: dict, stored: dict):
@@ -191,7 +226,7 @@ def hyperparameters_line(result: plan.PlanResult) -> None:
 def headline(result: plan.PlanResult, device, law, samples=None) -> None:
     a, b, c, d = st.columns(4)
     band = None
-    if samples is not None and result.inputs.plan_mode != "Target loss":
+    if samples is not None and result.inputs.plan_mode is not plan.PlanMode.TARGET_LOSS:
         band = allocation_band(samples, [result.flops]).iloc[0]
     a.metric("Parameters N", fmt.count(result.n_params),
              help=None if band is None else f"95% band from the fit's bootstrap: {fmt.count(band.n_params_lo)} to "
@@ -200,12 +235,12 @@ def headline(result: plan.PlanResult, device, law, samples=None) -> None:
              help=None if band is None else f"95% band: {fmt.count(band.n_tokens_lo)} to {fmt.count(band.n_tokens_hi)}")
     c.metric("Tokens per parameter", fmt.ratio(result.tokens_per_param))
     d.metric("Predicted loss (nats/token)", f"{result.loss:.4f}")
-    if result.inputs.plan_mode != "Compute budget":
+    if result.inputs.plan_mode is not plan.PlanMode.BUDGET:
         st.caption(f"Training compute: {fmt.flops(result.flops)}.")
     if band is not None:
         st.caption(f"Your fit's 95% bootstrap band at this budget: N* {fmt.count(band.n_params_lo)}–"
                    f"{fmt.count(band.n_params_hi)}, D* {fmt.count(band.n_tokens_lo)}–{fmt.count(band.n_tokens_hi)}.")
-    explain("How the model was chosen", r"N^*, D^* = \arg\min_{6ND = C} L(N, D)" if result.inputs.plan_mode != "Target loss"
+    explain("How the model was chosen", r"N^*, D^* = \arg\min_{6ND = C} L(N, D)" if result.inputs.plan_mode is not plan.PlanMode.TARGET_LOSS
             else r"C^* = \min\{C : L^*(C) = \ell\}", {"law": law.info.title, "training FLOPs C": fmt.flops(result.flops)},
             f"{law.info.citation}. {law.info.source_detail}.")
     hyperparameters_line(result)
@@ -311,11 +346,11 @@ def fronts_section(link: LinkCheck, result: plan.PlanResult, law, device, candid
                    objective: str) -> plan.PlanResult | None:
     """The front for ``objective``; a click on a point makes it scenario B (returned, evaluated)."""
     inputs = result.inputs
-    budget = None if inputs.plan_mode == "Target loss" else result.flops
+    budget = None if inputs.plan_mode is plan.PlanMode.TARGET_LOSS else result.flops
     view = front_view(inputs, law, device, result.grid, objective, budget)
     alt = evaluate_b(result, candidate_b, law, device) if candidate_b else None
     if view.front.empty:
-        st.info(f"No {plan.OBJECTIVES[objective].lower()} for this device (a figure it needs is missing).")
+        st.info(f"No {AXIS_LABELS[objective].lower()} for this device (a figure it needs is missing).")
         return alt
     laws = "; ".join(f"{role}: {law_id} ({'verified' if verified else 'NOT verified'})"
                      for role, law_id, verified in plan.candidate_laws(law))
@@ -333,7 +368,7 @@ def fronts_section(link: LinkCheck, result: plan.PlanResult, law, device, candid
     chosen = {"A": (result.point[objective], result.point["loss"])}
     if alt is not None:
         chosen["B"] = (alt.point[objective], alt.point["loss"])
-    figure = figures.pareto_figure(view, x_label=plan.OBJECTIVES[objective], loss_label="Loss (nats/token)",
+    figure = figures.pareto_figure(view, x_label=AXIS_LABELS[objective], loss_label="Loss (nats/token)",
                                    chosen=chosen, provenance=laws)
     key = f"front_{objective}_{st.session_state.get('plan_b_generation', 0)}"
     st.session_state["plan_front_shown"] = {"key": key, "figure": figure, "frame": view.frame}
@@ -364,7 +399,7 @@ def comparison_section(result: plan.PlanResult, alt: plan.PlanResult | None) -> 
 
 def share_section(result: plan.PlanResult, alt: plan.PlanResult | None, law, device) -> None:
     st.subheader("Share and export")
-    params = result.inputs.query_params()
+    params = link_params(result.inputs)
     if alt is not None:
         params[B_PARAM] = alt.candidate.to_param()
     page_url = (st.context.url or "").split("?")[0]
@@ -387,9 +422,9 @@ def alternatives(result: plan.PlanResult, law, device) -> None:
     """The fronts, the A/B comparison and the share link: a click on the chart or a front switch
     reruns only this part. B is read from the URL here, where a click writes it."""
     link = LinkCheck()
-    front = link.radio(st, "Front: loss against", list(plan.FRONTS), horizontal=True, key="plan_front")
-    result = dataclasses.replace(result, inputs=dataclasses.replace(result.inputs, plan_front=front))
-    alt = fronts_section(link, result, law, device, scenario_b(), plan.FRONTS[front])
+    front = link.radio(st, "Front: loss against", list(FRONTS), horizontal=True, key="plan_front")
+    result = dataclasses.replace(result, inputs=dataclasses.replace(result.inputs, front_objective=FRONTS[front]))
+    alt = fronts_section(link, result, law, device, scenario_b(), FRONTS[front])
     comparison_section(result, alt)
     link.show()
     share_section(result, alt, law, device)

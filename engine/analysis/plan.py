@@ -11,6 +11,7 @@ import functools
 import json
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
+from enum import Enum
 from typing import Any
 
 import numpy as np
@@ -32,15 +33,24 @@ from engine.laws.precision import PRECISION
 from engine.laws.precision import kbit_weight_bytes
 from engine.analysis.registry import describe
 
-MODES = ("Compute budget", "Devices × days", "Target loss")
-SCHEMA = "flopwise.plan/1"
+class PlanMode(str, Enum):
+    """Where a plan starts: a training budget in FLOPs, a fleet for a number of days, or a loss."""
+
+    BUDGET = "budget"  # log10_flops gives C
+    DEVICES_DAYS = "devices_days"  # C = n_devices · days · peak · MFU
+    TARGET_LOSS = "target_loss"  # the least C whose optimum reaches target_loss
+
+
+SCHEMA = "flopwise.plan/2"
+OLD_SCHEMAS = ("flopwise.plan/1",)  # read by import_json, converted (_from_schema_1)
 
 
 @dataclass(frozen=True)
 class PlanInputs:
-    """A scenario, in the units the Plan page's widgets use (field names = widget keys)."""
+    """A scenario, in engine units: FLOPs as log10, tokens, dollars per device-hour, watts,
+    gCO2e/kWh, GB. The Plan page maps its widgets (and the URL) onto these fields."""
 
-    plan_mode: str = "Compute budget"
+    plan_mode: PlanMode = PlanMode.BUDGET
     log10_flops: float = 23.0
     n_devices: int = 1024
     days: float = 30.0
@@ -51,7 +61,7 @@ class PlanInputs:
     mfu_train: float = 0.40
     mfu_prefill: float = 0.50
     mfu_decode: float = 0.05
-    inference_tokens_t: float = 1.0  # lifetime tokens served, trillions
+    inference_tokens: float = 1e12  # lifetime tokens served, prompt and output
     prompt_fraction: float = 0.25  # share of served tokens that are prompt (prefill)
     region: str = "United States"
     use_custom_grid: bool = False
@@ -62,11 +72,13 @@ class PlanInputs:
     use_measured: bool = False  # replace the catalog peaks and bandwidth by a stored measurement
     measurement: str = ""  # its bench_id
     memory_limit_gb: float = 0.0  # serving memory limit on the candidates (0: none)
-    plan_front: str = "cost"  # the objective the front chart shows (a key of FRONTS)
+    front_objective: str = "cost_usd"  # the objective the front is drawn against (one of OBJECTIVES)
 
     def __post_init__(self) -> None:
-        if self.plan_mode not in MODES:
-            raise ValueError(f"plan_mode must be one of {MODES}, got {self.plan_mode!r}")
+        try:
+            object.__setattr__(self, "plan_mode", PlanMode(self.plan_mode))
+        except ValueError:
+            raise ValueError(f"plan_mode must be one of {[m.value for m in PlanMode]}, got {self.plan_mode!r}") from None
         for name in ("n_devices", "days", "target_loss", "mfu_train", "mfu_prefill", "mfu_decode", "pue"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
@@ -74,15 +86,11 @@ class PlanInputs:
         for name in ("mfu_train", "mfu_prefill", "mfu_decode", "prompt_fraction"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} is a fraction between 0 and 1, got {getattr(self, name)!r}")
-        if self.plan_front not in FRONTS:
-            raise ValueError(f"plan_front must be one of {tuple(FRONTS)}, got {self.plan_front!r}")
-        for name in ("inference_tokens_t", "price", "custom_grid", "memory_limit_gb", "power_w"):
+        if self.front_objective not in OBJECTIVES:
+            raise ValueError(f"front_objective must be one of {OBJECTIVES}, got {self.front_objective!r}")
+        for name in ("inference_tokens", "price", "custom_grid", "memory_limit_gb", "power_w"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)!r}")
-
-    @property
-    def inference_tokens(self) -> float:
-        return self.inference_tokens_t * 1e12
 
     @property
     def power_override_w(self) -> float | None:
@@ -90,7 +98,7 @@ class PlanInputs:
         return self.power_w if self.power_w > 0 else None
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "plan_mode": self.plan_mode.value}
 
     @classmethod
     def from_json(cls, data: dict) -> "PlanInputs":
@@ -99,12 +107,8 @@ class PlanInputs:
         if unknown:
             raise ValueError(f"unknown scenario fields: {sorted(unknown)}")
         defaults = cls()
-        values = {k: type(getattr(defaults, k))(v) for k, v in data.items()}
+        values = {k: v if k == "plan_mode" else type(getattr(defaults, k))(v) for k, v in data.items()}
         return cls(**values)
-
-    def query_params(self) -> dict[str, str]:
-        """The scenario as URL query parameters (the widgets' keys and their values)."""
-        return {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in asdict(self).items()}
 
 
 @dataclass
@@ -152,7 +156,7 @@ class PlanResult:
 
 def training_flops(inputs: PlanInputs, device: Device) -> float:
     """The training budget: given, or devices × days × peak × MFU."""
-    if inputs.plan_mode == "Devices × days":
+    if inputs.plan_mode is PlanMode.DEVICES_DAYS:
         return inputs.n_devices * inputs.days * 86400.0 * device.peak_flops(inputs.train_dtype) * inputs.mfu_train
     return 10.0**inputs.log10_flops
 
@@ -193,7 +197,7 @@ def evaluate(inputs: PlanInputs, law: Law, device: Device, grids: dict[str, Grid
     """The recommendation for a scenario and what it costs and emits."""
     grid = grid_for(inputs, grids)
     notes: list[str] = []
-    if inputs.plan_mode == "Target loss":
+    if inputs.plan_mode is PlanMode.TARGET_LOSS:
         alloc = law.target(inputs.target_loss).scalar()
     else:
         alloc = law.optimal(training_flops(inputs, device)).scalar()
@@ -234,7 +238,7 @@ def evaluate_candidate(result: PlanResult, candidate: "Candidate", law: Law, dev
     C = 6·N·D, its loss and serving memory the candidate's (PTQ and MoE terms included, as on the
     fronts), served at its precision from its total parameters."""
     flops = FLOPS_PER_PARAM_TOKEN * candidate.n_params * candidate.n_tokens
-    inputs = replace(result.inputs, plan_mode="Compute budget", log10_flops=math.log10(flops))
+    inputs = replace(result.inputs, plan_mode=PlanMode.BUDGET, log10_flops=math.log10(flops))
     grid = grid_for(inputs, grids)
     train, serve = _footprints(inputs, candidate.n_params, flops, device, grid)
     point = candidate_point(inputs, law, device, grid, candidate)
@@ -248,10 +252,9 @@ def evaluate_candidate(result: PlanResult, candidate: "Candidate", law: Law, dev
 
 SERVING_BITS = (16.0, 8.0, 6.0, 4.0)
 EXPERTS = (1, 2, 4, 8, 16)
-OBJECTIVES = {"cost_usd": "Lifetime cost ($)", "co2_t": "Lifetime CO2e (t)",
-              "latency_ms": "Decode latency (ms/token)", "memory_gb": "Serving memory (GB)"}
-# The front selector's words (what the URL holds) and the column each one plots.
-FRONTS = {"cost": "cost_usd", "CO2e": "co2_t", "latency": "latency_ms", "memory": "memory_gb"}
+OBJECTIVES = ("cost_usd", "co2_t", "latency_ms", "memory_gb")
+"""What a front trades loss against, as candidate-table columns: lifetime (training + serving)
+cost in dollars and CO2e in tonnes, decode latency in ms per token, serving memory in GB."""
 
 
 @dataclass(frozen=True)
@@ -570,9 +573,30 @@ def import_json(text: str) -> PlanInputs:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON: {exc}") from None
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-        raise ValueError(f"not a FLOPwise scenario (schema {SCHEMA})")
-    return PlanInputs.from_json(data["inputs"])
+    schema = data.get("schema") if isinstance(data, dict) else None
+    if schema not in (SCHEMA, *OLD_SCHEMAS):
+        raise ValueError(f"not a FLOPwise scenario (schema {SCHEMA}; this file says {schema!r})")
+    inputs = data.get("inputs")
+    if not isinstance(inputs, dict):
+        raise ValueError("the scenario has no inputs")
+    return PlanInputs.from_json(_from_schema_1(inputs) if schema == "flopwise.plan/1" else inputs)
+
+
+# flopwise.plan/1 kept the page's words and units: its modes, trillions of tokens, front names
+_SCHEMA_1_MODES = {"Compute budget": "budget", "Devices × days": "devices_days", "Target loss": "target_loss"}
+_SCHEMA_1_FRONTS = {"cost": "cost_usd", "CO2e": "co2_t", "latency": "latency_ms", "memory": "memory_gb"}
+
+
+def _from_schema_1(inputs: dict) -> dict:
+    out = dict(inputs)
+    if "plan_mode" in out:
+        out["plan_mode"] = _SCHEMA_1_MODES.get(out["plan_mode"], out["plan_mode"])
+    if "inference_tokens_t" in out:
+        out["inference_tokens"] = float(out.pop("inference_tokens_t")) * 1e12
+    if "plan_front" in out:
+        front = out.pop("plan_front")
+        out["front_objective"] = _SCHEMA_1_FRONTS.get(front, front)
+    return out
 
 
 def results_frame(*results: PlanResult, labels: tuple[str, ...] = ("A", "B")) -> pd.DataFrame:

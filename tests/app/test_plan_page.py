@@ -165,13 +165,13 @@ def test_the_share_link_and_the_json_export_carry_the_scenario(app):
     at.session_state["plan_json_shown"] = True
     at.run()
     exported = json.loads(next(c.value for c in at.code if c.language == "json"))
-    assert exported["schema"] == "flopwise.plan/1"
+    assert exported["schema"] == "flopwise.plan/2"
     assert exported["inputs"]["log10_flops"] == 22.0 and exported["inputs"]["custom_grid"] == 123.0
     assert exported["results"]["grid_g_per_kwh"] == 123.0
     link = next(c.value for c in at.code if c.language == "plaintext")
     query = parse_qs(link.split("?", 1)[1])
     assert query["log10_flops"] == ["22.0"] and query["plan_b"] == ["1e09_2e10_1_8"]
-    assert query["plan_front"] == ["memory"] and exported["inputs"]["plan_front"] == "memory"
+    assert query["plan_front"] == ["memory"] and exported["inputs"]["front_objective"] == "memory_gb"
 
 
 def test_the_recommended_model_gets_its_step_law_learning_rate_and_batch_size(app):

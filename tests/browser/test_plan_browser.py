@@ -177,4 +177,4 @@ def test_the_explanations_and_the_json_are_built_when_opened(page, server_url):
     assert_no_exception(page)
     code = json_box.locator("code").first
     code.wait_for(timeout=30_000)
-    assert '"schema": "flopwise.plan/1"' in code.inner_text() and '"log10_flops": 22.0' in code.inner_text()
+    assert '"schema": "flopwise.plan/2"' in code.inner_text() and '"log10_flops": 22.0' in code.inner_text()

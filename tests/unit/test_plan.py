@@ -31,13 +31,13 @@ def test_budget_mode_recommends_the_law_optimum():
 
 
 def test_devices_times_days_sets_the_budget():
-    result = run(plan_mode="Devices × days", n_devices=4000, days=30)
+    result = run(plan_mode=plan.PlanMode.DEVICES_DAYS, n_devices=4000, days=30)
     assert result.flops == pytest.approx(4000 * 30 * 86400 * 989.4e12 * 0.4)
     assert result.train.wall_days == pytest.approx(30)
 
 
 def test_target_mode_reaches_the_loss():
-    result = run(plan_mode="Target loss", target_loss=2.1)
+    result = run(plan_mode=plan.PlanMode.TARGET_LOSS, target_loss=2.1)
     assert result.loss == pytest.approx(2.1)
 
 
@@ -101,13 +101,30 @@ def test_the_reduced_front_is_the_front_of_all_candidates(memory_limit_gb):
 
 def test_export_parses_back_to_the_same_inputs():
     inputs = dataclasses.replace(plan.PlanInputs(), log10_flops=24.3, region="France", use_custom_grid=True,
-                                 custom_grid=12.5, inference_tokens_t=3.0)
+                                 custom_grid=12.5, inference_tokens=3e12)
     result = plan.evaluate(inputs, get_law(inputs.plan_law), CATALOG[inputs.hardware], GRIDS)
     text = plan.export_json(result, get_law(inputs.plan_law), CATALOG[inputs.hardware])
     assert plan.import_json(text) == inputs
     data = json.loads(text)
     assert data["law"]["citation"].startswith("Besiroglu") and data["law"]["parameters"]["alpha"] == 0.3478
     assert data["results"]["grid_g_per_kwh"] == 12.5
+
+
+def test_a_scenario_exported_by_the_first_schema_opens_in_engine_units():
+    # flopwise.plan/1 held the page's words and units: "Target loss", 2.5 trillion tokens, front "memory"
+    old = {"schema": "flopwise.plan/1", "inputs": {"plan_mode": "Target loss", "target_loss": 2.1,
+                                                   "inference_tokens_t": 2.5, "plan_front": "memory"}}
+    inputs = plan.import_json(json.dumps(old))
+    assert inputs.plan_mode is plan.PlanMode.TARGET_LOSS and inputs.target_loss == 2.1
+    assert inputs.inference_tokens == 2.5e12 and inputs.front_objective == "memory_gb"
+    with pytest.raises(ValueError, match="this file says 'flopwise.plan/9'"):
+        plan.import_json(json.dumps({**old, "schema": "flopwise.plan/9"}))
+
+
+def test_the_modes_are_the_engine_enum_and_refuse_page_words():
+    assert plan.PlanInputs(plan_mode="devices_days").plan_mode is plan.PlanMode.DEVICES_DAYS
+    with pytest.raises(ValueError, match="plan_mode must be one of"):
+        plan.PlanInputs(plan_mode="Devices × days")  # the page's label, not the engine's mode
 
 
 def test_bad_scenarios_are_refused_with_the_field_named():
@@ -178,7 +195,7 @@ def test_gpt3_footprint_from_the_plan_inputs():
     # power, PUE 1.1, 429 gCO2e/kWh: 1,287 MWh and 552 tCO2e
     result = run(log10_flops=math.log10(3.14e23), hardware="v100-sxm2", train_dtype="fp16", n_devices=10_000,
                  mfu_train=0.197, power_w=330.0, pue=1.1, use_custom_grid=True, custom_grid=429.0,
-                 inference_tokens_t=0.0)
+                 inference_tokens=0.0)
     assert result.train.energy_kwh / 1000 == pytest.approx(1287, rel=0.02)
     assert result.train.co2_kg / 1000 == pytest.approx(552, rel=0.02)
     assert result.train.wall_days == pytest.approx(14.8, rel=0.02)  # 3.14e23 / (1e4 × 125e12 × 0.197) / 86400
