@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8501
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test test-fast bench chromium db clean
+.PHONY: run test test-fast check format bench chromium db clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,20 @@ run: $(VENV)/.app-deps
 	$(PY) -m engine db
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
-## test: the whole suite (unit, property, app, browser)
-test: $(VENV)/.dev-deps chromium
+## check: format, lint, types and the import contract (make test runs it first)
+check: $(VENV)/.dev-deps
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(PY) tools/import_contract.py
+
+## format: apply ruff's formatting and its safe fixes
+format: $(VENV)/.dev-deps
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## test: make check, then the whole suite (unit, property, app, browser)
+test: check chromium
 	$(PY) -m pytest
 
 ## test-fast: everything but the browser tests

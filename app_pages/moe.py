@@ -6,6 +6,7 @@ import numpy as np
 import streamlit as st
 
 from engine.analysis import precision_moe
+from engine.conventions import INFERENCE_FLOPS_PER_PARAM_TOKEN
 from engine.laws.moe import (ABNAR, CLARK, EXPERT_COUNTS, KRAJEWSKI, KRAJEWSKI_DENSE, LUDZIEJEWSKI,
                               dense_compute_multiplier)
 from ui import figures
@@ -46,7 +47,8 @@ def budget_and_memory() -> None:
     kv_tokens = link.select_slider(c[0], "Tokens in the KV cache (all sequences in the batch)", KV_TOKENS, value=16384,
                                    format_func=lambda t: f"{t // 1024}k" if t else "none", key="kv_tokens")
     inference_tokens = link.select_slider(
-        c[1], "Tokens served over the model's life (their 2·N_act FLOPs each come out of the budget)", INFERENCE_TOKENS,
+        c[1], f"Tokens served over the model's life (their {INFERENCE_FLOPS_PER_PARAM_TOKEN:g}·N_act FLOPs each come out "
+              "of the budget)", INFERENCE_TOKENS,
         value=0.0, format_func=lambda t: fmt.count(t) if t else "none", key="inference_tokens")
     flops = 10.0**log10_flops
     link.show()

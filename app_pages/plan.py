@@ -10,15 +10,18 @@ import streamlit as st
 from engine.analysis import hyperparams, plan, registry
 
 from engine.cost import carbon, inference, microbench
+from engine.cost.footprint import SERVING_DEVICE_HOURS, TRAINING_FOOTPRINT
+from engine.cost.lifetime import LIFETIME_OPTIMUM
+from engine.laws.base import COMPUTE_OPTIMAL, LEAST_COMPUTE_FOR_LOSS
 
 from engine.data import store
 from engine.analysis.fit import allocation_band
 from engine.errors import LawError
 from ui import db, figures
 from ui import format as fmt
-from ui.tables import inputs_table, scenario_table
+from ui.tables import scenario_table
 from ui.url import LinkCheck
-from ui.widgets import lazy_expander
+from ui.widgets import explain, lazy_expander
 
 DEFAULTS = plan.PlanInputs()
 B_PARAM = "plan_b"  # scenario B in the URL: plan.Candidate.to_param()
@@ -187,21 +190,27 @@ def measured_or_catalog(values: dict, all_devices: dict, stored: dict):
     return all_devices[values["hardware"]]
 
 
-def explain(title: str, formula: str, inputs: dict, sources: str) -> None:
-    """How a number is computed, in an expander built only while open (``lazy_expander``)."""
-    box = lazy_expander(title, key="explain_" + "_".join(title.lower().split()[2:]))
-    if box is None:
-        return
-    with box:
-        st.latex(formula)
-        st.table(inputs_table(inputs))
-        st.caption(sources)
+def device_values(result: plan.PlanResult, device) -> dict:
+    """This scenario's value of each hardware and site symbol of the footprint formulas
+    (engine.cost.footprint), as the explain() tables show them."""
+    inputs, grid = result.inputs, result.grid
+    power = inputs.power_override_w
+    return {
+        "peak": f"{fmt.flop_rate(device.peak_flops(inputs.train_dtype))} ({inputs.train_dtype}, dense)",
+        "n": inputs.n_devices,
+        "P": f"{power:,.0f} W (entered)" if power else (f"{device.tdp_w:,.0f} W (catalog TDP)" if device.tdp_w else None),
+        "PUE": inputs.pue,
+        "I_grid": f"{grid.g_co2_per_kwh:.4g} ({grid.label}{', ' + grid.year if grid.year else ''})",
+        "A_die": None if device.die_area_cm2 is None else f"{device.die_area_cm2:g} cm²",
+        "CPA": None if device.cpa_kg_per_cm2 is None else f"{device.cpa_kg_per_cm2:g} kg/cm²",
+        "M": f"{device.memory_gb:g} GB",
+        "p": f"{fmt.money(inputs.price)} per device-hour",
+    }
 
 
 def hyperparameters_line(result: plan.PlanResult) -> None:
     """The recommended model's peak learning rate and batch size, by the Step Law."""
     law = hyperparams.STEP_LAW
-    c = law.constants
     rec = law.recommend(result.n_params, result.n_tokens)
     st.markdown(f"**Train it with** a peak learning rate of {fmt.sci(rec.learning_rate)} and batch size of "
                 f"{fmt.count(rec.batch_size_tokens, 'tokens')} "
@@ -213,12 +222,9 @@ def hyperparameters_line(result: plan.PlanResult) -> None:
                f"range the Step Law was fitted on ({fmt.count(n_lo)} to {fmt.count(n_hi)} parameters, "
                f"{fmt.count(d_lo)} to {fmt.count(d_hi, 'tokens')}): these values are an extrapolation."
                if outside else None)
-    explain("How the learning rate and batch size were chosen", law.info.equation,
-            {"N (parameters; the law's N is non-embedding, the plan's is total)": fmt.count(result.n_params),
-             "D (tokens)": fmt.count(result.n_tokens),
-             "a, p, q (learning rate)": f"{c.lr_coefficient:g}, {c.lr_exponent_n:g}, {c.lr_exponent_d:g}",
-             "b, r (batch size in tokens)": f"{c.bs_coefficient:g}, {c.bs_exponent_d:g}"},
-            f"{law.info.citation}. {law.info.conventions} {warning or ''}")
+    explain("How the learning rate and batch size were chosen", law,
+            values={"N (parameters; the law's N is non-embedding, the plan's is total)": fmt.count(result.n_params),
+                    "D (tokens)": fmt.count(result.n_tokens)})
     if warning:
         st.caption(f"⚠ {warning}")
 
@@ -240,9 +246,14 @@ def headline(result: plan.PlanResult, device, law, samples=None) -> None:
     if band is not None:
         st.caption(f"Your fit's 95% bootstrap band at this budget: N* {fmt.count(band.n_params_lo)}–"
                    f"{fmt.count(band.n_params_hi)}, D* {fmt.count(band.n_tokens_lo)}–{fmt.count(band.n_tokens_hi)}.")
-    explain("How the model was chosen", r"N^*, D^* = \arg\min_{6ND = C} L(N, D)" if result.inputs.plan_mode is not plan.PlanMode.TARGET_LOSS
-            else r"C^* = \min\{C : L^*(C) = \ell\}", {"law": law.info.title, "training FLOPs C": fmt.flops(result.flops)},
-            f"{law.info.citation}. {law.info.source_detail}.")
+    target = result.inputs.plan_mode is plan.PlanMode.TARGET_LOSS
+    explain("How the model was chosen", LEAST_COMPUTE_FOR_LOSS if target else COMPUTE_OPTIMAL, law,
+            values={**({"ℓ": f"{result.loss:.4f}", "L*(C)": f"{result.loss:.4f}"} if target else {}),
+                    "C": fmt.flops(result.flops), "N": fmt.count(result.n_params), "D": fmt.count(result.n_tokens),
+                    "L": f"{result.loss:.4f} ({law.info.title})"},
+            note="In devices × days mode C is what the devices deliver in that time at the training MFU (the "
+                 "footprint's device-hours, below, read backwards)." if result.inputs.plan_mode is
+                 plan.PlanMode.DEVICES_DAYS else "")
     hyperparameters_line(result)
     t = result.train
     e1, e2, e3, e4, e5 = st.columns(5)
@@ -252,49 +263,41 @@ def headline(result: plan.PlanResult, device, law, samples=None) -> None:
     e4.metric("Training tCO2e", fmt.DASH if t.co2_kg is None else fmt.sig(t.co2_kg / 1000),
               help=None if t.embodied_co2_kg is None else f"+ {fmt.sig(t.embodied_co2_kg / 1000)} t embodied")
     e5.metric("Training cost", fmt.money(t.cost_usd))
-    power = result.inputs.power_override_w
-    explain(
-        "How the footprint is computed",
-        r"\text{device-h} = \frac{C}{\text{peak}\cdot\text{MFU}\cdot 3600},\quad E = \text{device-h}\cdot P\cdot"
-        r"\text{PUE},\quad CO_2 = E\cdot I_{grid},\quad \$ = \text{device-h}\cdot p",
-        {"peak (FLOP/s)": f"{fmt.sci(device.peak_flops(result.inputs.train_dtype))} ({result.inputs.train_dtype}, dense)",
-         "MFU": result.inputs.mfu_train,
-         "power P per device (W)": f"{power:,.0f} (entered)" if power else device.tdp_w, "PUE": result.inputs.pue,
-         "grid intensity (gCO2e/kWh)": f"{result.grid.g_co2_per_kwh:.4g} ({result.grid.label}, {result.grid.year})",
-         "price $/device-hour": result.inputs.price,
-         "embodied per device (kg)": device.embodied_kg, "devices": result.inputs.n_devices},
-        f"Hardware: {device.source}. Grid: {result.grid.source}. Method: LLMCarbon (Faiz et al. 2024); embodied = "
-        "die area × CPA + memory × 0.4 kg/GB over a 5-year life.",
-    )
+    explain("How the footprint is computed", TRAINING_FOOTPRINT,
+            values={"C": fmt.flops(result.flops), "MFU": result.inputs.mfu_train, **device_values(result, device)},
+            note=f"Hardware: {fmt.plain(device.source)}. Grid: {fmt.plain(result.grid.source)}.")
     if result.total_co2_kg is not None:
         parts = [f"{fmt.sig(n)} {e.label}" for n, e in carbon.equivalents(result.total_co2_kg)]
         st.caption(f"Lifetime (training + serving) {fmt.sig(result.total_co2_kg / 1000)} tCO2e ≈ {'; or '.join(parts)} "
                    f"({carbon.EQUIVALENTS[0].source}).")
 
 
-def serving_section(result: plan.PlanResult, device) -> None:
+def serving_section(result: plan.PlanResult, device, law) -> None:
     inf = result.inference
     s1, s2, s3, s4 = st.columns(4)
     s1.metric("Decode latency (ms/token)", fmt.short(inf.decode_s_per_step * 1e3))
     s2.metric("Throughput (tokens/s, batch 1)", fmt.short(inf.tokens_per_s))
     s3.metric("Cost per 1M tokens", fmt.money(inf.cost_per_million_tokens_usd))
     s4.metric("Lifetime serving cost", fmt.money(result.serve.cost_usd) if result.serve else fmt.DASH)
+    arch = inf.architecture
+    shape = f"; shape {'assumed from N' if inf.shape_assumed else 'given'}: {inference.shape_words(arch)}" if arch else ""
     st.caption(f"{inf.explain()} Weights {fmt.sig(inf.weight_bytes / 1e9)} GB, KV cache "
-               f"{fmt.sig(inf.kv_cache_bytes / 1e9)} GB at 4096 tokens of context on one {fmt.plain(device.name)}; "
-               "shape assumed from N (GQA, 8 KV heads).")
-    explain(
-        "How the serving numbers are computed",
-        r"t_{token} = \max\left(\frac{2N + 2 n_{layer} L_{ctx} d_{attn}}{\text{peak}\cdot\text{MFU}_{decode}},\ "
-        r"\frac{\text{weights} + \text{KV}}{\text{bandwidth}}\right),\quad "
-        r"\$/10^6 = \frac{10^6\, t_{token}}{3600}\, p",
-        {"FLOPs per token": fmt.sci(inf.flops_per_token), "weight bytes": fmt.sci(inf.weight_bytes),
-         "KV-cache bytes": fmt.sci(inf.kv_cache_bytes), "bandwidth (B/s)": fmt.sci(device.bandwidth_bytes_per_s),
-         "MFU decode": result.inputs.mfu_decode, "price $/device-hour": result.inputs.price,
-         "lifetime tokens served": fmt.count(result.inputs.inference_tokens),
-         "prompt share (prefill MFU)": result.inputs.prompt_fraction},
-        "Kaplan et al. 2020 Eq. 2.2 for FLOPs per token; a roofline with the device's catalog (or measured) peak and "
-        "bandwidth; lifetime serving device-hours = 2N·(prompt/MFU_prefill + output/MFU_decode)/peak.",
-    )
+               f"{fmt.sig(inf.kv_cache_bytes / 1e9)} GB at {inf.context_tokens:,.0f} tokens of context on one "
+               f"{fmt.plain(device.name)}{fmt.plain(shape)}.")
+    inputs = result.inputs
+    prompt = inputs.inference_tokens * inputs.prompt_fraction
+    explain("How the serving numbers are computed", inference.SERVING_ROOFLINE, SERVING_DEVICE_HOURS, values={
+        "b": 1, "N": fmt.count(result.n_params),
+        "n_layer, d_attn": f"{arch.n_layers:,}, {arch.d_attn:,}" if arch else None,
+        "L_ctx": f"{inf.context_tokens:,.0f} tokens",
+        "n_kv, d_head": f"{arch.kv_heads:,}, {arch.head_dim:,}" if arch else None,
+        "MFU_decode": inputs.mfu_decode, "MFU_prefill": inputs.mfu_prefill,
+        "W": f"{fmt.sig(inf.weight_bytes / 1e9)} GB", "bits": fmt.short(inf.weight_bytes * 8 / result.n_params),
+        "KV": f"{fmt.sig(inf.kv_cache_bytes / 1e9)} GB",
+        "bytes": fmt.short(inference.BYTES_PER_ELEMENT[inputs.train_dtype]) + f" ({inputs.train_dtype})",
+        "BW": f"{fmt.short(device.bandwidth_gb_s)} GB/s", "t_token": f"{fmt.short(inf.decode_s_per_step * 1e3)} ms",
+        "D_in": fmt.count(prompt, "tokens"), "D_out": fmt.count(inputs.inference_tokens - prompt, "tokens"),
+        **device_values(result, device)})
     if result.lifetime and result.inputs.inference_tokens > 0:
         lt = result.lifetime
         st.markdown(
@@ -302,6 +305,12 @@ def serving_section(result: plan.PlanResult, device) -> None:
             f"{fmt.count(lt.n_params, 'params')} on {fmt.count(lt.n_tokens, 'tokens')} — "
             f"{lt.n_params / result.n_params:.0%} of the parameters, {lt.n_tokens / result.n_tokens:.2f}× the tokens."
         )
+        explain("How the inference-aware alternative is computed", LIFETIME_OPTIMUM, values={
+            "ℓ": f"{lt.loss:.4f}", "E, A, B, α, β": ", ".join(fmt.constant(v) for v in law.parameters.values()),
+            "D_in, D_out": f"{fmt.count(prompt, 'tokens')}, {fmt.count(inputs.inference_tokens - prompt, 'tokens')}",
+            "MFU_tr, MFU_prefill, MFU_decode": f"{inputs.mfu_train:g}, {inputs.mfu_prefill:g}, {inputs.mfu_decode:g}",
+            "c": "the same for training and serving here: it cancels from w",
+            "w": fmt.count(lt.inference_weight, "tokens")})
 
 
 def scenario_b(link: LinkCheck | None = None) -> plan.Candidate | None:
@@ -459,6 +468,6 @@ for note in result.notes:
 st.subheader("Recommendation (scenario A)")
 headline(result, device, law, fits.get(law.id, (None, None))[1])
 st.subheader("Serving")
-serving_section(result, device)
+serving_section(result, device, law)
 st.subheader("Alternatives")
 alternatives(result, law, device)

@@ -6,12 +6,13 @@ import streamlit as st
 
 from engine.analysis import precision_moe
 from engine.errors import LawError
-from engine.laws.precision import KBIT_RULES, PRECISION, largest_model_that_fits
+from engine.laws.precision import (DEFAULT_BLOCK_SIZE, KBIT_RULES, KBIT_WEIGHT_MEMORY, PRECISION, SCALE_BITS,
+                                   largest_model_that_fits)
 from engine.analysis.pareto import pareto_mask
 from ui import figures
 from ui import format as fmt
 from ui.url import LinkCheck
-from ui.widgets import law_card
+from ui.widgets import explain, law_card
 
 
 @st.cache_data(show_spinner=False)
@@ -28,7 +29,7 @@ def memory_candidates(law, flops: float, train_bits: float):
 
 st.title("Precision")
 st.caption("Kumar et al. (2025): training in fewer bits shrinks the effective parameter count; quantizing after "
-           "training adds a loss that grows with the tokens trained on. Compute is C = (6/16)·N·D·P.")
+           f"training adds a loss that grows with the tokens trained on. Compute is {PRECISION.info.compute_model}.")
 law = law_card(PRECISION, key_prefix="precision")
 
 @st.fragment
@@ -60,7 +61,8 @@ def budget_and_bits(law) -> None:
     m[0].metric("Parameters N", fmt.count(n), help="The compute-optimal model size at this budget and training precision.")
     m[1].metric("Training tokens D", fmt.count(scenario["n_tokens"]))
     m[2].metric("Weights served (GB)", fmt.sig(scenario["memory_gb"]),
-                help=f"{bits_post} bits per weight plus a 16-bit constant per block of 64 (Dettmers & Zettlemoyer).")
+                help=f"{bits_post} bits per weight plus a {SCALE_BITS:g}-bit constant per block of {DEFAULT_BLOCK_SIZE} "
+                     "(Dettmers & Zettlemoyer): see how the weight memory is computed, below.")
     m = st.columns(3)
     m[0].metric("Trained loss (nats/token)", f"{scenario['loss_trained']:.4f}",
                 help="Straight after training, at the training precision; nats/token on Dolma.")
@@ -70,6 +72,9 @@ def budget_and_bits(law) -> None:
     m[2].metric("Optimal precision (bits)", f"{scenario['optimal_bits']:.1f}",
                 help="Compute-optimal training precision with N, D and P all free (Kumar Eq. 7): independent of "
                      "the budget.")
+
+    explain("How the weight memory is computed", KBIT_WEIGHT_MEMORY,
+            values={"N": fmt.count(n), "k": bits_post, "s": fmt.short(SCALE_BITS), "B": DEFAULT_BLOCK_SIZE})
 
     left, right = st.columns(2)
     curve = bits_curve(law, flops)
@@ -111,5 +116,5 @@ with st.expander("k-bit inference rules (Dettmers & Zettlemoyer 2023)"):
     for rule in KBIT_RULES:
         st.markdown(f"- {rule}")
     gb = st.number_input("Memory available (GB)", 1.0, 10_000.0, 48.0, key="kbit_memory")
-    st.markdown(f"Largest model that fits at 4 bits (block 64): "
+    st.markdown(f"Largest model that fits at 4 bits (block {DEFAULT_BLOCK_SIZE}): "
                 f"**{fmt.count(largest_model_that_fits(gb * 1e9, 4), 'parameters')}**")

@@ -508,7 +508,8 @@ def hyperparams_section(selected: pd.DataFrame) -> None:
     sweep, and show the fit beside the paper's constants and predictions."""
     law = hyperparams.STEP_LAW
     st.subheader("4 · Optimal learning rate and batch size (Step Law)")
-    st.caption(f"{law.info.title}: η_opt = a·N^p·D^q and B_opt = b·D^r (tokens). Each (N, D) cell's optimum is the "
+    st.latex(law.info.equation)
+    st.caption(f"{law.info.title}, the batch size in tokens. Each (N, D) cell's optimum is the "
                "minimum of a quadratic in log learning rate and log batch size near its best run; diverged runs "
                "(loss more than 50% above the cell's best) are left out.")
     c1, c2, c3 = st.columns(3)

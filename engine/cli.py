@@ -16,8 +16,7 @@ from typing import Any
 
 from engine.cost.carbon import WORLD_AVERAGE_G_PER_KWH
 from engine.analysis.fit import fit_chinchilla
-from engine.data.ingest import BATCH_SIZE_UNITS, CONVENTIONS, IngestError, read_upload
-from engine.errors import LawError
+from engine.data.ingest import BATCH_SIZE_UNITS, CONVENTIONS, read_upload
 from engine.analysis.registry import LAWS, describe, get_law
 from engine.analysis.hyperparams import STEP_LAW
 from engine.analysis.hyperparams import fit_hyperparams, sweep_from_runs
@@ -25,10 +24,10 @@ from engine.data.ingest import FORMAT_SEQUENCE_LENGTH
 from engine.cost.hardware import load_catalog
 from engine.cost.carbon import load_grid_intensities
 from engine.cost.footprint import FootprintError, training_footprint
-from engine.cost.hardware import HardwareError, load_catalog
+from engine.cost.hardware import HardwareError
 from engine.cost.lifetime import lifetime_optimum
 from engine.cost import microbench
-from engine.errors import FlopwiseError
+from engine.errors import FlopwiseError, number_problem
 
 EXIT_BAD_INPUT = 2
 ARG_HELP = ("a law-specific input, repeatable, e.g. --arg experts=8 or --arg bits_weights=8; for MoE laws "
@@ -39,15 +38,12 @@ class CliError(FlopwiseError):
     """Bad input from the command line; printed without a traceback, exit code 2."""
 
 
-def _finite_float(text: str, *, allow_zero: bool) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        kind = "0 or a positive" if allow_zero else "a positive"
-        raise argparse.ArgumentTypeError(f"{text!r} must be {kind} finite number")
-    return value
+def _finite_float(text: str, *, allow_zero: bool, high: float | None = None) -> float:
+    """An argparse type: the engine's one number rule (engine.errors.number_problem), its words."""
+    problem = number_problem(text, 0.0, high, low_inclusive=allow_zero, text=True)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{text!r} {problem}")
+    return float(text)
 
 
 def _positive_float(text: str) -> float:
@@ -273,10 +269,10 @@ def cmd_bench(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _fraction(text: str) -> float:
-    value = _positive_float(text)
-    if value > 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is a fraction of peak and must be at most 1")
-    return value
+    try:
+        return _finite_float(text, allow_zero=False, high=1.0)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (a fraction of peak)") from None
 
 
 def _non_negative_int(text: str) -> int:

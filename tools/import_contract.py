@@ -30,7 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("engine.data",),  # the run store, uploads, published data
     ("engine.cost",),  # FLOPs, hardware, footprint, carbon, serving, lifetime, the microbenchmark
     ("engine.laws",),  # one module per law family, and their numeric optimisers
-    ("engine.errors", "engine.conventions", "engine.paths", "engine"),  # what every layer shares
+    ("engine.errors", "engine.conventions", "engine.formula", "engine.paths", "engine"),  # what every layer shares
 )
 """Each layer's modules, by name prefix (a prefix covers its submodules)."""
 

@@ -180,3 +180,15 @@ def whole(value: float, singular: str, plural_form: str | None = None) -> str:
     (``plural`` shows three significant figures: '37.0 models')."""
     n = int(round(value))
     return f"{n:,} {singular if n == 1 else (plural_form or singular + 's')}"
+
+
+def constant(value: float | None) -> str:
+    """A law's fitted constant as printed in a paper, to six significant figures: 406.4 -> '406.4',
+    6.4e13 -> '6.4e13', 0.0598 -> '0.0598', 1.2e-05 -> '1.2e-5' (no '+', no padded exponent)."""
+    if _missing(value):
+        return DASH
+    text = f"{value:.6g}"
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
+    return f"{mantissa}e{int(exponent)}"

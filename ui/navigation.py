@@ -37,4 +37,5 @@ PAGES = (
     PageSpec("moe.py", "Mixture of experts", "🧩", "moe"),
     PageSpec("runs.py", "Runs", "🧪", "runs"),
     PageSpec("hardware.py", "Hardware", "🖥️", "hardware"),
+    PageSpec("methodology.py", "Methodology", "📐", "methodology"),
 )

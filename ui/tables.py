@@ -7,7 +7,7 @@ these helpers turn them into what a page shows.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 import pandas as pd
 
@@ -47,18 +47,31 @@ def scenario_table(results: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(columns, index=[label for label, _ in SCENARIO_ROWS.values()])
 
 
+def _shown(value: object) -> str:
+    """A value for an explain() table: numbers to 3 significant figures, None as 'not known'."""
+    if value is None:
+        return "not known"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return fmt.sig(value)
+    return str(value)
+
+
 def inputs_table(inputs: dict[str, object]) -> pd.DataFrame:
     """An explain() table: input name -> value, numbers to 3 significant figures, None as 'not known'."""
-    def shown(value: object) -> str:
-        if value is None:
-            return "not known"
-        if isinstance(value, bool):
-            return "yes" if value else "no"
-        if isinstance(value, (int, float)):
-            return fmt.sig(float(value))
-        return str(value)
+    return pd.DataFrame({"value": [_shown(v) for v in inputs.values()]}, index=list(inputs))
 
-    return pd.DataFrame({"value": [shown(v) for v in inputs.values()]}, index=list(inputs))
+
+def formula_table(symbols: Sequence[tuple[str, str]], values: Mapping[str, object] | None = None) -> pd.DataFrame:
+    """A formula's symbols for reading (engine.formula.Formula.inputs): symbol -> what it means, with
+    its unit, and with ``values`` this scenario's value of each (as ``inputs_table``; '–' where none)."""
+    frame = pd.DataFrame({"meaning": [meaning for _, meaning in symbols]}, index=[symbol for symbol, _ in symbols])
+    if values is not None:
+        frame["value here"] = [_shown(values[symbol]) if symbol in values else fmt.DASH for symbol, _ in symbols]
+    return frame
 
 
 def readable(frame: pd.DataFrame, columns: dict) -> "pd.io.formats.style.Styler":

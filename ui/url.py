@@ -8,27 +8,15 @@ the link gave and the value used instead; ``show()`` puts the notices at the top
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 import streamlit as st
 
+from engine.errors import number_problem
 from ui.format import plain
 
 BOUND = {"bind": "query-params"}
-
-
-def _number_problem(raw: str, lo: float, hi: float) -> str | None:
-    try:
-        value = float(raw)
-    except ValueError:
-        return "is not a number"
-    if not math.isfinite(value):
-        return "is not a finite number"
-    if not lo <= value <= hi:
-        return f"is outside {lo:,g} to {hi:,g}"
-    return None
 
 
 class LinkCheck:
@@ -49,7 +37,7 @@ class LinkCheck:
 
     def _check_number(self, key: str, lo: float, hi: float, value: Any) -> None:
         raw = self._raw(key)
-        if raw is not None and (problem := _number_problem(raw, lo, hi)):
+        if raw is not None and (problem := number_problem(raw, lo, hi, low_inclusive=True, text=True)):
             self._note(key, raw, problem, st.session_state.get(key, value))
 
     def _check_option(self, key: str, options: Sequence[Any], fallback: Any) -> None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 import streamlit as st
 
+from engine.analysis.registry import Entry, formula_entry, law_entry
+from engine.formula import Formula
 from engine.laws.base import Law
-from ui.format import plain
+from ui.format import constant, plain
+from ui.tables import formula_table, inputs_table
 
 
 def lazy_expander(label: str, *, key: str):
@@ -16,6 +21,67 @@ def lazy_expander(label: str, *, key: str):
     not drawn loses its value."""
     box = st.expander(label, key=key, on_change="rerun")
     return box if box.open else None
+
+
+def entry_body(entry: Entry, values: Mapping[str, object] | None = None, *, verified_in_source: bool = True) -> None:
+    """A law's or formula's description as the engine gives it (engine.analysis.registry.Entry): its
+    LaTeX, constants, inputs (with this scenario's ``values``, by symbol), outputs, assumptions,
+    conventions, range and source (with whether it was checked against it, unless the caller
+    says so elsewhere). Every text is the engine's, shown as written (escaped)."""
+    st.latex(entry.latex)
+    # the tables beside the words: a law's constants take little room, a formula's inputs more, and more
+    # again with this scenario's values
+    widths = [5, 4] if values else [1, 1] if entry.inputs else [1, 2]
+    tables, texts = st.columns(widths, gap="medium")
+    if entry.constants:
+        tables.table(pd.DataFrame({"value": [constant(v) for _, v in entry.constants]},
+                                  index=[name for name, _ in entry.constants]).rename_axis("constant"))
+    if entry.inputs:
+        tables.table(formula_table(entry.inputs, values).rename_axis("input"))
+    if entry.outputs:
+        tables.table(formula_table(entry.outputs).rename_axis("gives"))
+    if entry.assumptions:
+        texts.markdown("**Assumptions**\n" + "\n".join(f"- {plain(a)}" for a in entry.assumptions))
+    lines = [(label, text) for label, text in (
+        ("Conventions", entry.conventions), ("Training compute", entry.compute_model if entry.constants else ""),
+        ("Valid range", entry.valid_range), ("Where in the source", entry.source_detail)) if text]
+    source = f"[{plain(entry.citation)}]({entry.url})" if entry.url else plain(entry.citation)
+    lines.append((f"Source ({entry.verified_words})" if verified_in_source else "Source", source))
+    texts.markdown("  \n".join(f"**{label}:** {text if label.startswith('Source') else plain(text)}"
+                               for label, text in lines))
+    if entry.notes:
+        texts.caption(plain(entry.notes))
+    for problem in entry.problems:
+        st.warning(plain(problem))
+
+
+def explain_key(title: str) -> str:
+    """The session-state key of explain()'s expander titled ``title`` ('How the footprint is
+    computed' -> 'explain_footprint_is_computed'): setting it True opens the expander."""
+    return "explain_" + "_".join(title.lower().split()[2:])
+
+
+def explain(title: str, *parts: Formula | Law, values: Mapping[str, object] | None = None, note: str = "") -> None:
+    """How a number is computed, in an expander built only while open (``lazy_expander``; its key
+    is 'explain_' and the title's words after 'How the'): each part as the engine describes it (a
+    cost model's or rule's Formula, a law's equation and constants), the formulas' inputs with this
+    scenario's ``values`` (by symbol; values for no formula's symbol get a table of their own),
+    assumptions and sources. ``note``: a caption about this scenario."""
+    box = lazy_expander(title, key=explain_key(title))
+    if box is None:
+        return
+    values = dict(values or {})
+    symbols = {symbol for part in parts if isinstance(part, Formula) for symbol in part.symbols}
+    with box:
+        for part in parts:
+            entry = formula_entry(part, "") if isinstance(part, Formula) else law_entry(part)
+            st.markdown(f"**{plain(entry.title)}**")
+            entry_body(entry, values)
+        leftover = {name: value for name, value in values.items() if name not in symbols}
+        if leftover:
+            st.table(inputs_table(leftover).rename(columns={"value": "value here"}))
+        if note:
+            st.caption(note)
 
 
 def law_card(law: Law, *, key_prefix: str) -> Law:

@@ -23,13 +23,15 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
+from typing import Any
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 import pandas as pd
 
 from engine.laws.base import LawInfo
-from engine.laws.chinchilla import CHINCHILLA_EQUATION, ChinchillaConstants, ChinchillaLaw
+from engine.laws.chinchilla import CHINCHILLA_EQUATION, ChinchillaConstants, ChinchillaLaw, frontier_exponents
 
 HUBER_DELTA = 1e-3
 PARAM_NAMES = ("E", "A", "B", "alpha", "beta")
@@ -276,11 +278,11 @@ class FitResult:
 
     @property
     def exponent_n_opt(self) -> float:
-        return self.params["beta"] / (self.params["alpha"] + self.params["beta"])
+        return frontier_exponents(self.params["alpha"], self.params["beta"])[0]
 
     @property
     def exponent_d_opt(self) -> float:
-        return self.params["alpha"] / (self.params["alpha"] + self.params["beta"])
+        return frontier_exponents(self.params["alpha"], self.params["beta"])[1]
 
     @property
     def stderr(self) -> dict[str, float] | None:
@@ -298,11 +300,10 @@ class FitResult:
     def exponent_ci95(self) -> dict[str, tuple[float, float]] | None:
         if self.samples is None:
             return None
-        alpha, beta = self.samples[:, 3], self.samples[:, 4]
-        a = beta / (alpha + beta)
+        a, b = frontier_exponents(self.samples[:, 3], self.samples[:, 4])
         return {
-            "exponent_n_opt": tuple(float(v) for v in np.percentile(a, [2.5, 97.5])),
-            "exponent_d_opt": tuple(float(v) for v in np.percentile(1 - a, [2.5, 97.5])),
+            "exponent_n_opt": _interval(a),
+            "exponent_d_opt": _interval(b),
         }
 
     @property
@@ -360,7 +361,13 @@ _FIT_INFO = LawInfo(
 )
 
 
-def allocation_band(samples: np.ndarray, flops: Sequence[float]) -> pd.DataFrame:
+def _interval(values: np.ndarray) -> tuple[float, float]:
+    """The 2.5th and 97.5th percentiles (a 95% interval)."""
+    lo, hi = np.percentile(values, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def allocation_band(samples: np.ndarray, flops: ArrayLike) -> pd.DataFrame:
     """2.5th and 97.5th percentiles of N*(C) and D*(C) over bootstrap constants (E, A, B, alpha,
     beta) rows, from the closed-form frontier of each sample."""
     s = np.asarray(samples, dtype=float)
@@ -396,8 +403,8 @@ def fitted_law(law_id: str, name: str, params: dict[str, float], *, fitted_on: s
 # Phase 1 runs every start to about scipy L-BFGS-B's own default stopping point (its factr=1e7
 # is a relative decrease of ~2e-9 of max(|f|, 1), i.e. ~2e-6 of these small objectives); phase 2
 # refines the best few distinct candidates to a tight tolerance.
-_PHASE1 = {"ftol": 1e-6, "max_iter": 300}
-_PHASE2 = {"ftol": 1e-12, "max_iter": 3000}
+_PHASE1: dict[str, Any] = {"ftol": 1e-6, "max_iter": 300}
+_PHASE2: dict[str, Any] = {"ftol": 1e-12, "max_iter": 3000}
 _REFINE = 20
 
 
@@ -493,10 +500,10 @@ def fit_chinchilla(
         raise ValueError("drop_top_loss and bootstrap must be >= 0")
     data = FitData.from_runs(n_params, n_tokens, loss)
     keep = np.ones(data.size, dtype=bool)
-    exclude = np.asarray(exclude, dtype=int)
-    if exclude.size and (exclude.min() < 0 or exclude.max() >= data.size):
+    excluded = np.asarray(exclude, dtype=int)
+    if excluded.size and (excluded.min() < 0 or excluded.max() >= data.size):
         raise ValueError(f"runs to exclude must be positions 0 to {data.size - 1}")
-    keep[exclude] = False
+    keep[excluded] = False
     if drop_top_loss:
         if drop_top_loss >= keep.sum():
             raise ValueError(f"cannot drop {drop_top_loss} of {keep.sum()} runs")

@@ -112,6 +112,11 @@ class StepLawConstants:
     bs_exponent_d: float
 
 
+STEP_LAW_SYMBOLS = {"lr_coefficient": "a", "lr_exponent_n": "p", "lr_exponent_d": "q", "bs_coefficient": "b",
+                    "bs_exponent_d": "r"}
+"""Each constant's symbol in STEP_LAW_EQUATION."""
+
+
 @dataclass(frozen=True)
 class HyperparamRecommendation:
     """Learning rate and batch size (tokens) for one (N, D); ``as_dict()`` is what the CLI prints."""
@@ -200,6 +205,7 @@ def _step_info(law_id: str, title: str, source_detail: str, notes: str) -> LawIn
         notes=notes,
         compute_model="not used: the law takes N and D directly",
         params_meaning="non-embedding parameters",
+        symbols=tuple(STEP_LAW_SYMBOLS.items()),
     )
 
 
@@ -465,7 +471,7 @@ def cell_optimum(
         outside = [name for name, zi, v, a in dims if a and not (v.min() - 1e-9 <= zi <= v.max() + 1e-9)]
         if outside:
             result = f"the quadratic's minimum lies outside the sampled {' and '.join(outside)} range"
-    common = dict(
+    common: dict[str, Any] = dict(
         n_params=n, n_tokens=d, n_runs=len(r), n_diverged=int(diverged.sum()),
         best_learning_rate=float(best["learning_rate"]), best_batch_size=float(best["batch_size"]),
         best_loss=float(best["loss"]),
@@ -551,7 +557,7 @@ def _estimates(names: tuple[str, ...], fit: _LinearFit) -> dict[str, ParamEstima
         if i == 0:
             value = math.exp(value)
             se = None if se is None else value * se
-            lo, hi = (None, None) if lo is None else (math.exp(lo), math.exp(hi))
+            lo, hi = (None, None) if lo is None or hi is None else (math.exp(lo), math.exp(hi))
         out[name] = ParamEstimate(name, value, se, lo, hi, fit.note if se is None else "")
     return out
 
@@ -568,7 +574,7 @@ def _distinct_values(values: np.ndarray) -> np.ndarray:
     return np.unique(np.round(np.log(values) / DISTINCT_LOG_TOL))
 
 
-def _lr_determinable(log_n: np.ndarray, log_d: np.ndarray, n_values: np.ndarray) -> str:
+def _lr_determinable(log_n: np.ndarray, log_d: np.ndarray, n_values: tuple[np.ndarray, np.ndarray]) -> str:
     """'' if p and q can be determined from these cells, else the reason in words."""
     if len(log_n) < 3:
         return f"only {len(log_n)} cell(s) with an optimum: the learning-rate law has 3 constants (a, p, q)"
@@ -626,7 +632,7 @@ class HyperparamFit:
     def constants(self) -> StepLawConstants:
         if not self.usable:
             raise LawError("the fit is not usable: " + "; ".join(self.reasons))
-        return StepLawConstants(**{k: float(v.value) for k, v in self.params.items()})
+        return StepLawConstants(**{k: float(v.value) for k, v in self.params.items() if v.value is not None})
 
     def to_law(
         self, law_id: str = "your-hyperparam-fit", title: str = "your fit (not verified)"

@@ -12,9 +12,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
 import pandas as pd
 from scipy import stats
 
@@ -46,7 +48,7 @@ class IsoFlopResult:
         }
 
 
-def group_budgets(flops: Sequence[float], tolerance_decades: float = 0.05) -> np.ndarray:
+def group_budgets(flops: ArrayLike, tolerance_decades: float = 0.05) -> np.ndarray:
     """A group label per run: sorted budgets split wherever the gap exceeds the tolerance."""
     log_c = np.log10(np.asarray(flops, dtype=float))
     order = np.argsort(log_c)
@@ -74,7 +76,7 @@ def isoflop_analysis(
         mask = labels == label
         budget = float(np.exp(np.mean(np.log(c[mask]))))
         x, y = np.log(n[mask]), l_[mask]
-        row = {"budget": budget, "n_runs": int(mask.sum()), "n_opt": np.nan, "d_opt": np.nan,
+        row: dict[str, Any] = {"budget": budget, "n_runs": int(mask.sum()), "n_opt": np.nan, "d_opt": np.nan,
                "loss_opt": np.nan, "used": False, "note": ""}
         if np.unique(np.round(x, 6)).size < 3:
             row["note"] = "fewer than 3 model sizes"

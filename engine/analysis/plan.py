@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from engine.cost.carbon import GridIntensity
+from engine.errors import FlopwiseError, positive
 from engine.cost.footprint import (
     Footprint, device_hours_for_flops, embodied_kg, footprint_from_device_hours, operational, serving_device_hours,
 )
@@ -32,6 +33,10 @@ from engine.laws.moe import LUDZIEJEWSKI
 from engine.laws.precision import PRECISION
 from engine.laws.precision import kbit_weight_bytes
 from engine.analysis.registry import describe
+
+class PlanError(FlopwiseError, ValueError):
+    """A scenario that cannot be planned: a value out of range, an unknown mode or front."""
+
 
 class PlanMode(str, Enum):
     """Where a plan starts: a training budget in FLOPs, a fleet for a number of days, or a loss."""
@@ -78,19 +83,16 @@ class PlanInputs:
         try:
             object.__setattr__(self, "plan_mode", PlanMode(self.plan_mode))
         except ValueError:
-            raise ValueError(f"plan_mode must be one of {[m.value for m in PlanMode]}, got {self.plan_mode!r}") from None
-        for name in ("n_devices", "days", "target_loss", "mfu_train", "mfu_prefill", "mfu_decode", "pue"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be positive, got {value!r}")
-        for name in ("mfu_train", "mfu_prefill", "mfu_decode", "prompt_fraction"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} is a fraction between 0 and 1, got {getattr(self, name)!r}")
+            raise PlanError(f"plan_mode must be one of {[m.value for m in PlanMode]}, got {self.plan_mode!r}") from None
+        for name in ("n_devices", "days", "target_loss", "pue"):
+            positive(name, getattr(self, name), error=PlanError)
+        for name in ("mfu_train", "mfu_prefill", "mfu_decode"):
+            positive(f"{name} (a fraction of peak)", getattr(self, name), error=PlanError, high=1.0)
+        positive("prompt_fraction", self.prompt_fraction, error=PlanError, allow_zero=True, high=1.0)
         if self.front_objective not in OBJECTIVES:
-            raise ValueError(f"front_objective must be one of {OBJECTIVES}, got {self.front_objective!r}")
+            raise PlanError(f"front_objective must be one of {OBJECTIVES}, got {self.front_objective!r}")
         for name in ("inference_tokens", "price", "custom_grid", "memory_limit_gb", "power_w"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)!r}")
+            positive(name, getattr(self, name), error=PlanError, allow_zero=True)
 
     @property
     def power_override_w(self) -> float | None:
@@ -105,7 +107,7 @@ class PlanInputs:
         known = {f.name: f.type for f in fields(cls)}
         unknown = set(data) - set(known)
         if unknown:
-            raise ValueError(f"unknown scenario fields: {sorted(unknown)}")
+            raise PlanError(f"unknown scenario fields: {sorted(unknown)}")
         defaults = cls()
         values = {k: v if k == "plan_mode" else type(getattr(defaults, k))(v) for k, v in data.items()}
         return cls(**values)
@@ -133,12 +135,13 @@ class PlanResult:
 
     @property
     def total_cost_usd(self) -> float:
-        return (self.train.cost_usd or 0.0) + (self.serve.cost_usd if self.serve else 0.0)
+        return (self.train.cost_usd or 0.0) + ((self.serve.cost_usd or 0.0) if self.serve else 0.0)
 
     @property
     def total_co2_kg(self) -> float | None:
         parts = [self.train.total_co2_kg] + ([self.serve.total_co2_kg] if self.serve else [])
-        return None if any(p is None for p in parts) else sum(parts)
+        known = [p for p in parts if p is not None]
+        return None if len(known) < len(parts) else sum(known)
 
     def summary(self) -> dict[str, Any]:
         out = {
@@ -165,7 +168,7 @@ def grid_for(inputs: PlanInputs, grids: dict[str, GridIntensity]) -> GridIntensi
     if inputs.use_custom_grid:
         return GridIntensity("custom", inputs.custom_grid, "", "entered by the user")
     if inputs.region not in grids:
-        raise ValueError(f"unknown region {inputs.region!r}")
+        raise PlanError(f"unknown region {inputs.region!r}")
     return grids[inputs.region]
 
 
@@ -183,7 +186,7 @@ def _price_per_flop(inputs: PlanInputs, device: Device) -> float:
 def _footprints(inputs: PlanInputs, n_params: float, flops: float, device: Device,
                 grid: GridIntensity) -> tuple[Footprint, Footprint | None]:
     """Training and (with served tokens) lifetime serving footprints of an N-parameter model."""
-    common = dict(grid_g_per_kwh=grid.g_co2_per_kwh, pue=inputs.pue, price_per_device_hour=inputs.price,
+    common: dict[str, Any] = dict(grid_g_per_kwh=grid.g_co2_per_kwh, pue=inputs.pue, price_per_device_hour=inputs.price,
                   power_w=inputs.power_override_w, require_power=False, n_devices=inputs.n_devices)
     train_hours = float(device_hours_for_flops(flops, device, dtype=inputs.train_dtype, mfu=inputs.mfu_train))
     train = footprint_from_device_hours(train_hours, device, **common)
@@ -269,13 +272,11 @@ class Candidate:
 
     def __post_init__(self) -> None:
         for name in ("n_params", "n_tokens"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a positive number, got {value!r}")
+            positive(name, getattr(self, name), error=PlanError)
         if self.experts not in EXPERTS:
-            raise ValueError(f"experts must be one of {EXPERTS}, got {self.experts!r}")
+            raise PlanError(f"experts must be one of {EXPERTS}, got {self.experts!r}")
         if self.serve_bits not in SERVING_BITS:
-            raise ValueError(f"serving bits must be one of {tuple(f'{b:g}' for b in SERVING_BITS)}, "
+            raise PlanError(f"serving bits must be one of {tuple(f'{b:g}' for b in SERVING_BITS)}, "
                              f"got {self.serve_bits:g}")
 
     def to_param(self) -> str:
@@ -289,13 +290,13 @@ class Candidate:
         """Parse ``to_param``'s word; ValueError saying what is wrong."""
         parts = str(text).split("_")
         if len(parts) != 4:
-            raise ValueError(f"expected N_D_experts_bits (four numbers joined by _), got {text!r}")
+            raise PlanError(f"expected N_D_experts_bits (four numbers joined by _), got {text!r}")
         try:
             n, d, experts, bits = (float(p) for p in parts)
         except ValueError:
-            raise ValueError(f"expected four numbers joined by _, got {text!r}") from None
+            raise PlanError(f"expected four numbers joined by _, got {text!r}") from None
         if experts != int(experts):
-            raise ValueError(f"experts must be a whole number, got {parts[2]!r}")
+            raise PlanError(f"experts must be a whole number, got {parts[2]!r}")
         return cls(n, d, int(experts), bits)
 
     @classmethod
@@ -572,13 +573,13 @@ def import_json(text: str) -> PlanInputs:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"not JSON: {exc}") from None
+        raise PlanError(f"not JSON: {exc}") from None
     schema = data.get("schema") if isinstance(data, dict) else None
     if schema not in (SCHEMA, *OLD_SCHEMAS):
-        raise ValueError(f"not a FLOPwise scenario (schema {SCHEMA}; this file says {schema!r})")
+        raise PlanError(f"not a FLOPwise scenario (schema {SCHEMA}; this file says {schema!r})")
     inputs = data.get("inputs")
     if not isinstance(inputs, dict):
-        raise ValueError("the scenario has no inputs")
+        raise PlanError("the scenario has no inputs")
     return PlanInputs.from_json(_from_schema_1(inputs) if schema == "flopwise.plan/1" else inputs)
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 from engine.conventions import FLOPS_PER_PARAM_TOKEN
 from engine.laws.chinchilla import ChinchillaLaw
 from engine.laws.moe import EXPERT_COUNTS, FineGrainedMoeLaw, JointMoeLaw, dense_compute_multiplier
-from engine.laws.precision import PrecisionLaw, equivalent_6nd_budget, kbit_weight_bytes
+from engine.laws.precision import DEFAULT_BLOCK_SIZE, PrecisionLaw, equivalent_6nd_budget, kbit_weight_bytes
 
 TRAINING_BITS = np.arange(4.0, 16.5, 0.5)
 SERVING_BITS = (3.0, 4.0, 5.0, 6.0, 8.0, 16.0)
@@ -49,7 +49,7 @@ def ptq_against_tokens(law: PrecisionLaw, n_params: float, bits_post: float, rat
 
 
 def memory_loss_candidates(law: PrecisionLaw, flops: float, *, train_bits: float = 16.0, sizes: int = 60,
-                           block_size: int = 64) -> pd.DataFrame:
+                           block_size: int = DEFAULT_BLOCK_SIZE) -> pd.DataFrame:
     """Models trained at ``flops`` (N around the optimum, D from the budget) served at each
     post-training precision: weight memory (Dettmers' k-bit bytes) against loss (Kumar)."""
     best = law.optimal(flops, bits=train_bits)

@@ -11,7 +11,6 @@ import pandas as pd
 from engine.paths import DATASETS_DIR
 
 WORLD_AVERAGE_G_PER_KWH = 475.0  # IEA Global Energy & CO2 Status Report 2019, via CodeCarbon
-DEFAULT_PUE = 1.1  # Google fleet-wide ~1.1 (Patterson et al. 2021 rows use 1.1); CodeCarbon assumes 1.0
 WORLD = "World average (IEA 2019)"
 
 

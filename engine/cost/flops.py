@@ -20,6 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.conventions import FLOPS_PER_PARAM_TOKEN
+from engine.errors import FlopwiseError, positive
+
+
+class ArchitectureError(FlopwiseError, ValueError):
+    """An impossible Transformer shape (a non-positive width, heads that do not divide), named."""
 
 
 @dataclass(frozen=True)
@@ -39,11 +44,12 @@ class Architecture:
     tied_embeddings: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("n_layers", "d_model", "n_heads", "d_ff", "vocab_size", "seq_len"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        for name in ("n_layers", "d_model", "n_heads", "d_ff", "vocab_size", "seq_len", "n_kv_heads", "d_head"):
+            value = getattr(self, name)
+            if value is not None or name not in ("n_kv_heads", "d_head"):  # those two are optional
+                positive(name, value, error=ArchitectureError)
         if self.n_heads % self.kv_heads:
-            raise ValueError(f"n_heads={self.n_heads} is not a multiple of n_kv_heads={self.kv_heads}")
+            raise ArchitectureError(f"n_heads={self.n_heads} is not a multiple of n_kv_heads={self.kv_heads}")
 
     @property
     def head_dim(self) -> int:

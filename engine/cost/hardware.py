@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from engine.paths import DATASETS_DIR
-from engine.errors import FlopwiseError
+from engine.errors import FlopwiseError, positive
 
 CATALOG_FILE = "hardware_catalog.csv"
 DTYPES = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4")
@@ -93,19 +93,19 @@ class Device:
         return row
 
 
+def _required(row: dict, key: str) -> float:
+    value = _number(row, key, required=True)
+    assert value is not None  # _number raised HardwareError
+    return value
+
+
 def _number(row: dict, key: str, *, required: bool) -> float | None:
     value = row.get(key)
     if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
         if required:
             raise HardwareError(f"{row.get('hardware_id') or 'device'}: {key} is required")
         return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise HardwareError(f"{row.get('hardware_id') or 'device'}: {key} must be a number, got {value!r}") from None
-    if not math.isfinite(number) or number <= 0:
-        raise HardwareError(f"{row.get('hardware_id') or 'device'}: {key} must be positive, got {value!r}")
-    return number
+    return float(positive(f"{row.get('hardware_id') or 'device'}: {key}", value, error=HardwareError, text=True))
 
 
 _TRUE = {"true", "yes", "1", "y", "t"}
@@ -139,8 +139,8 @@ def device_from_row(row: dict, *, user_defined: bool = False) -> Device:
     hardware_id = str(row.get("hardware_id") or "").strip()
     if not hardware_id or len(hardware_id) > 60:
         raise HardwareError("hardware_id must be 1 to 60 characters")
-    peaks = {d: _number(row, c, required=False) for d, c in _PEAK_COLUMNS.items()}
-    peaks = {d: v for d, v in peaks.items() if v is not None}
+    given = {d: _number(row, c, required=False) for d, c in _PEAK_COLUMNS.items()}
+    peaks = {d: v for d, v in given.items() if v is not None}
     if not peaks:
         raise HardwareError(f"{hardware_id}: give at least one peak throughput (e.g. peak_bf16_tflops)")
     tdp_w = _number(row, "tdp_w", required=False)
@@ -154,8 +154,8 @@ def device_from_row(row: dict, *, user_defined: bool = False) -> Device:
         hardware_id=hardware_id,
         name=str(row.get("name") or hardware_id).strip(),
         peak_tflops=peaks,
-        memory_gb=_number(row, "memory_gb", required=True),
-        bandwidth_gb_s=_number(row, "bandwidth_gb_s", required=True),
+        memory_gb=_required(row, "memory_gb"),
+        bandwidth_gb_s=_required(row, "bandwidth_gb_s"),
         tdp_w=tdp_w,
         die_area_cm2=_number(row, "die_area_cm2", required=False),
         cpa_kg_per_cm2=_number(row, "cpa_kg_per_cm2", required=False),

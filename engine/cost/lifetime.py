@@ -24,8 +24,49 @@ from dataclasses import asdict, dataclass
 from scipy.optimize import brentq
 
 from engine.conventions import FLOPS_PER_PARAM_TOKEN, INFERENCE_FLOPS_PER_PARAM_TOKEN
-from engine.errors import LawError
+from engine.errors import LawError, positive
+from engine.formula import Formula
+from engine.laws.base import Law
 from engine.laws.chinchilla import ChinchillaLaw
+
+_TRAIN, _SERVE = f"{FLOPS_PER_PARAM_TOKEN:g}", f"{INFERENCE_FLOPS_PER_PARAM_TOKEN:g}"
+_RATIO = f"{FLOPS_PER_PARAM_TOKEN / INFERENCE_FLOPS_PER_PARAM_TOKEN:g}"  # the 3 of the stationarity condition
+LIFETIME_OPTIMUM = Formula(
+    id="lifetime-optimum",
+    title="Inference-aware optimum: least training + serving cost for a loss (Sardana et al. 2024)",
+    latex=(r"\begin{aligned}&\min_{N,\,D}\ " + _TRAIN + r"ND\,\frac{c}{\text{MFU}_{tr}} + " + _SERVE
+           + r"N\left(\frac{D_{in}}{\text{MFU}_{prefill}} + \frac{D_{out}}{\text{MFU}_{decode}}\right)c"
+           r"\quad\text{s.t.}\quad E + \frac{A}{N^{\alpha}} + \frac{B}{D^{\beta}} = \ell\\"
+           r"&\left(\frac{\beta B}{\alpha} + B\right)D^{-\beta} + \frac{w\,\beta B}{" + _RATIO
+           + r"\alpha}\,D^{-\beta-1} + E - \ell = 0,\qquad N = \left(\frac{A}{\ell - E - B D^{-\beta}}"
+           r"\right)^{1/\alpha}\end{aligned}"),
+    inputs=(
+        ("ℓ", "the loss to reach: the compute-optimal model's, for the Plan page (nats/token)"),
+        ("E, A, B, α, β", "the Chinchilla-form law's constants"),
+        ("D_in, D_out", "prompt and generated tokens served over the model's life"),
+        ("MFU_tr, MFU_prefill, MFU_decode", "shares of the peak reached training, reading prompts, generating"),
+        ("c", "dollars per FLOP at the peak: price per device-hour ÷ (3600 × peak)"),
+        ("w", "serving demand in training-cost-equivalent tokens: w = m_inf/m_tr, m_inf = c·(D_in/MFU_prefill + "
+              "D_out/MFU_decode), m_tr = c/MFU_tr (w = D_in + D_out in the FLOPs version)"),
+    ),
+    outputs=(("N, D", "the parameters and training tokens that reach ℓ at least lifetime cost"),),
+    assumptions=(
+        f"{_TRAIN}·N·D FLOPs to train, {_SERVE}·N per token served; training and serving on the same device at the "
+        "same price, so c cancels from w.",
+        "The stationarity condition's left side falls with D, so it has one root, found by bracketing in log D; with "
+        "no tokens served (w = 0) the answer is the Chinchilla optimum at loss ℓ.",
+        "Only for laws of the Chinchilla form E + A/N^α + B/D^β.",
+    ),
+    citation="Sardana, N., Portes, J., Doubov, S., Frankle, J. (2024). Beyond Chinchilla-Optimal: Accounting for "
+             "Inference in Language Model Scaling Laws. ICML 2024. arXiv:2401.00448",
+    url="https://arxiv.org/abs/2401.00448",
+    source_detail="Cost version of the objective and its stationarity condition in D, from the authors' code "
+                  "(github.com/nikhilsardana/beyond-chinchilla @190f70e); Fig. 1's numbers reproduced "
+                  "(tests/unit/test_inference_lifetime.py)",
+    verified=True,
+    conventions="N, D, ℓ as the law defines them (Chinchilla: total parameters, nats/token on MassiveText).",
+    valid_range="The law's valid range; far more tokens served than trained pushes D past it.",
+)
 
 
 @dataclass(frozen=True)
@@ -55,10 +96,11 @@ class LifetimeOptimum:
         return out
 
 
-def _require_form(law: ChinchillaLaw) -> None:
+def _require_form(law: Law) -> ChinchillaLaw:
     if not isinstance(law, ChinchillaLaw):
         raise LawError(f"law {law.id} is not of the Chinchilla form E + A/N^alpha + B/D^beta; "
                        "the lifetime optimum needs one")
+    return law
 
 
 def chinchilla_at_loss(law: ChinchillaLaw, loss: float) -> tuple[float, float]:
@@ -70,17 +112,16 @@ def chinchilla_at_loss(law: ChinchillaLaw, loss: float) -> tuple[float, float]:
 
 
 def lifetime_optimum(
-    law: ChinchillaLaw, loss: float, inference_tokens: float, *, inference_weight: float | None = None
+    law: Law, loss: float, inference_tokens: float, *, inference_weight: float | None = None
 ) -> LifetimeOptimum:
     """The (N, D) reaching ``loss`` with least training + inference cost.
 
     ``inference_tokens`` is the lifetime demand D_inf (tokens served); ``inference_weight``, when
     given, replaces it in the optimisation by the dollar weight m_inf/m_tr (see module doc)."""
-    _require_form(law)
-    if inference_tokens < 0:
-        raise LawError(f"inference tokens must be 0 or more, got {inference_tokens}")
-    c = law.constants
-    n_ch, d_ch = chinchilla_at_loss(law, loss)
+    chinchilla = _require_form(law)
+    positive("inference tokens", inference_tokens, allow_zero=True)
+    c = chinchilla.constants
+    n_ch, d_ch = chinchilla_at_loss(chinchilla, loss)
     w = float(inference_tokens if inference_weight is None else inference_weight)
     k = c.beta * c.B / c.alpha + c.B
     gap = loss - c.E

@@ -842,7 +842,8 @@ def validate(
         rejections.add(out, mapping.get(f, f), f"derived {f} = {unit} outside {low:g}-{high:g} (check units)")
     _check_duplicates(numbers, texts, rows, mapping["loss"], rejections)
 
-    convention, convention_reason = _stated_or(convention, lambda: detect_convention(mapping, detected_format))
+    convention, convention_reason = ((convention, STATED) if convention is not None
+                                     else detect_convention(mapping, detected_format))
     if "batch_size" in mapping:
         batch_size_unit, unit_reason = _stated_or(batch_size_unit, lambda: detect_batch_size_unit(
             mapping["batch_size"], numbers["batch_size"][rejections.ok], detected_format))
@@ -860,9 +861,12 @@ def validate(
     )
 
 
+STATED = "as stated for the upload"  # why a convention or unit is what it is, when the caller gave it
+
+
 def _stated_or(stated: str | None, detect: Callable[[], tuple[str | None, str]]) -> tuple[str | None, str]:
     """(value, why): the caller's value if given, else the detected one."""
-    return (stated, "as stated for the upload") if stated is not None else detect()
+    return (stated, STATED) if stated is not None else detect()
 
 
 def _checked_mapping(frame: pd.DataFrame, file_name: str, mapping: Mapping[str, str] | None) -> dict[str, str]:
@@ -1028,7 +1032,7 @@ def _accepted_frame(rows: np.ndarray, ok: np.ndarray, numbers: dict[str, np.ndar
             columns[f] = texts[f] if keep is None else texts[f].take(keep).reset_index(drop=True)
     columns["derived_field"] = _labels(take(derived), SIZE_FIELDS)
     unit = [batch_size_unit] if batch_size_unit else []  # stated on the rows that have a batch size
-    has_unit = ~np.isnan(columns["batch_size"].to_numpy()) & bool(unit)
+    has_unit = ~np.isnan(np.asarray(columns["batch_size"], dtype=float)) & bool(unit)
     columns["batch_size_unit"] = _labels(np.where(has_unit, 0, -1), unit)
     columns["n_params_convention"] = _labels(np.zeros(n, dtype=np.int8), [convention])
     return pd.DataFrame(columns, copy=False)

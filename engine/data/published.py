@@ -45,7 +45,7 @@ def _positive(series: pd.Series) -> pd.Series:
 
 def _with_derived_flops(frame: pd.DataFrame) -> pd.DataFrame:
     missing = frame["flops"].isna() & frame["n_params"].notna() & frame["n_tokens"].notna()
-    frame["derived_field"] = np.where(missing, "flops", None)
+    frame["derived_field"] = pd.Series(np.where(missing, "flops", ""), index=frame.index).replace("", None)
     frame.loc[missing, "flops"] = flops_6nd(frame.loc[missing, "n_params"], frame.loc[missing, "n_tokens"])
     return frame
 
@@ -142,8 +142,3 @@ def read_runs(source: PublishedSource, datasets_dir: Path = DATASETS_DIR) -> pd.
         if column not in frame:
             frame[column] = None
     return frame[list(RUN_COLUMNS)]
-
-
-def run_sources(datasets_dir: Path = DATASETS_DIR) -> list[PublishedSource]:
-    """The shipped sources that hold runs (the others are reference tables)."""
-    return [s for s in read_sources(datasets_dir) if s.source_id in READERS]

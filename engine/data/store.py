@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -405,7 +406,8 @@ _FIT_READY = "n_params IS NOT NULL AND n_tokens IS NOT NULL AND loss IS NOT NULL
 
 
 def _selection_where(selection: RunFilter) -> tuple[str, list]:
-    clauses, params = [_FIT_READY], []
+    clauses: list[str] = [_FIT_READY]
+    params: list[Any] = []
     if selection.sources is not None:
         clauses.append("source IN (SELECT unnest(?::VARCHAR[]))")
         params.append(list(selection.sources))
@@ -421,6 +423,13 @@ def _selection_where(selection: RunFilter) -> tuple[str, list]:
     return " AND ".join(clauses), params
 
 
+def _one_row(cursor: duckdb.DuckDBPyConnection) -> tuple:
+    """The one row an aggregate query (count(*), a single SELECT of aggregates) returns."""
+    row = cursor.fetchone()
+    assert row is not None, "an aggregate query returns one row"
+    return row
+
+
 def selection_choices(con: duckdb.DuckDBPyConnection) -> dict:
     """What the run filters can offer: sources, loss data sets and user uploads (id -> file name)
     among the runs with parameters, tokens and loss, and how many such runs there are."""
@@ -430,14 +439,14 @@ def selection_choices(con: duckdb.DuckDBPyConnection) -> dict:
     uploads = dict(con.execute(
         f"SELECT upload_id, file_name FROM uploads WHERE kind = 'user' AND upload_id IN "
         f"(SELECT DISTINCT upload_id FROM runs WHERE {_FIT_READY}) ORDER BY received_at").fetchall())
-    (n_ready,) = con.execute(f"SELECT count(*) FROM runs WHERE {_FIT_READY}").fetchone()
+    (n_ready,) = _one_row(con.execute(f"SELECT count(*) FROM runs WHERE {_FIT_READY}"))
     return {"sources": sources, "eval_sets": sets, "uploads": uploads, "n_fit_ready": n_ready}
 
 
 def selection_count(con: duckdb.DuckDBPyConnection, selection: RunFilter) -> int:
     """How many runs the selection holds."""
     where, params = _selection_where(selection)
-    return con.execute(f"SELECT count(*) FROM runs WHERE {where}", params).fetchone()[0]
+    return _one_row(con.execute(f"SELECT count(*) FROM runs WHERE {where}", params))[0]
 
 
 def selection_profile(con: duckdb.DuckDBPyConnection, selection: RunFilter) -> dict:
@@ -452,24 +461,24 @@ def selection_profile(con: duckdb.DuckDBPyConnection, selection: RunFilter) -> d
     def query(sql: str, extra: list | None = None) -> duckdb.DuckDBPyConnection:
         return con.execute(selected + sql, [*params, *(extra or [])])
 
-    n_runs, cells_several, smoothed, hyper = query(
+    n_runs, cells_several, smoothed, hyper = _one_row(query(
         "SELECT (SELECT count(*) FROM _selected), "
         "(SELECT count(*) FROM (SELECT 1 FROM _selected GROUP BY n_params, n_tokens HAVING count(*) > 1)), "
         "(SELECT count(loss_smoothed) > 0 FROM _selected), "
-        "(SELECT count(learning_rate) + count(batch_size) > 0 FROM _selected)").fetchone()
+        "(SELECT count(learning_rate) + count(batch_size) > 0 FROM _selected)"))
     sets = dict(query(
         "SELECT coalesce(loss_eval_set, '(not stated) in ' || CASE WHEN source = ? THEN upload_id ELSE source END), "
         "count(*) FROM _selected GROUP BY 1 ORDER BY 2 DESC", [USER_SOURCE]).fetchall())
     conventions = dict(query("SELECT n_params_convention, count(*) FROM _selected "
                              "WHERE n_params_convention IS NOT NULL GROUP BY 1 ORDER BY 2 DESC").fetchall())
-    dup_groups, dup_origins = query(
+    dup_groups, dup_origins = _one_row(query(
         ", keyed AS (SELECT upload_id, "
         "round(n_params / pow(10, floor(log10(n_params)) - 2)) * pow(10, floor(log10(n_params)) - 2) AS n, "
         "round(n_tokens / pow(10, floor(log10(n_tokens)) - 2)) * pow(10, floor(log10(n_tokens)) - 2) AS d, "
         "round(loss, 3) AS l FROM _selected), "
         "shared AS (SELECT list(DISTINCT upload_id) AS origins FROM keyed GROUP BY n, d, l "
         "HAVING count(DISTINCT upload_id) > 1) "
-        "SELECT count(*), list_sort(list_distinct(flatten(list(origins)))) FROM shared").fetchone()
+        "SELECT count(*), list_sort(list_distinct(flatten(list(origins)))) FROM shared"))
     return {"n_runs": n_runs, "data_sets": sets, "conventions": conventions, "duplicate_groups": dup_groups,
             "duplicate_origins": dup_origins or [], "cells_with_several_runs": cells_several,
             "has_smoothed_loss": bool(smoothed), "has_hyperparameters": bool(hyper)}
@@ -490,10 +499,6 @@ def selected_runs(con: duckdb.DuckDBPyConnection, selection: RunFilter) -> pd.Da
     where, params = _selection_where(selection)
     columns = ", ".join(f'"{c}"' for c in RUN_COLUMNS)
     return con.execute(f"SELECT {columns} FROM runs WHERE {where} ORDER BY run_id", params).df()
-
-
-def list_sources(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return con.execute("SELECT * FROM sources ORDER BY source_id").df()
 
 
 # --- user uploads -------------------------------------------------------------------------
@@ -560,7 +565,7 @@ def delete_upload(con: duckdb.DuckDBPyConnection, upload_id: str) -> int:
     if kind[0] != "user":
         raise ValueError(f"{upload_id} is published data and cannot be deleted")
     with transaction(con):
-        n = con.execute("SELECT count(*) FROM runs WHERE upload_id = ?", [upload_id]).fetchone()[0]
+        n = _one_row(con.execute("SELECT count(*) FROM runs WHERE upload_id = ?", [upload_id]))[0]
         con.execute("DELETE FROM runs WHERE upload_id = ?", [upload_id])
         con.execute("DELETE FROM uploads WHERE upload_id = ?", [upload_id])
     return n
@@ -607,10 +612,6 @@ def list_fits(con: duckdb.DuckDBPyConnection) -> list[dict]:
         {"fit_id": f, "name": n, "law_form": form, "created_at": t, "n_points": k, "record": json.loads(r)}
         for f, n, form, t, k, r in rows
     ]
-
-
-def delete_fit(con: duckdb.DuckDBPyConnection, fit_id: str) -> None:
-    con.execute("DELETE FROM fits WHERE fit_id = ?", [fit_id])
 
 
 # --- user hardware -----------------------------------------------------------------------

@@ -20,7 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from engine.conventions import FLOPS_PER_PARAM_TOKEN
 from engine.errors import LawError, positive
+from engine.formula import Formula
 from engine.laws.optimize import least_flops_for_loss
 
 
@@ -45,6 +47,7 @@ class LawInfo:
     user_fit: bool = False  # fitted by a user in FLOPwise: never verified, its data in fitted_on
     fitted_on: str = ""  # for a user fit: the runs, sources, uploads and options it was fitted on
     problems: tuple[str, ...] = ()  # reasons the constants are not usable, shown wherever it is used
+    symbols: tuple[tuple[str, str], ...] = ()  # (constant, its symbol in ``equation``) where they differ
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,8 @@ class Law(ABC):
         unknown = set(overrides) - set(self.parameters)
         if unknown:
             raise LawError(f"law {self.id} has no constant(s) {sorted(unknown)}")
-        return dataclasses.replace(self, constants=dataclasses.replace(self.constants, **overrides))
+        # every concrete law is a frozen dataclass (the ABC itself is not, hence the ignore)
+        return dataclasses.replace(self, constants=dataclasses.replace(self.constants, **overrides))  # type: ignore[type-var]
 
     @property
     def loss_floor(self) -> float:
@@ -139,3 +143,57 @@ class Law(ABC):
                 f"E={self.loss_floor:.4g}: no finite compute reaches it"
             )
         return arr
+
+
+# --- what every law's optimal() and target() compute, as the Plan page and Methodology show it ---
+
+_K = f"{FLOPS_PER_PARAM_TOKEN:g}"  # the 6 of C = 6·N·D
+_ALLOCATION_INPUTS = (
+    ("C", "training compute (FLOPs)"),
+    ("N", "parameters, as the chosen law counts them (total, non-embedding or active)"),
+    ("D", "training tokens"),
+    ("L", "the chosen law's predicted loss (nats/token, on the law's own data set)"),
+)
+_COMPUTE_RULE = (f"Training compute C = {_K}·N·D FLOPs (2 per multiply-accumulate in the forward pass, twice that "
+                 "backward), unless the law counts it otherwise (Kumar et al.: (6/16)·N·D·P).")
+
+COMPUTE_OPTIMAL = Formula(
+    id="compute-optimal-allocation",
+    title="Compute-optimal model for a training budget",
+    latex=rf"N^*,\ D^* = \arg\min_{{{_K}ND\, =\, C}} L(N, D)",
+    inputs=_ALLOCATION_INPUTS,
+    assumptions=(
+        _COMPUTE_RULE,
+        "Closed form where the law has one (Chinchilla, Kaplan, Kumar); otherwise N is searched numerically at each "
+        "budget: a log-spaced grid over N, then golden-section search in log N (engine.laws.optimize).",
+        "Every token is trained on once, unless the law discounts repeated data (Muennighoff et al.).",
+    ),
+    citation="Hoffmann, J. et al. (2022). Training Compute-Optimal Large Language Models. arXiv:2203.15556",
+    url="https://arxiv.org/abs/2203.15556",
+    source_detail="Eq. (3): N_opt(C), D_opt(C) = argmin over FLOPs(N, D) = C of L(N, D); C = 6·N·D from Kaplan et "
+                  "al. 2020 §2.1",
+    verified=True,
+    conventions="N, D and L as the chosen law defines them; the law's own card states its conventions.",
+    valid_range="The chosen law's valid range; outside it the allocation is an extrapolation.",
+)
+
+LEAST_COMPUTE_FOR_LOSS = Formula(
+    id="least-compute-for-loss",
+    title="Least compute that reaches a target loss",
+    latex=r"C^* = \min\{\, C : L^*(C) \le \ell \,\},\quad L^*(C) = \min_{" + _K + r"ND\, =\, C} L(N, D)",
+    inputs=(("ℓ", "target loss (nats/token, on the law's own data set)"), ("L*(C)", "the law's least loss at "
+            "compute C (its compute-optimal frontier)"), *_ALLOCATION_INPUTS),
+    assumptions=(
+        _COMPUTE_RULE,
+        "The frontier loss L*(C) never rises with C, so the least C is unique: closed form where the law has one "
+        "(Chinchilla, Kaplan), otherwise bisection in log C (engine.laws.optimize); the model is then N*(C*), D*(C*).",
+        "A target at or below the law's irreducible loss E is refused: no finite compute reaches it.",
+    ),
+    citation="Hoffmann, J. et al. (2022). Training Compute-Optimal Large Language Models. arXiv:2203.15556",
+    url="https://arxiv.org/abs/2203.15556",
+    source_detail="The inverse of the compute-optimal frontier, Eq. (3); the closed forms are derived in each law's "
+                  "module",
+    verified=True,
+    conventions="N, D and L as the chosen law defines them.",
+    valid_range="The chosen law's valid range.",
+)

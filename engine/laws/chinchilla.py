@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from engine.conventions import FLOPS_PER_PARAM_TOKEN
+from engine.formula import Formula
 from engine.laws.base import Allocation, Law, LawInfo, as_positive_array
 from engine.errors import LawError
 
@@ -53,6 +54,36 @@ CHINCHILLA_CONVENTIONS = (
     "transfer to other data sets or tokenizers; exponents and ratios do."
 )
 CHINCHILLA_RANGE = "70M to 16B parameters, 5B to 500B tokens; IsoFLOP budgets 6e18 to 3e21 FLOPs"
+
+
+def frontier_exponents(alpha: Any, beta: Any) -> tuple[Any, Any]:
+    """(a, b) = (beta/(alpha+beta), alpha/(alpha+beta)): N* ∝ C^a and D* ∝ C^b on the frontier of
+    E + A/N^alpha + B/D^beta (Hoffmann Eq. 4). Vectorized: bootstrap samples of alpha and beta give
+    samples of a and b. The one place the engine computes them."""
+    a = np.asarray(beta, float) / (np.asarray(alpha, float) + np.asarray(beta, float))
+    a = float(a) if a.ndim == 0 else a  # a scalar in, a float out
+    return a, 1.0 - a
+
+
+_K = f"{FLOPS_PER_PARAM_TOKEN:g}"
+CHINCHILLA_FRONTIER = Formula(
+    id="chinchilla-frontier",
+    title="Compute-optimal frontier of a Chinchilla-form law, closed form",
+    latex=(r"N^* = G\left(\frac{C}{" + _K + r"}\right)^{a},\quad D^* = G^{-1}\left(\frac{C}{" + _K
+           + r"}\right)^{b},\quad G = \left(\frac{\alpha A}{\beta B}\right)^{\frac{1}{\alpha+\beta}},\quad "
+           r"a = \frac{\beta}{\alpha+\beta},\ b = \frac{\alpha}{\alpha+\beta}"),
+    inputs=(("C", "training compute (FLOPs)"), ("A, B, α, β", "the law's constants (L = E + A/N^α + B/D^β)"),
+            ("N*, D*", "the loss-minimising parameters and tokens at C"), ("a, b", "the frontier's exponents, "
+            "a + b = 1")),
+    assumptions=(f"C = {_K}·N·D.", "A, B, α, β all positive: otherwise the law has no frontier and says why."),
+    citation=HOFFMANN_CITATION,
+    url=HOFFMANN_URL,
+    source_detail="Eq. (4); the frontier loss L*(C) = E + K·(C/6)^(-αβ/(α+β)) and its inverse are derived in "
+                  "engine/laws/chinchilla.py",
+    verified=True,
+    conventions="Every law of the form E + A/N^α + B/D^β: Hoffmann, Besiroglu, the users' fits, and the Chinchilla "
+                "part of Kumar's precision law.",
+)
 
 
 @dataclass(frozen=True)
@@ -78,14 +109,12 @@ class ChinchillaLaw(Law):
     @property
     def exponent_n_opt(self) -> float:
         """a in N* ∝ C^a."""
-        c = self.constants
-        return c.beta / (c.alpha + c.beta)
+        return frontier_exponents(self.constants.alpha, self.constants.beta)[0]
 
     @property
     def exponent_d_opt(self) -> float:
         """b in D* ∝ C^b."""
-        c = self.constants
-        return c.alpha / (c.alpha + c.beta)
+        return frontier_exponents(self.constants.alpha, self.constants.beta)[1]
 
     def optimum_problem(self) -> str | None:
         """Why these constants have no compute-optimal frontier, or None when they have one.

@@ -33,7 +33,7 @@ import numpy as np
 
 from engine.conventions import FLOPS_PER_PARAM_TOKEN, INFERENCE_FLOPS_PER_PARAM_TOKEN
 from engine.laws.base import Allocation, Law, LawInfo, as_positive_array
-from engine.errors import LawError
+from engine.errors import LawError, positive
 from engine.laws.chinchilla import ChinchillaConstants, ChinchillaLaw
 from engine.laws.optimize import minimize_over_params
 
@@ -112,16 +112,18 @@ class FineGrainedMoeLaw(Law):
         1..256 unless given. Extras: granularity, total_params."""
         c_arr = as_positive_array("flops", flops)
         options = GRANULARITIES if granularity is None else np.atleast_1d(as_positive_array("granularity", granularity))
-        best_n = best_d = best_g = best_l = None
+        best: list[np.ndarray] | None = None  # N, D, G, loss of the best option so far
         for g in options:
             n, d = self._optimal_at(c_arr, float(g))
             l_ = self.loss(n, d, g)
-            if best_l is None:
-                best_n, best_d, best_g, best_l = n, d, np.full_like(l_, g), l_
+            candidate = [n, d, np.full_like(l_, g), l_]
+            if best is None:
+                best = candidate
             else:
-                better = l_ < best_l - 1e-12
-                best_n, best_d = np.where(better, n, best_n), np.where(better, d, best_d)
-                best_g, best_l = np.where(better, g, best_g), np.where(better, l_, best_l)
+                better = l_ < best[3] - 1e-12
+                best = [np.where(better, new, old) for new, old in zip(candidate, best)]
+        assert best is not None, "options is never empty"
+        best_n, best_d, best_g, best_l = best
         return Allocation(best_n, best_d, c_arr, best_l, {"granularity": best_g, "total_params": self.total_params(best_n)})
 
     def target(self, loss: Any, granularity: Any = None, **inputs: Any) -> Allocation:
@@ -159,6 +161,7 @@ KRAJEWSKI_DENSE = ChinchillaLaw(
                      "training loss, nats/token on C4 (GPT-2 tokenizer): compare with moe-fine-grained, not with Chinchilla."),
         valid_range=KRAJEWSKI_RANGE,
         verified=True, family="moe",
+        symbols=(("E", "c"), ("A", "a"), ("B", "b")),  # the paper's letters for the Chinchilla form's constants
     ),
     constants=ChinchillaConstants(E=0.47, A=16.3, B=26.7, alpha=0.126, beta=0.127),
 )
@@ -284,10 +287,10 @@ class JointMoeLaw(Law):
           the budget is infeasible (loss inf).
         Extras: experts, total_params, memory_bytes, inference_flops (2·N_act·D_inf)."""
         c_arr = as_positive_array("flops", flops)
-        if inference_tokens < 0 or kv_tokens < 0:
-            raise LawError("inference_tokens and kv_tokens must be non-negative")
+        positive("inference_tokens", inference_tokens, allow_zero=True)
+        positive("kv_tokens", kv_tokens, allow_zero=True)
         options = EXPERT_COUNTS if experts is None else np.atleast_1d(as_positive_array("experts", experts))
-        best = None
+        best: list[np.ndarray] | None = None  # N, D, E, loss of the best option so far
         for e in options:
             e = float(e)
             if inference_tokens > 0:
@@ -304,6 +307,7 @@ class JointMoeLaw(Law):
             else:
                 better = l_ < best[3] - 1e-12
                 best = [np.where(better, new, old) for new, old in zip(candidate, best)]
+        assert best is not None, "options is never empty"
         n, d, e_best, l_best = best
         return Allocation(n, d, c_arr, l_best, {
             "experts": e_best, "total_params": self.total_params(n, e_best),

@@ -33,13 +33,13 @@ from scipy.optimize import minimize_scalar
 
 from engine.laws.base import Allocation, Law, LawInfo, as_positive_array
 from engine.errors import LawError
+from engine.formula import Formula
 from engine.laws.chinchilla import ChinchillaConstants, ChinchillaLaw
 
 KUMAR_CITATION = (
     "Kumar, T., Ankner, Z., Spector, B. F., Bordelon, B., Muennighoff, N., Paul, M., Pehlevan, C., Ré, C., "
     "Raghunathan, A. (2025). Scaling Laws for Precision. ICLR 2025. arXiv:2411.04330"
 )
-PRECISION_INPUTS = ("bits_weights", "bits_activations", "bits_kv", "bits_post")
 MIN_STABLE_BITS = 3.0  # activations / KV at or below this are outside the law
 
 
@@ -68,9 +68,8 @@ def equivalent_6nd_budget(flops: Any, bits: Any) -> np.ndarray:
     return np.asarray(flops, float) * 16.0 / np.asarray(bits, float)
 
 
-def _bits(name: str, value: Any) -> np.ndarray | None:
-    if value is None:
-        return None
+def _bits(name: str, value: Any) -> np.ndarray:
+    """Bits as an array: positive, at most 32; LawError naming ``name`` otherwise."""
     arr = as_positive_array(name, value)
     if np.any(arr > 32):
         raise LawError(f"{name} must be at most 32 bits, got {value!r}")
@@ -95,9 +94,9 @@ class PrecisionLaw(Law):
             ("bits_activations", bits_activations, c.gamma_a, c.n_a),
             ("bits_kv", bits_kv, c.gamma_kv, c.n_kv),
         ):
-            bits = _bits(name, value)
-            if bits is None:
+            if value is None:  # this part kept at full precision
                 continue
+            bits = _bits(name, value)
             if name != "bits_weights" and np.any(bits <= MIN_STABLE_BITS):
                 raise LawError(f"{name} at {MIN_STABLE_BITS:g} bits or fewer is outside the law "
                                "(Kumar et al. App. L: not stable, not fitted); not extrapolated")
@@ -150,7 +149,7 @@ class PrecisionLaw(Law):
         """Loss-optimal N, D at C = (6/16)·N·D·P for a tied training precision ``bits``
         (None: the compute-optimal precision P*). Extras: precision_bits."""
         c_arr = as_positive_array("flops", flops)
-        p = self.optimal_precision() if bits is None else _bits("bits", bits)
+        p: float | np.ndarray = self.optimal_precision() if bits is None else _bits("bits", bits)
         f = self.precision_factor(p, p, p)
         effective = self._chinchilla().optimal(equivalent_6nd_budget(c_arr, p) * f)
         n = effective.n_params / f
@@ -159,7 +158,7 @@ class PrecisionLaw(Law):
 
     def target(self, loss: Any, bits: Any = None, **inputs: Any) -> Allocation:
         l_arr = self.check_target_loss(loss)
-        p = self.optimal_precision() if bits is None else _bits("bits", bits)
+        p: float | np.ndarray = self.optimal_precision() if bits is None else _bits("bits", bits)
         f = self.precision_factor(p, p, p)
         effective = self._chinchilla().target(l_arr)
         flops = effective.flops / equivalent_6nd_budget(1.0, p) / f
@@ -195,8 +194,6 @@ PRECISION = PrecisionLaw(
 
 # --- Dettmers & Zettlemoyer 2023: k-bit inference -------------------------------------------
 
-DETTMERS_CITATION = ("Dettmers, T., Zettlemoyer, L. (2023). The case for 4-bit precision: k-bit Inference Scaling "
-                     "Laws. ICML 2023, PMLR 202:7750-7774. arXiv:2212.09720")
 KBIT_RULES = (
     "By default, use 4-bit quantization for LLM inference: for a fixed number of model bits, 4-bit is almost "
     "universally optimal for zero-shot accuracy.",
@@ -207,22 +204,45 @@ KBIT_RULES = (
 )
 
 
-def kbit_weight_bytes(n_params: Any, bits: float = 4.0, block_size: int = 64, scale_bits: float = 16.0) -> np.ndarray:
+DEFAULT_BLOCK_SIZE = 64  # weights per quantization block (Dettmers & Zettlemoyer: 64 to 128 is best)
+SCALE_BITS = 16.0  # one 16-bit scale constant per block
+KBIT_WEIGHT_MEMORY = Formula(
+    id="kbit-weight-memory",
+    title="Memory of k-bit weights with block-wise scales (Dettmers & Zettlemoyer 2023)",
+    latex=r"\text{bytes} = \frac{N\left(k + s/B\right)}{8}\quad (k < 16),\qquad \frac{N k}{8}\quad (k \ge 16)",
+    inputs=(("N", "parameters held in memory (every expert of a mixture)"), ("k", "bits per weight"),
+            ("s", "bits of each block's scale constant"), ("B", "weights per block")),
+    outputs=(("bytes", "weight memory (bytes; 10⁹ per GB)"),),
+    assumptions=(f"One {SCALE_BITS:g}-bit scale per block of {DEFAULT_BLOCK_SIZE} weights: "
+                 f"{SCALE_BITS / DEFAULT_BLOCK_SIZE:g} extra bits per parameter.",
+                 "Unquantized (16-bit and wider) weights carry no block constants.",
+                 "Weights only: the KV cache and activations are counted apart."),
+    citation=("Dettmers, T., Zettlemoyer, L. (2023). The case for 4-bit precision: k-bit Inference Scaling Laws. "
+              "ICML 2023, PMLR 202:7750-7774. arXiv:2212.09720"),
+    url="https://arxiv.org/abs/2212.09720",
+    source_detail="§4 and App. C: 16-bit constants per block of 64 add 16/64 = 0.25 bit per parameter",
+    verified=True,
+    valid_range="Block-wise integer, float or quantile data types of 3 to 8 bits, as the paper's experiments.",
+)
+
+
+def kbit_weight_bytes(n_params: Any, bits: float = 4.0, block_size: int = DEFAULT_BLOCK_SIZE,
+                      scale_bits: float = SCALE_BITS) -> np.ndarray:
     """Weights at k bits with one ``scale_bits`` constant per block: N·(k + scale_bits/block)/8 bytes
-    (16/64 = 0.25 extra bits per parameter at block 64)."""
-    if block_size <= 0:
-        raise LawError("block_size must be positive")
+    (16/64 = 0.25 extra bits per parameter at block 64): ``KBIT_WEIGHT_MEMORY``."""
+    as_positive_array("block_size", block_size)
     k = np.asarray(bits, float)
     overhead = np.where(k >= 16, 0.0, scale_bits / block_size)
     return np.asarray(n_params, float) * (k + overhead) / 8.0
 
 
-def largest_model_that_fits(memory_bytes: float, bits: float = 4.0, block_size: int = 64) -> float:
+def largest_model_that_fits(memory_bytes: float, bits: float = 4.0, block_size: int = DEFAULT_BLOCK_SIZE) -> float:
     """The most parameters whose k-bit weights (with block constants) fit in ``memory_bytes``."""
     return float(memory_bytes / kbit_weight_bytes(1.0, bits, block_size))
 
 
-def recommend_kbit(memory_bytes: float, family_sizes: list[float], block_size: int = 64) -> tuple[float, float] | None:
+def recommend_kbit(memory_bytes: float, family_sizes: list[float],
+                  block_size: int = DEFAULT_BLOCK_SIZE) -> tuple[float, float] | None:
     """Dettmers' rule over a model family: the largest size that fits at 4 bits, then the highest
     precision (up to 8 bits) at which that same size still fits. None when nothing fits at 4 bits."""
     fits = [n for n in family_sizes if kbit_weight_bytes(n, 4.0, block_size) <= memory_bytes]

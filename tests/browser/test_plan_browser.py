@@ -167,11 +167,11 @@ def test_the_explanations_and_the_json_are_built_when_opened(page, server_url):
     assert_no_exception(page)
     footprint.locator(".katex").first.wait_for(timeout=30_000)
     assert "CO_2" in footprint.locator("annotation").first.text_content()  # KaTeX keeps the LaTeX source
-    rows = {}
-    for row in footprint.locator("tbody tr").all():
-        label, value = (c.strip() for c in row.locator("th, td").all_inner_texts())
-        rows[label] = value
-    assert rows["PUE"] == "1.30" and rows["devices"] == "1,020"
+    rows = {}  # the inputs table: symbol, meaning, this scenario's value
+    for row in footprint.locator('[data-testid="stTable"]').first.locator("tbody tr").all():
+        cells = [c.strip() for c in row.locator("th, td").all_inner_texts()]
+        rows[cells[0]] = cells[-1]
+    assert rows["PUE"] == "1.30" and rows["n"] == "1,024"  # a count of devices, whole
     json_box = page.get_by_test_id("stExpander").filter(has_text="Scenario as JSON")
     time_action(page, lambda: json_box.locator("summary").click())
     assert_no_exception(page)

@@ -58,7 +58,7 @@ def test_allocation_rule_reports_no_loss(capsys):
     [
         (("optimal", "--law", "nope", "--flops", "1e20"), "unknown law 'nope'"),
         (("optimal", "--law", "kaplan", "--flops", "-5"), "must be a positive"),
-        (("optimal", "--law", "kaplan", "--flops", "lots"), "is not a number"),
+        (("optimal", "--law", "kaplan", "--flops", "lots"), "must be a number"),
         (("target", "--law", "chinchilla", "--loss", "1.2"), "irreducible loss E=1.69"),
         (("loss", "--law", "chinchilla", "--params", "1e9", "--tokens", "1e10", "--unique-tokens", "1e9"),
          "takes no --unique-tokens"),

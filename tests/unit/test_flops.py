@@ -75,7 +75,7 @@ def test_6nd():
 
 
 def test_bad_shapes_are_refused():
-    with pytest.raises(ValueError, match="d_model must be positive"):
+    with pytest.raises(ValueError, match="d_model must be a positive"):
         Architecture(n_layers=2, d_model=0, n_heads=1, d_ff=4)
     with pytest.raises(ValueError, match="not a multiple"):
         Architecture(n_layers=2, d_model=64, n_heads=8, n_kv_heads=3, d_ff=256)

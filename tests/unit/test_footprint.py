@@ -67,13 +67,13 @@ def test_catalog_has_the_devices_and_only_dense_peaks():
 
 
 def test_bad_devices_and_inputs_are_named():
-    with pytest.raises(HardwareError, match="memory_gb must be positive"):
+    with pytest.raises(HardwareError, match="memory_gb must be a positive"):
         device_from_row({"hardware_id": "x", "peak_bf16_tflops": 1, "memory_gb": -1, "bandwidth_gb_s": 1})
     with pytest.raises(HardwareError, match="at least one peak"):
         device_from_row({"hardware_id": "x", "memory_gb": 1, "bandwidth_gb_s": 1})
     with pytest.raises(HardwareError, match="no fp8 peak"):
         CATALOG["v100-sxm2"].peak_flops("fp8")
-    with pytest.raises(FootprintError, match="mfu is a fraction"):
+    with pytest.raises(FootprintError, match=r"mfu \(a fraction of peak\) must be .* at most 1"):
         training_footprint(1e23, CATALOG["h100-sxm"], n_devices=8, mfu=40, grid_g_per_kwh=400)
     no_power = device_from_row({"hardware_id": "x", "peak_bf16_tflops": 100, "memory_gb": 16, "bandwidth_gb_s": 800})
     with pytest.raises(FootprintError, match="no TDP"):

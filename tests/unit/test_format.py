@@ -42,3 +42,11 @@ def test_user_text_is_escaped_for_markdown():
     hostile = "**bold** [link](http://x) $E=mc^2$ <b>"
     escaped = fmt.plain(hostile)
     assert "\\*\\*bold\\*\\*" in escaped and "\\[link\\]" in escaped and "\\$" in escaped and "\\<b\\>" in escaped
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (406.4, "406.4"), (6.4e13, "6.4e13"), (0.0598, "0.0598"), (1.2e-5, "1.2e-5"), (-0.713, "-0.713"),
+    (float(math.exp(6.0073404)), "406.401"), (math.nan, "–"),
+])
+def test_a_laws_constants_read_as_printed(value, text):
+    assert fmt.constant(value) == text

@@ -19,7 +19,7 @@ def test_every_module_belongs_to_a_layer_and_the_engine_has_its_folders():
     assert {"engine.laws", "engine.cost", "engine.data", "engine.analysis"} <= layers
     # the engine's top level holds only the front end and what every layer shares
     top = {m for m in modules if m.count(".") == 1 and m.startswith("engine.") and not modules[m].name == "__init__.py"}
-    assert top == {"engine.cli", "engine.__main__", "engine.errors", "engine.conventions", "engine.paths"}
+    assert top == {"engine.cli", "engine.__main__", "engine.errors", "engine.conventions", "engine.formula", "engine.paths"}
 
 
 def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
