@@ -11,10 +11,21 @@ from ui.navigation import HOME_ALIAS, PAGES
 
 st.set_page_config(page_title="FLOPwise", page_icon="⚡", layout="wide")
 
-pages = [st.Page(p.path, title=p.title, icon=p.icon, url_path=HOME_ALIAS if p.default else p.url_path,
-                 default=p.default) for p in PAGES]
-pages += [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, visibility="hidden")
-          for p in PAGES if p.default]
+pages = [
+    st.Page(
+        p.path,
+        title=p.title,
+        icon=p.icon,
+        url_path=HOME_ALIAS if p.default else p.url_path,
+        default=p.default,
+    )
+    for p in PAGES
+]
+pages += [
+    st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, visibility="hidden")
+    for p in PAGES
+    if p.default
+]
 page = st.navigation(pages)
 
 BUSY_RETRY_S, BUSY_GIVE_UP_S = 1.0, 30.0  # while another process writes the store

@@ -35,21 +35,32 @@ def saved_fits(version: tuple) -> list:
 def listing(sections: list) -> None:
     """The search box and what it leaves: typing reruns only this part."""
     total = sum(len(entries) for _, entries in sections)
-    query = st.text_input(
-        "Search the methodology", key=SEARCH_KEY, type="search", live=True, bind="query-params",
-        placeholder="A law, author, symbol or word: Kaplan, KV cache, not verified",
-        help="Looks through titles, formulas, constants, inputs, conventions, valid ranges, assumptions and "
-             "sources, ignoring case; every word must occur.") or ""
+    query = (
+        st.text_input(
+            "Search the methodology",
+            key=SEARCH_KEY,
+            type="search",
+            live=True,
+            bind="query-params",
+            placeholder="A law, author, symbol or word: Kaplan, KV cache, not verified",
+            help="Looks through titles, formulas, constants, inputs, conventions, valid ranges, assumptions and "
+            "sources, ignoring case; every word must occur.",
+        )
+        or ""
+    )
     found = registry.search(sections, query)
     shown = sum(len(entries) for _, entries in found)
     words = f" for “{fmt.plain(query.strip())}”" if query.strip() else ""
     st.caption(f"{shown:,} of {total:,} shown{words}.")
     if not found:
-        st.info(f"Nothing matches “{fmt.plain(query.strip())}”. Try one word of a title, an author or a "
-                f"symbol, or clear the search to see all {total:,}.")
+        st.info(
+            f"Nothing matches “{fmt.plain(query.strip())}”. Try one word of a title, an author or a "
+            f"symbol, or clear the search to see all {total:,}."
+        )
     else:  # a line of contents: each section and how many it shows, linked to its heading
-        st.markdown(" · ".join(f"[{heading} ({len(entries):,})](#{anchor(heading)})"
-                               for heading, entries in found))
+        st.markdown(
+            " · ".join(f"[{heading} ({len(entries):,})](#{anchor(heading)})" for heading, entries in found)
+        )
     for heading, entries in found:
         st.subheader(heading, anchor=anchor(heading))
         for entry in entries:
@@ -60,8 +71,10 @@ def listing(sections: list) -> None:
 
 
 st.title("Methodology")
-st.caption("Every law, allocation rule and cost model FLOPwise evaluates: its formula, constants, inputs "
-           "with units, conventions, valid range, assumptions and source, and whether it was checked against "
-           "that source. Each is written once, beside the code that evaluates it; this page and the pages' "
-           "“How … is computed” panels show it from there.")
+st.caption(
+    "Every law, allocation rule and cost model FLOPwise evaluates: its formula, constants, inputs "
+    "with units, conventions, valid range, assumptions and source, and whether it was checked against "
+    "that source. Each is written once, beside the code that evaluates it; this page and the pages' "
+    "“How … is computed” panels show it from there."
+)
 listing(registry.methodology(saved_fits(db.version())))

@@ -8,15 +8,13 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from engine.analysis import hyperparams, plan, registry
-
+from engine.analysis.fit import allocation_band
 from engine.cost import carbon, inference, microbench
 from engine.cost.footprint import SERVING_DEVICE_HOURS, TRAINING_FOOTPRINT
 from engine.cost.lifetime import LIFETIME_OPTIMUM
-from engine.laws.base import COMPUTE_OPTIMAL, LEAST_COMPUTE_FOR_LOSS
-
 from engine.data import store
-from engine.analysis.fit import allocation_band
 from engine.errors import LawError
+from engine.laws.base import COMPUTE_OPTIMAL, LEAST_COMPUTE_FOR_LOSS
 from ui import db, figures
 from ui import format as fmt
 from ui.tables import scenario_table
@@ -26,16 +24,27 @@ from ui.widgets import explain, lazy_expander
 DEFAULTS = plan.PlanInputs()
 B_PARAM = "plan_b"  # scenario B in the URL: plan.Candidate.to_param()
 # The mode radio's words (what the URL holds) for each engine mode.
-MODE_LABELS = {plan.PlanMode.BUDGET: "Compute budget", plan.PlanMode.DEVICES_DAYS: "Devices × days",
-               plan.PlanMode.TARGET_LOSS: "Target loss"}
+MODE_LABELS = {
+    plan.PlanMode.BUDGET: "Compute budget",
+    plan.PlanMode.DEVICES_DAYS: "Devices × days",
+    plan.PlanMode.TARGET_LOSS: "Target loss",
+}
 MODES = {label: mode for mode, label in MODE_LABELS.items()}
 # The front selector's words (what the URL holds) for each objective, its axis label, and its words
 # in a sentence ("at no more lifetime cost than A").
 FRONTS = {"cost": "cost_usd", "CO2e": "co2_t", "latency": "latency_ms", "memory": "memory_gb"}
-AXIS_LABELS = {"cost_usd": "Lifetime cost ($)", "co2_t": "Lifetime CO2e (t)",
-               "latency_ms": "Decode latency (ms/token)", "memory_gb": "Serving memory (GB)"}
-FRONT_WORDS = {"cost_usd": "lifetime cost", "co2_t": "lifetime CO2e", "latency_ms": "decode latency",
-               "memory_gb": "serving memory"}
+AXIS_LABELS = {
+    "cost_usd": "Lifetime cost ($)",
+    "co2_t": "Lifetime CO2e (t)",
+    "latency_ms": "Decode latency (ms/token)",
+    "memory_gb": "Serving memory (GB)",
+}
+FRONT_WORDS = {
+    "cost_usd": "lifetime cost",
+    "co2_t": "lifetime CO2e",
+    "latency_ms": "decode latency",
+    "memory_gb": "serving memory",
+}
 # Widgets whose URL key or unit differ from their PlanInputs field: key -> (field, to engine, from engine).
 CONVERTED = {
     "plan_mode": ("plan_mode", MODES.__getitem__, MODE_LABELS.__getitem__),
@@ -100,7 +109,9 @@ def evaluate_b(result: plan.PlanResult, candidate: plan.Candidate, law, device) 
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def front_view(inputs: plan.PlanInputs, law, device, grid, objective: str, budget: float | None) -> plan.FrontView:
+def front_view(
+    inputs: plan.PlanInputs, law, device, grid, objective: str, budget: float | None
+) -> plan.FrontView:
     return plan.front_view(inputs, law, device, grid, objective, budget=budget)
 
 
@@ -111,73 +122,144 @@ def scenario_inputs(link: LinkCheck, all_laws: dict, all_devices: dict, version:
     values: dict = {"plan_mode": mode}
     with top[1]:
         if MODES[mode] is plan.PlanMode.BUDGET:
-            values["log10_flops"] = link.slider(st, "Training compute (log10 FLOPs)", 18.0, 27.0,
-                                                DEFAULTS.log10_flops, 0.01, key="log10_flops",
-                                                help="23.76 is Chinchilla's budget, 5.76e23 FLOPs.")
+            values["log10_flops"] = link.slider(
+                st,
+                "Training compute (log10 FLOPs)",
+                18.0,
+                27.0,
+                DEFAULTS.log10_flops,
+                0.01,
+                key="log10_flops",
+                help="23.76 is Chinchilla's budget, 5.76e23 FLOPs.",
+            )
             st.caption(f"10^{values['log10_flops']:.2f} = {fmt.flops(10 ** values['log10_flops'])}")
         elif MODES[mode] is plan.PlanMode.TARGET_LOSS:
-            values["target_loss"] = link.number_input(st, "Target loss (nats/token, on the law's data set)", 0.5,
-                                                      10.0, DEFAULTS.target_loss, 0.01, key="target_loss")
+            values["target_loss"] = link.number_input(
+                st,
+                "Target loss (nats/token, on the law's data set)",
+                0.5,
+                10.0,
+                DEFAULTS.target_loss,
+                0.01,
+                key="target_loss",
+            )
         else:
-            values["days"] = link.number_input(st, "Days of training", 0.5, 3650.0, DEFAULTS.days, 1.0, key="days")
-    values["n_devices"] = link.number_input(top[2], "Devices", 1, 1_000_000, DEFAULTS.n_devices, 8, key="n_devices")
+            values["days"] = link.number_input(
+                st, "Days of training", 0.5, 3650.0, DEFAULTS.days, 1.0, key="days"
+            )
+    values["n_devices"] = link.number_input(
+        top[2], "Devices", 1, 1_000_000, DEFAULTS.n_devices, 8, key="n_devices"
+    )
     law_ids = list(all_laws)
-    values["plan_law"] = link.selectbox(top[3], "Law", law_ids, index=law_ids.index(DEFAULTS.plan_law),
-                                        key="plan_law")
+    values["plan_law"] = link.selectbox(
+        top[3], "Law", law_ids, index=law_ids.index(DEFAULTS.plan_law), key="plan_law"
+    )
 
     hw = st.columns([3, 1, 2, 2, 2])
     hw_ids = list(all_devices)
     # Options are ids (the URL holds the option's text); the full name is shown beneath.
-    values["hardware"] = link.selectbox(hw[0], "Hardware", hw_ids, index=hw_ids.index(DEFAULTS.hardware),
-                                        key="hardware")
+    values["hardware"] = link.selectbox(
+        hw[0], "Hardware", hw_ids, index=hw_ids.index(DEFAULTS.hardware), key="hardware"
+    )
     hw[0].caption(fmt.plain(all_devices[values["hardware"]].name))
     hw[0].page_link("app_pages/hardware.py", label="Not listed? Add your own device", icon="➕")
     stored = measurements(version)
-    values["use_measured"] = hw[0].toggle("Use measured", key="use_measured", disabled=not stored,
-                                          bind="query-params",
-                                          help="Replace the catalog peaks and bandwidth by a microbenchmark of this "
-                                               "machine (Hardware page).")
+    values["use_measured"] = hw[0].toggle(
+        "Use measured",
+        key="use_measured",
+        disabled=not stored,
+        bind="query-params",
+        help="Replace the catalog peaks and bandwidth by a microbenchmark of this machine (Hardware page).",
+    )
     if values["use_measured"] and stored:
         values["measurement"] = link.selectbox(hw[0], "Measurement", list(stored), key="measurement")
     device_now = measured_or_catalog(values, all_devices, stored)
     dtypes = device_now.supported_dtypes
-    values["train_dtype"] = link.selectbox(hw[1], "Data type", dtypes,
-                                           index=dtypes.index("bf16") if "bf16" in dtypes else 0, key="train_dtype")
-    values["mfu_train"] = link.slider(hw[2], "MFU, training", 0.05, 0.8, DEFAULTS.mfu_train, 0.001,
-                                      key="mfu_train", format="%.3f")
-    values["mfu_prefill"] = link.slider(hw[3], "MFU, prefill", 0.05, 0.8, DEFAULTS.mfu_prefill, 0.01,
-                                        key="mfu_prefill")
-    values["mfu_decode"] = link.slider(hw[4], "MFU, decode", 0.005, 0.5, DEFAULTS.mfu_decode, 0.005,
-                                       key="mfu_decode", format="%.3f",
-                                       help="Generation runs far below peak (Sardana et al.'s code assumes 1%).")
+    values["train_dtype"] = link.selectbox(
+        hw[1], "Data type", dtypes, index=dtypes.index("bf16") if "bf16" in dtypes else 0, key="train_dtype"
+    )
+    values["mfu_train"] = link.slider(
+        hw[2], "MFU, training", 0.05, 0.8, DEFAULTS.mfu_train, 0.001, key="mfu_train", format="%.3f"
+    )
+    values["mfu_prefill"] = link.slider(
+        hw[3], "MFU, prefill", 0.05, 0.8, DEFAULTS.mfu_prefill, 0.01, key="mfu_prefill"
+    )
+    values["mfu_decode"] = link.slider(
+        hw[4],
+        "MFU, decode",
+        0.005,
+        0.5,
+        DEFAULTS.mfu_decode,
+        0.005,
+        key="mfu_decode",
+        format="%.3f",
+        help="Generation runs far below peak (Sardana et al.'s code assumes 1%).",
+    )
 
     use = st.columns([2, 2, 3, 2])
-    values["inference_tokens_t"] = link.number_input(use[0], "Tokens served (trillions)", 0.0, 1e6,
-                                                     DEFAULTS.inference_tokens / 1e12, 0.5, key="inference_tokens_t",
-                                                     help="Lifetime tokens served by the model, prompt and output.")
-    values["prompt_fraction"] = link.slider(use[1], "Share that is prompt", 0.0, 1.0, DEFAULTS.prompt_fraction,
-                                            0.05, key="prompt_fraction")
+    values["inference_tokens_t"] = link.number_input(
+        use[0],
+        "Tokens served (trillions)",
+        0.0,
+        1e6,
+        DEFAULTS.inference_tokens / 1e12,
+        0.5,
+        key="inference_tokens_t",
+        help="Lifetime tokens served by the model, prompt and output.",
+    )
+    values["prompt_fraction"] = link.slider(
+        use[1], "Share that is prompt", 0.0, 1.0, DEFAULTS.prompt_fraction, 0.05, key="prompt_fraction"
+    )
     regions = list(grids())
-    values["region"] = link.selectbox(use[2], "Grid region", regions, index=regions.index(DEFAULTS.region),
-                                      key="region")
-    values["use_custom_grid"] = use[3].toggle("Own grid intensity", key="use_custom_grid", bind="query-params",
-                                              help="Enter the gCO2e per kWh of your data centre's supply.")
+    values["region"] = link.selectbox(
+        use[2], "Grid region", regions, index=regions.index(DEFAULTS.region), key="region"
+    )
+    values["use_custom_grid"] = use[3].toggle(
+        "Own grid intensity",
+        key="use_custom_grid",
+        bind="query-params",
+        help="Enter the gCO2e per kWh of your data centre's supply.",
+    )
     if values["use_custom_grid"]:
-        values["custom_grid"] = link.number_input(use[3], "gCO2e per kWh", 0.0, 2000.0, DEFAULTS.custom_grid, 10.0,
-                                                  key="custom_grid")
+        values["custom_grid"] = link.number_input(
+            use[3], "gCO2e per kWh", 0.0, 2000.0, DEFAULTS.custom_grid, 10.0, key="custom_grid"
+        )
     site = st.columns([2, 2, 3, 2])
-    values["pue"] = link.number_input(site[0], "PUE", 1.0, 3.0, DEFAULTS.pue, 0.01, key="pue",
-                                      help="Power usage effectiveness: facility energy ÷ IT energy.")
-    values["price"] = link.number_input(site[1], "Price ($ per device-hour)", 0.0, 100.0, DEFAULTS.price, 0.1,
-                                        key="price")
+    values["pue"] = link.number_input(
+        site[0],
+        "PUE",
+        1.0,
+        3.0,
+        DEFAULTS.pue,
+        0.01,
+        key="pue",
+        help="Power usage effectiveness: facility energy ÷ IT energy.",
+    )
+    values["price"] = link.number_input(
+        site[1], "Price ($ per device-hour)", 0.0, 100.0, DEFAULTS.price, 0.1, key="price"
+    )
     tdp = device_now.tdp_w
     values["power_w"] = link.number_input(
-        site[2], "Average power per device (W; 0 = catalog)", 0.0, 5000.0, DEFAULTS.power_w, 10.0, key="power_w",
+        site[2],
+        "Average power per device (W; 0 = catalog)",
+        0.0,
+        5000.0,
+        DEFAULTS.power_w,
+        10.0,
+        key="power_w",
         help="Average power drawn per device while training and serving; 0 uses the catalog TDP"
-             + (f" ({tdp:,.0f} W for this device)." if tdp else " (none is known for this device)."))
+        + (f" ({tdp:,.0f} W for this device)." if tdp else " (none is known for this device)."),
+    )
     values["memory_limit_gb"] = link.number_input(
-        site[3], "Serving memory limit (GB; 0 = none)", 0.0, 100_000.0, DEFAULTS.memory_limit_gb, 8.0,
-        key="memory_limit_gb", help="Keep only the candidates whose weights fit in this much memory.")
+        site[3],
+        "Serving memory limit (GB; 0 = none)",
+        0.0,
+        100_000.0,
+        DEFAULTS.memory_limit_gb,
+        8.0,
+        key="memory_limit_gb",
+        help="Keep only the candidates whose weights fit in this much memory.",
+    )
     return to_inputs(values)
 
 
@@ -198,7 +280,9 @@ def device_values(result: plan.PlanResult, device) -> dict:
     return {
         "peak": f"{fmt.flop_rate(device.peak_flops(inputs.train_dtype))} ({inputs.train_dtype}, dense)",
         "n": inputs.n_devices,
-        "P": f"{power:,.0f} W (entered)" if power else (f"{device.tdp_w:,.0f} W (catalog TDP)" if device.tdp_w else None),
+        "P": f"{power:,.0f} W (entered)"
+        if power
+        else (f"{device.tdp_w:,.0f} W (catalog TDP)" if device.tdp_w else None),
         "PUE": inputs.pue,
         "I_grid": f"{grid.g_co2_per_kwh:.4g} ({grid.label}{', ' + grid.year if grid.year else ''})",
         "A_die": None if device.die_area_cm2 is None else f"{device.die_area_cm2:g} cm²",
@@ -212,19 +296,29 @@ def hyperparameters_line(result: plan.PlanResult) -> None:
     """The recommended model's peak learning rate and batch size, by the Step Law."""
     law = hyperparams.STEP_LAW
     rec = law.recommend(result.n_params, result.n_tokens)
-    st.markdown(f"**Train it with** a peak learning rate of {fmt.sci(rec.learning_rate)} and batch size of "
-                f"{fmt.count(rec.batch_size_tokens, 'tokens')} "
-                f"({fmt.sig(rec.batch_size_sequences(inference.DEFAULT_SEQ_LEN))} sequences of "
-                f"{inference.DEFAULT_SEQ_LEN:,} tokens).")
+    st.markdown(
+        f"**Train it with** a peak learning rate of {fmt.sci(rec.learning_rate)} and batch size of "
+        f"{fmt.count(rec.batch_size_tokens, 'tokens')} "
+        f"({fmt.sig(rec.batch_size_sequences(inference.DEFAULT_SEQ_LEN))} sequences of "
+        f"{inference.DEFAULT_SEQ_LEN:,} tokens)."
+    )
     outside = bool(law.outside_fitted_range(result.n_params, result.n_tokens))
     (n_lo, n_hi), (d_lo, d_hi) = law.fitted_n, law.fitted_d
-    warning = (f"{fmt.count(result.n_params)} parameters on {fmt.count(result.n_tokens, 'tokens')} lies outside the "
-               f"range the Step Law was fitted on ({fmt.count(n_lo)} to {fmt.count(n_hi)} parameters, "
-               f"{fmt.count(d_lo)} to {fmt.count(d_hi, 'tokens')}): these values are an extrapolation."
-               if outside else None)
-    explain("How the learning rate and batch size were chosen", law,
-            values={"N (parameters; the law's N is non-embedding, the plan's is total)": fmt.count(result.n_params),
-                    "D (tokens)": fmt.count(result.n_tokens)})
+    warning = (
+        f"{fmt.count(result.n_params)} parameters on {fmt.count(result.n_tokens, 'tokens')} lies outside the "
+        f"range the Step Law was fitted on ({fmt.count(n_lo)} to {fmt.count(n_hi)} parameters, "
+        f"{fmt.count(d_lo)} to {fmt.count(d_hi, 'tokens')}): these values are an extrapolation."
+        if outside
+        else None
+    )
+    explain(
+        "How the learning rate and batch size were chosen",
+        law,
+        values={
+            "N (parameters; the law's N is non-embedding, the plan's is total)": fmt.count(result.n_params),
+            "D (tokens)": fmt.count(result.n_tokens),
+        },
+    )
     if warning:
         st.caption(f"⚠ {warning}")
 
@@ -234,42 +328,75 @@ def headline(result: plan.PlanResult, device, law, samples=None) -> None:
     band = None
     if samples is not None and result.inputs.plan_mode is not plan.PlanMode.TARGET_LOSS:
         band = allocation_band(samples, [result.flops]).iloc[0]
-    a.metric("Parameters N", fmt.count(result.n_params),
-             help=None if band is None else f"95% band from the fit's bootstrap: {fmt.count(band.n_params_lo)} to "
-                                            f"{fmt.count(band.n_params_hi)}")
-    b.metric("Training tokens D", fmt.count(result.n_tokens),
-             help=None if band is None else f"95% band: {fmt.count(band.n_tokens_lo)} to {fmt.count(band.n_tokens_hi)}")
+    a.metric(
+        "Parameters N",
+        fmt.count(result.n_params),
+        help=None
+        if band is None
+        else f"95% band from the fit's bootstrap: {fmt.count(band.n_params_lo)} to "
+        f"{fmt.count(band.n_params_hi)}",
+    )
+    b.metric(
+        "Training tokens D",
+        fmt.count(result.n_tokens),
+        help=None
+        if band is None
+        else f"95% band: {fmt.count(band.n_tokens_lo)} to {fmt.count(band.n_tokens_hi)}",
+    )
     c.metric("Tokens per parameter", fmt.ratio(result.tokens_per_param))
     d.metric("Predicted loss (nats/token)", f"{result.loss:.4f}")
     if result.inputs.plan_mode is not plan.PlanMode.BUDGET:
         st.caption(f"Training compute: {fmt.flops(result.flops)}.")
     if band is not None:
-        st.caption(f"Your fit's 95% bootstrap band at this budget: N* {fmt.count(band.n_params_lo)}–"
-                   f"{fmt.count(band.n_params_hi)}, D* {fmt.count(band.n_tokens_lo)}–{fmt.count(band.n_tokens_hi)}.")
+        st.caption(
+            f"Your fit's 95% bootstrap band at this budget: N* {fmt.count(band.n_params_lo)}–"
+            f"{fmt.count(band.n_params_hi)}, D* {fmt.count(band.n_tokens_lo)}–{fmt.count(band.n_tokens_hi)}."
+        )
     target = result.inputs.plan_mode is plan.PlanMode.TARGET_LOSS
-    explain("How the model was chosen", LEAST_COMPUTE_FOR_LOSS if target else COMPUTE_OPTIMAL, law,
-            values={**({"ℓ": f"{result.loss:.4f}", "L*(C)": f"{result.loss:.4f}"} if target else {}),
-                    "C": fmt.flops(result.flops), "N": fmt.count(result.n_params), "D": fmt.count(result.n_tokens),
-                    "L": f"{result.loss:.4f} ({law.info.title})"},
-            note="In devices × days mode C is what the devices deliver in that time at the training MFU (the "
-                 "footprint's device-hours, below, read backwards)." if result.inputs.plan_mode is
-                 plan.PlanMode.DEVICES_DAYS else "")
+    explain(
+        "How the model was chosen",
+        LEAST_COMPUTE_FOR_LOSS if target else COMPUTE_OPTIMAL,
+        law,
+        values={
+            **({"ℓ": f"{result.loss:.4f}", "L*(C)": f"{result.loss:.4f}"} if target else {}),
+            "C": fmt.flops(result.flops),
+            "N": fmt.count(result.n_params),
+            "D": fmt.count(result.n_tokens),
+            "L": f"{result.loss:.4f} ({law.info.title})",
+        },
+        note="In devices × days mode C is what the devices deliver in that time at the training MFU (the "
+        "footprint's device-hours, below, read backwards)."
+        if result.inputs.plan_mode is plan.PlanMode.DEVICES_DAYS
+        else "",
+    )
     hyperparameters_line(result)
     t = result.train
     e1, e2, e3, e4, e5 = st.columns(5)
     e1.metric("Training device-hours", fmt.count(t.device_hours))
     e2.metric("Wall-clock days", fmt.sig(t.wall_days))
     e3.metric("Training energy (MWh)", fmt.DASH if t.energy_kwh is None else fmt.sig(t.energy_kwh / 1000))
-    e4.metric("Training tCO2e", fmt.DASH if t.co2_kg is None else fmt.sig(t.co2_kg / 1000),
-              help=None if t.embodied_co2_kg is None else f"+ {fmt.sig(t.embodied_co2_kg / 1000)} t embodied")
+    e4.metric(
+        "Training tCO2e",
+        fmt.DASH if t.co2_kg is None else fmt.sig(t.co2_kg / 1000),
+        help=None if t.embodied_co2_kg is None else f"+ {fmt.sig(t.embodied_co2_kg / 1000)} t embodied",
+    )
     e5.metric("Training cost", fmt.money(t.cost_usd))
-    explain("How the footprint is computed", TRAINING_FOOTPRINT,
-            values={"C": fmt.flops(result.flops), "MFU": result.inputs.mfu_train, **device_values(result, device)},
-            note=f"Hardware: {fmt.plain(device.source)}. Grid: {fmt.plain(result.grid.source)}.")
+    explain(
+        "How the footprint is computed",
+        TRAINING_FOOTPRINT,
+        values={
+            "C": fmt.flops(result.flops),
+            "MFU": result.inputs.mfu_train,
+            **device_values(result, device),
+        },
+        note=f"Hardware: {fmt.plain(device.source)}. Grid: {fmt.plain(result.grid.source)}.",
+    )
     if result.total_co2_kg is not None:
         parts = [f"{fmt.sig(n)} {e.label}" for n, e in carbon.equivalents(result.total_co2_kg)]
-        st.caption(f"Lifetime (training + serving) {fmt.sig(result.total_co2_kg / 1000)} tCO2e ≈ {'; or '.join(parts)} "
-                   f"({carbon.EQUIVALENTS[0].source}).")
+        st.caption(
+            f"Lifetime (training + serving) {fmt.sig(result.total_co2_kg / 1000)} tCO2e ≈ {'; or '.join(parts)} "
+            f"({carbon.EQUIVALENTS[0].source})."
+        )
 
 
 def serving_section(result: plan.PlanResult, device, law) -> None:
@@ -280,24 +407,41 @@ def serving_section(result: plan.PlanResult, device, law) -> None:
     s3.metric("Cost per 1M tokens", fmt.money(inf.cost_per_million_tokens_usd))
     s4.metric("Lifetime serving cost", fmt.money(result.serve.cost_usd) if result.serve else fmt.DASH)
     arch = inf.architecture
-    shape = f"; shape {'assumed from N' if inf.shape_assumed else 'given'}: {inference.shape_words(arch)}" if arch else ""
-    st.caption(f"{inf.explain()} Weights {fmt.sig(inf.weight_bytes / 1e9)} GB, KV cache "
-               f"{fmt.sig(inf.kv_cache_bytes / 1e9)} GB at {inf.context_tokens:,.0f} tokens of context on one "
-               f"{fmt.plain(device.name)}{fmt.plain(shape)}.")
+    shape = (
+        f"; shape {'assumed from N' if inf.shape_assumed else 'given'}: {inference.shape_words(arch)}"
+        if arch
+        else ""
+    )
+    st.caption(
+        f"{inf.explain()} Weights {fmt.sig(inf.weight_bytes / 1e9)} GB, KV cache "
+        f"{fmt.sig(inf.kv_cache_bytes / 1e9)} GB at {inf.context_tokens:,.0f} tokens of context on one "
+        f"{fmt.plain(device.name)}{fmt.plain(shape)}."
+    )
     inputs = result.inputs
     prompt = inputs.inference_tokens * inputs.prompt_fraction
-    explain("How the serving numbers are computed", inference.SERVING_ROOFLINE, SERVING_DEVICE_HOURS, values={
-        "b": 1, "N": fmt.count(result.n_params),
-        "n_layer, d_attn": f"{arch.n_layers:,}, {arch.d_attn:,}" if arch else None,
-        "L_ctx": f"{inf.context_tokens:,.0f} tokens",
-        "n_kv, d_head": f"{arch.kv_heads:,}, {arch.head_dim:,}" if arch else None,
-        "MFU_decode": inputs.mfu_decode, "MFU_prefill": inputs.mfu_prefill,
-        "W": f"{fmt.sig(inf.weight_bytes / 1e9)} GB", "bits": fmt.short(inf.weight_bytes * 8 / result.n_params),
-        "KV": f"{fmt.sig(inf.kv_cache_bytes / 1e9)} GB",
-        "bytes": fmt.short(inference.BYTES_PER_ELEMENT[inputs.train_dtype]) + f" ({inputs.train_dtype})",
-        "BW": f"{fmt.short(device.bandwidth_gb_s)} GB/s", "t_token": f"{fmt.short(inf.decode_s_per_step * 1e3)} ms",
-        "D_in": fmt.count(prompt, "tokens"), "D_out": fmt.count(inputs.inference_tokens - prompt, "tokens"),
-        **device_values(result, device)})
+    explain(
+        "How the serving numbers are computed",
+        inference.SERVING_ROOFLINE,
+        SERVING_DEVICE_HOURS,
+        values={
+            "b": 1,
+            "N": fmt.count(result.n_params),
+            "n_layer, d_attn": f"{arch.n_layers:,}, {arch.d_attn:,}" if arch else None,
+            "L_ctx": f"{inf.context_tokens:,.0f} tokens",
+            "n_kv, d_head": f"{arch.kv_heads:,}, {arch.head_dim:,}" if arch else None,
+            "MFU_decode": inputs.mfu_decode,
+            "MFU_prefill": inputs.mfu_prefill,
+            "W": f"{fmt.sig(inf.weight_bytes / 1e9)} GB",
+            "bits": fmt.short(inf.weight_bytes * 8 / result.n_params),
+            "KV": f"{fmt.sig(inf.kv_cache_bytes / 1e9)} GB",
+            "bytes": fmt.short(inference.BYTES_PER_ELEMENT[inputs.train_dtype]) + f" ({inputs.train_dtype})",
+            "BW": f"{fmt.short(device.bandwidth_gb_s)} GB/s",
+            "t_token": f"{fmt.short(inf.decode_s_per_step * 1e3)} ms",
+            "D_in": fmt.count(prompt, "tokens"),
+            "D_out": fmt.count(inputs.inference_tokens - prompt, "tokens"),
+            **device_values(result, device),
+        },
+    )
     if result.lifetime and result.inputs.inference_tokens > 0:
         lt = result.lifetime
         st.markdown(
@@ -305,12 +449,18 @@ def serving_section(result: plan.PlanResult, device, law) -> None:
             f"{fmt.count(lt.n_params, 'params')} on {fmt.count(lt.n_tokens, 'tokens')} — "
             f"{lt.n_params / result.n_params:.0%} of the parameters, {lt.n_tokens / result.n_tokens:.2f}× the tokens."
         )
-        explain("How the inference-aware alternative is computed", LIFETIME_OPTIMUM, values={
-            "ℓ": f"{lt.loss:.4f}", "E, A, B, α, β": ", ".join(fmt.constant(v) for v in law.parameters.values()),
-            "D_in, D_out": f"{fmt.count(prompt, 'tokens')}, {fmt.count(inputs.inference_tokens - prompt, 'tokens')}",
-            "MFU_tr, MFU_prefill, MFU_decode": f"{inputs.mfu_train:g}, {inputs.mfu_prefill:g}, {inputs.mfu_decode:g}",
-            "c": "the same for training and serving here: it cancels from w",
-            "w": fmt.count(lt.inference_weight, "tokens")})
+        explain(
+            "How the inference-aware alternative is computed",
+            LIFETIME_OPTIMUM,
+            values={
+                "ℓ": f"{lt.loss:.4f}",
+                "E, A, B, α, β": ", ".join(fmt.constant(v) for v in law.parameters.values()),
+                "D_in, D_out": f"{fmt.count(prompt, 'tokens')}, {fmt.count(inputs.inference_tokens - prompt, 'tokens')}",
+                "MFU_tr, MFU_prefill, MFU_decode": f"{inputs.mfu_train:g}, {inputs.mfu_prefill:g}, {inputs.mfu_decode:g}",
+                "c": "the same for training and serving here: it cancels from w",
+                "w": fmt.count(lt.inference_weight, "tokens"),
+            },
+        )
 
 
 def scenario_b(link: LinkCheck | None = None) -> plan.Candidate | None:
@@ -322,7 +472,9 @@ def scenario_b(link: LinkCheck | None = None) -> plan.Candidate | None:
         return plan.Candidate.from_param(raw)
     except ValueError as exc:
         if link is not None:
-            link.note(f"The link's scenario B ({fmt.plain(raw)}) cannot be read: {fmt.plain(exc)}. Showing A only.")
+            link.note(
+                f"The link's scenario B ({fmt.plain(raw)}) cannot be read: {fmt.plain(exc)}. Showing A only."
+            )
         return None
 
 
@@ -335,24 +487,31 @@ def pick_b(chart_key: str) -> None:
         return
     rows = figures.picked_rows(shown["figure"], points)
     if not rows:
-        st.session_state["plan_b_note"] = "That point is a scenario marker, not a candidate: click a grey or blue point."
+        st.session_state["plan_b_note"] = (
+            "That point is a scenario marker, not a candidate: click a grey or blue point."
+        )
         return
     candidate = plan.Candidate.from_row(shown["frame"].iloc[rows[0]])
     st.query_params[B_PARAM] = candidate.to_param()
     st.session_state["plan_b_note"] = (
         f"{len(rows):,} candidates selected: B is the first of them ({fmt.count(candidate.n_params)} active "
         f"parameters on {fmt.count(candidate.n_tokens)} tokens). Click a single point to pick another."
-        if len(rows) > 1 else None)
+        if len(rows) > 1
+        else None
+    )
 
 
 def clear_b() -> None:
     st.query_params.pop(B_PARAM, None)
     st.session_state["plan_b_note"] = None
-    st.session_state["plan_b_generation"] = st.session_state.get("plan_b_generation", 0) + 1  # resets the selection
+    st.session_state["plan_b_generation"] = (
+        st.session_state.get("plan_b_generation", 0) + 1
+    )  # resets the selection
 
 
-def fronts_section(link: LinkCheck, result: plan.PlanResult, law, device, candidate_b,
-                   objective: str) -> plan.PlanResult | None:
+def fronts_section(
+    link: LinkCheck, result: plan.PlanResult, law, device, candidate_b, objective: str
+) -> plan.PlanResult | None:
     """The front for ``objective``; a click on a point makes it scenario B (returned, evaluated)."""
     inputs = result.inputs
     budget = None if inputs.plan_mode is plan.PlanMode.TARGET_LOSS else result.flops
@@ -361,24 +520,33 @@ def fronts_section(link: LinkCheck, result: plan.PlanResult, law, device, candid
     if view.front.empty:
         st.info(f"No {AXIS_LABELS[objective].lower()} for this device (a figure it needs is missing).")
         return alt
-    laws = "; ".join(f"{role}: {law_id} ({'verified' if verified else 'NOT verified'})"
-                     for role, law_id, verified in plan.candidate_laws(law))
+    laws = "; ".join(
+        f"{role}: {law_id} ({'verified' if verified else 'NOT verified'})"
+        for role, law_id, verified in plan.candidate_laws(law)
+    )
     front = view.front
-    mix = (", ".join(f"{b:g}-bit: {k:,}" for b, k in front["serve_bits"].value_counts().sort_index().items())
-           + "; " + ", ".join(f"{'dense' if e == 1 else f'{e:g} experts'}: {k:,}"
-                              for e, k in front["experts"].value_counts().sort_index().items()))
+    mix = (
+        ", ".join(f"{b:g}-bit: {k:,}" for b, k in front["serve_bits"].value_counts().sort_index().items())
+        + "; "
+        + ", ".join(
+            f"{'dense' if e == 1 else f'{e:g} experts'}: {k:,}"
+            for e, k in front["experts"].value_counts().sort_index().items()
+        )
+    )
     st.caption(
         f"Searched {view.count:,} candidates: active parameters × tokens"
         + (f" within {fmt.flops(budget)}" if budget else "")
         + f" × serving precision ({', '.join(f'{b:g}' for b in plan.SERVING_BITS)} bits) × experts "
         f"({', '.join(str(e) for e in plan.EXPERTS)}). The {len(front):,} on the front, by precision and by experts: "
         f"{mix}. Laws behind every point: {fmt.plain(laws)}. The PTQ and MoE terms are differences transferred "
-        "across data sets, an approximation. Click a point to compare it as scenario B.")
+        "across data sets, an approximation. Click a point to compare it as scenario B."
+    )
     chosen = {"A": (result.point[objective], result.point["loss"])}
     if alt is not None:
         chosen["B"] = (alt.point[objective], alt.point["loss"])
-    figure = figures.pareto_figure(view, x_label=AXIS_LABELS[objective], loss_label="Loss (nats/token)",
-                                   chosen=chosen, provenance=laws)
+    figure = figures.pareto_figure(
+        view, x_label=AXIS_LABELS[objective], loss_label="Loss (nats/token)", chosen=chosen, provenance=laws
+    )
     key = f"front_{objective}_{st.session_state.get('plan_b_generation', 0)}"
     st.session_state["plan_front_shown"] = {"key": key, "figure": figure, "frame": view.frame}
     st.plotly_chart(figure, key=key, on_select=lambda: pick_b(key), selection_mode=("points", "box", "lasso"))
@@ -390,7 +558,8 @@ def fronts_section(link: LinkCheck, result: plan.PlanResult, law, device, candid
             f"{fmt.count(row['n_params'])} active parameters on {fmt.count(row['n_tokens'])} tokens, "
             f"{fmt.configuration(row['experts'], row['serve_bits'])}, reach {row['loss']:.4f}. A is the law's "
             "compute-optimal dense 16-bit model; the front also searches experts and serving precision and may "
-            "spend less than the whole budget.")
+            "spend less than the whole budget."
+        )
     if note := st.session_state.get("plan_b_note"):
         st.info(note)
     return alt
@@ -400,8 +569,10 @@ def comparison_section(result: plan.PlanResult, alt: plan.PlanResult | None) -> 
     if alt is None:
         st.caption("No scenario B yet: click a point on the front to compare it with A here.")
         return
-    st.markdown(f"**Scenario A (recommended) against B (picked on the front: "
-                f"{fmt.configuration(alt.point['experts'], alt.point['serve_bits'])})**")
+    st.markdown(
+        f"**Scenario A (recommended) against B (picked on the front: "
+        f"{fmt.configuration(alt.point['experts'], alt.point['serve_bits'])})**"
+    )
     st.table(scenario_table(plan.results_frame(result, alt)))
     st.button("Clear B", key="clear_b", on_click=clear_b)
 
@@ -412,18 +583,32 @@ def share_section(result: plan.PlanResult, alt: plan.PlanResult | None, law, dev
     if alt is not None:
         params[B_PARAM] = alt.candidate.to_param()
     page_url = (st.context.url or "").split("?")[0]
-    st.caption("This link reproduces the scenario (every input is in the URL" + (", and B" if alt else "") + "):")
+    st.caption(
+        "This link reproduces the scenario (every input is in the URL" + (", and B" if alt else "") + "):"
+    )
     st.code(f"{page_url}?{urlencode(params)}", language=None, wrap_lines=True)
     text = plan.export_json(result, law, device)  # 0.2 ms: cheaper than a cache lookup
-    if box := lazy_expander("Scenario as JSON (inputs, law with constants and citation, hardware, results)",
-                            key="plan_json_shown"):
+    if box := lazy_expander(
+        "Scenario as JSON (inputs, law with constants and citation, hardware, results)", key="plan_json_shown"
+    ):
         box.code(text, language="json")
     x1, x2 = st.columns(2)
-    x1.download_button("Scenario as JSON", text, file_name="flopwise_scenario.json",
-                       mime="application/json", key="export_json", on_click="ignore")
-    x2.download_button("Results as CSV",
-                       lambda: plan.results_frame(*(r for r in (result, alt) if r is not None)).to_csv(index=False),
-                       file_name="flopwise_results.csv", mime="text/csv", key="export_csv", on_click="ignore")
+    x1.download_button(
+        "Scenario as JSON",
+        text,
+        file_name="flopwise_scenario.json",
+        mime="application/json",
+        key="export_json",
+        on_click="ignore",
+    )
+    x2.download_button(
+        "Results as CSV",
+        lambda: plan.results_frame(*(r for r in (result, alt) if r is not None)).to_csv(index=False),
+        file_name="flopwise_results.csv",
+        mime="text/csv",
+        key="export_csv",
+        on_click="ignore",
+    )
 
 
 @st.fragment
@@ -432,7 +617,9 @@ def alternatives(result: plan.PlanResult, law, device) -> None:
     reruns only this part. B is read from the URL here, where a click writes it."""
     link = LinkCheck()
     front = link.radio(st, "Front: loss against", list(FRONTS), horizontal=True, key="plan_front")
-    result = dataclasses.replace(result, inputs=dataclasses.replace(result.inputs, front_objective=FRONTS[front]))
+    result = dataclasses.replace(
+        result, inputs=dataclasses.replace(result.inputs, front_objective=FRONTS[front])
+    )
     alt = fronts_section(link, result, law, device, scenario_b(), FRONTS[front])
     comparison_section(result, alt)
     link.show()
@@ -440,11 +627,16 @@ def alternatives(result: plan.PlanResult, law, device) -> None:
 
 
 st.title("Plan")
-st.caption("What should we train with this budget, what will it cost and emit, and what are the alternatives?")
+st.caption(
+    "What should we train with this budget, what will it cost and emit, and what are the alternatives?"
+)
 version = db.version()
 all_devices = devices(version)
 fits = saved_fits(version)
-all_laws = {**{k: v for k, v in registry.LAWS.items() if v.has_loss}, **{k: law for k, (law, _) in fits.items()}}
+all_laws = {
+    **{k: v for k, v in registry.LAWS.items() if v.has_loss},
+    **{k: law for k, (law, _) in fits.items()},
+}
 link = LinkCheck()
 try:
     inputs = scenario_inputs(link, all_laws, all_devices, version)
@@ -453,8 +645,10 @@ try:
         st.warning(f"{fmt.plain(law.info.title)} is not usable: {problem}")
     device = measured_or_catalog(inputs.to_json(), all_devices, measurements(version))
     if inputs.use_measured:
-        st.info(f"Using measured peaks and bandwidth: {fmt.plain(device.name)}, from {fmt.plain(device.source)}. "
-                f"Power and embodied carbon stay those of the catalog entry it matches, if any.")
+        st.info(
+            f"Using measured peaks and bandwidth: {fmt.plain(device.name)}, from {fmt.plain(device.source)}. "
+            f"Power and embodied carbon stay those of the catalog entry it matches, if any."
+        )
     result = evaluate(inputs, law, device)
 except (ValueError, LawError) as exc:
     link.show()

@@ -8,11 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from engine.analysis import fit_guidance, hyperparams, isoflop, registry, scaling
-
-from engine.data import ingest, runs as runs_lib, store
 from engine.analysis.fit import PARAM_NAMES, allocation_band, fit_chinchilla, fitted_law
-from engine.errors import LawError
+from engine.data import ingest, store
+from engine.data import runs as runs_lib
 from engine.data.runs import RunFilter
+from engine.errors import LawError
 from ui import db, figures
 from ui import format as fmt
 from ui.tables import readable
@@ -49,14 +49,20 @@ RUN_COLUMNS = {
 }
 ALWAYS = ("model_name", "source", "n_params", "n_tokens", "flops", "loss", "run_id")
 UPLOAD_COLUMNS = {
-    "upload_id": ("Upload", None), "file_name": ("File", None), "received_at": ("Received", None),
-    "n_accepted": ("Rows accepted", lambda v: f"{v:,.0f}"), "n_rejected": ("Rows rejected", lambda v: f"{v:,.0f}"),
+    "upload_id": ("Upload", None),
+    "file_name": ("File", None),
+    "received_at": ("Received", None),
+    "n_accepted": ("Rows accepted", lambda v: f"{v:,.0f}"),
+    "n_rejected": ("Rows rejected", lambda v: f"{v:,.0f}"),
     "column_mapping": ("Column mapping", None),
 }
 BUDGET_COLUMNS = {
-    "budget": ("Budget C (FLOPs)", fmt.sci), "n_runs": ("Runs", lambda v: f"{v:,.0f}"),
-    "n_opt": ("N_opt (parameters)", fmt.count), "d_opt": ("D_opt (tokens)", fmt.count),
-    "loss_opt": ("Loss at N_opt (nats/token)", _loss), "used": ("Used for a", lambda v: "yes" if v else "no"),
+    "budget": ("Budget C (FLOPs)", fmt.sci),
+    "n_runs": ("Runs", lambda v: f"{v:,.0f}"),
+    "n_opt": ("N_opt (parameters)", fmt.count),
+    "d_opt": ("D_opt (tokens)", fmt.count),
+    "loss_opt": ("Loss at N_opt (nats/token)", _loss),
+    "used": ("Used for a", lambda v: "yes" if v else "no"),
     "note": ("Note", None),
 }
 CONSTANT_NAMES = {"alpha": "α", "beta": "β"}
@@ -95,7 +101,9 @@ def selection_data(version: tuple, selection: RunFilter) -> dict:
             data["profile"] = store.selection_profile(con, selection)
             data["runs"] = store.selected_runs(con, selection)
         # a selection no larger than the sample is its own sample
-        data["sample"] = data["runs"] if n_runs <= SAMPLE_SIZE else store.sample_runs(con, selection, SAMPLE_SIZE)
+        data["sample"] = (
+            data["runs"] if n_runs <= SAMPLE_SIZE else store.sample_runs(con, selection, SAMPLE_SIZE)
+        )
     return data
 
 
@@ -133,8 +141,11 @@ def file_section() -> None:
             upload_one(file, parsed.setdefault(file.file_id, {}))
 
 
-CONVENTION_WORDS = {"total": "total parameters (embeddings included)", "non_embedding": "non-embedding parameters",
-                    "active": "active parameters (MoE)"}
+CONVENTION_WORDS = {
+    "total": "total parameters (embeddings included)",
+    "non_embedding": "non-embedding parameters",
+    "active": "active parameters (MoE)",
+}
 UNIT_WORDS = {"tokens": "tokens", "sequences": "sequences"}
 ERRORS_SHOWN = 1_000
 
@@ -161,31 +172,52 @@ def upload_one(file, cache: dict) -> None:
         for i, field in enumerate(ingest.ALIASES):
             default = guessed.get(field)
             choice = grid[i % 4].selectbox(
-                field, columns, index=columns.index(str(default)) if default is not None else 0,
+                field,
+                columns,
+                index=columns.index(str(default)) if default is not None else 0,
                 key=f"map_{file.file_id}_{field}",
             )
             if choice != UNMAPPED:
                 mapping[field] = table.columns[columns.index(choice) - 1]
-    key = (tuple(sorted(mapping.items())), st.session_state.get(f"conv_{file.file_id}"),
-           st.session_state.get(f"unit_{file.file_id}"))
+    key = (
+        tuple(sorted(mapping.items())),
+        st.session_state.get(f"conv_{file.file_id}"),
+        st.session_state.get(f"unit_{file.file_id}"),
+    )
     try:
         if cache.get("key") != key:
-            cache["report"] = ingest.validate(table, name, data, mapping, convention=key[1], batch_size_unit=key[2])
+            cache["report"] = ingest.validate(
+                table, name, data, mapping, convention=key[1], batch_size_unit=key[2]
+            )
             cache["key"] = key
         report = cache["report"]
     except ingest.IngestError as exc:
         st.error(fmt.plain(exc))
         return
     left, right = st.columns(2)
-    left.selectbox("N counts", ingest.CONVENTIONS, index=ingest.CONVENTIONS.index(report.convention),
-                   format_func=CONVENTION_WORDS.get, key=f"conv_{file.file_id}",
-                   help=f"Detected: {report.convention_reason}")
+    left.selectbox(
+        "N counts",
+        ingest.CONVENTIONS,
+        index=ingest.CONVENTIONS.index(report.convention),
+        format_func=CONVENTION_WORDS.get,
+        key=f"conv_{file.file_id}",
+        help=f"Detected: {report.convention_reason}",
+    )
     if report.batch_size_unit is not None:
-        right.selectbox("Batch size counts", ingest.BATCH_SIZE_UNITS,
-                        index=ingest.BATCH_SIZE_UNITS.index(report.batch_size_unit), format_func=UNIT_WORDS.get,
-                        key=f"unit_{file.file_id}", help=f"Detected: {report.batch_size_unit_reason}")
-    st.caption(fmt.plain(f"Read as {report.dialect}. N: {report.convention_reason}."
-                         + (f" Batch size: {report.batch_size_unit_reason}." if report.batch_size_unit else "")))
+        right.selectbox(
+            "Batch size counts",
+            ingest.BATCH_SIZE_UNITS,
+            index=ingest.BATCH_SIZE_UNITS.index(report.batch_size_unit),
+            format_func=UNIT_WORDS.get,
+            key=f"unit_{file.file_id}",
+            help=f"Detected: {report.batch_size_unit_reason}",
+        )
+    st.caption(
+        fmt.plain(
+            f"Read as {report.dialect}. N: {report.convention_reason}."
+            + (f" Batch size: {report.batch_size_unit_reason}." if report.batch_size_unit else "")
+        )
+    )
     a, r = st.columns(2)
     a.metric("Accepted rows", f"{report.n_accepted:,}")
     r.metric("Rejected rows", f"{report.n_rejected:,}")
@@ -195,12 +227,16 @@ def upload_one(file, cache: dict) -> None:
             st.caption(f"The first {ERRORS_SHOWN:,} of {len(errors):,} rejected rows:")
         st.dataframe(errors.head(ERRORS_SHOWN), hide_index=True, height=min(35 * (len(errors) + 1), 280))
     if report.unmapped_columns:
-        st.caption(f"Kept in the stored file but not used: {fmt.plain(', '.join(report.unmapped_columns[:20]))}"
-                   + (" …" if len(report.unmapped_columns) > 20 else ""))
+        st.caption(
+            f"Kept in the stored file but not used: {fmt.plain(', '.join(report.unmapped_columns[:20]))}"
+            + (" …" if len(report.unmapped_columns) > 20 else "")
+        )
     if report.n_accepted == 0:
         st.error("No usable rows: nothing can be stored. The table above says why for each row.")
         return
-    if st.button(f"Store {report.n_accepted:,} rows", key=f"store_{file.file_id}_{report.sha256[:8]}", type="primary"):
+    if st.button(
+        f"Store {report.n_accepted:,} rows", key=f"store_{file.file_id}_{report.sha256[:8]}", type="primary"
+    ):
         with db.session(write=True) as con:
             stored = store.store_upload(con, report, data)
         if stored.added:
@@ -222,15 +258,21 @@ def uploads_section(version: tuple) -> None:
     uploads = user_uploads(version)
     if uploads.empty or not st.toggle(f"Your uploads ({len(uploads)})", key="show_uploads"):
         return
-    st.dataframe(readable(uploads, {k: v for k, v in UPLOAD_COLUMNS.items() if k in uploads}),
-                 hide_index=True, placeholder=fmt.DASH)
+    st.dataframe(
+        readable(uploads, {k: v for k, v in UPLOAD_COLUMNS.items() if k in uploads}),
+        hide_index=True,
+        placeholder=fmt.DASH,
+    )
     names = dict(zip(uploads["upload_id"], uploads["file_name"]))
-    choice = st.selectbox("Upload to delete", list(names), key="delete_choice",
-                          format_func=lambda u: f"{names[u]} ({u})")
+    choice = st.selectbox(
+        "Upload to delete", list(names), key="delete_choice", format_func=lambda u: f"{names[u]} ({u})"
+    )
     if st.button("Delete this upload and its runs", key="delete_upload"):
         with db.session(write=True) as con:
             n = store.delete_upload(con, choice)
-        st.session_state["upload_deleted"] = f"Deleted {fmt.plain(names[choice])} ({choice}) and its {n:,} runs."
+        st.session_state["upload_deleted"] = (
+            f"Deleted {fmt.plain(names[choice])} ({choice}) and its {n:,} runs."
+        )
         st.rerun()
 
 
@@ -241,26 +283,47 @@ def browse_section(version: tuple) -> tuple[RunFilter, list[str]]:
     options = choices(version)
     sources = options["sources"]
     left, mid, right = st.columns(3)
-    chosen = left.multiselect("Sources", sources, default=["hoffmann2022"] if "hoffmann2022" in sources else sources[:1],
-                              key="sources", bind="query-params")
+    chosen = left.multiselect(
+        "Sources",
+        sources,
+        default=["hoffmann2022"] if "hoffmann2022" in sources else sources[:1],
+        key="sources",
+        bind="query-params",
+    )
     chosen_sets = mid.multiselect("Loss data set", options["eval_sets"], key="eval_sets", help="Empty: all")
-    log_n = right.slider("Parameters N (log10 range)", 3.0, 14.0, (3.0, 14.0), 0.1, key="log10_n_range",
-                         bind="query-params")
+    log_n = right.slider(
+        "Parameters N (log10 range)", 3.0, 14.0, (3.0, 14.0), 0.1, key="log10_n_range", bind="query-params"
+    )
     right.caption(f"N from {fmt.count(10 ** log_n[0])} to {fmt.count(10 ** log_n[1])} parameters")
     user_uploads = None
     uploads = options["uploads"]
     if runs_lib.USER_SOURCE in chosen and len(uploads) > 1:
-        user_uploads = tuple(st.multiselect("Your uploads", list(uploads), default=list(uploads), key="upload_filter",
-                                            format_func=lambda u: f"{uploads.get(u, u)} ({u})"))
-    selection = RunFilter(sources=tuple(chosen), user_uploads=user_uploads, eval_sets=tuple(chosen_sets) or None,
-                          n_params_range=(10 ** log_n[0], 10 ** log_n[1]))
+        user_uploads = tuple(
+            st.multiselect(
+                "Your uploads",
+                list(uploads),
+                default=list(uploads),
+                key="upload_filter",
+                format_func=lambda u: f"{uploads.get(u, u)} ({u})",
+            )
+        )
+    selection = RunFilter(
+        sources=tuple(chosen),
+        user_uploads=user_uploads,
+        eval_sets=tuple(chosen_sets) or None,
+        n_params_range=(10 ** log_n[0], 10 ** log_n[1]),
+    )
     data = selection_data(version, selection)
     n_runs, shown = data["n_runs"], data["sample"]
     sampled = f"; the chart and table show a fixed sample of {len(shown):,}" if len(shown) < n_runs else ""
-    st.caption(f"{n_runs:,} runs selected of {options['n_fit_ready']:,} with parameters, tokens and loss{sampled}. "
-               "Box- or lasso-select points to fit a subset.")
+    st.caption(
+        f"{n_runs:,} runs selected of {options['n_fit_ready']:,} with parameters, tokens and loss{sampled}. "
+        "Box- or lasso-select points to fit a subset."
+    )
     event = st.plotly_chart(
-        figures.runs_scatter(shown, loss_label=LOSS_LABEL), key="runs_chart", on_select="rerun",
+        figures.runs_scatter(shown, loss_label=LOSS_LABEL),
+        key="runs_chart",
+        on_select="rerun",
         selection_mode=("box", "lasso"),
     )
     picked = [p.get("customdata") for p in (event.selection.points if event else [])]
@@ -272,8 +335,12 @@ def browse_section(version: tuple) -> tuple[RunFilter, list[str]]:
         table = shown.head(TABLE_ROWS).sort_values(["flops", "run_id"])
         st.dataframe(runs_table(table), hide_index=True, placeholder=fmt.DASH, key="runs_table")
     st.download_button(
-        f"Download these {n_runs:,} runs (CSV)", lambda: runs_lib.to_safe_csv(everything(version, selection)),
-        file_name="flopwise_runs.csv", mime="text/csv", key="download_runs", on_click="ignore",
+        f"Download these {n_runs:,} runs (CSV)",
+        lambda: runs_lib.to_safe_csv(everything(version, selection)),
+        file_name="flopwise_runs.csv",
+        mime="text/csv",
+        key="download_runs",
+        on_click="ignore",
     )
     if picked:
         st.info(f"{len(picked)} runs picked on the chart; the fit uses them.")
@@ -287,17 +354,30 @@ def fit_inputs(selected: pd.DataFrame, chosen: dict) -> tuple[pd.DataFrame, str,
     """The runs a fit uses: which loss column, and whether only each (N, D) cell's best run."""
     loss_column = "loss"
     if chosen["has_smoothed_loss"]:
-        loss_column = st.radio("Loss to fit", list(LOSS_CHOICES), format_func=LOSS_CHOICES.get, horizontal=True,
-                               key="fit_loss_column", help="The file gives both a final and a smoothed loss.")
+        loss_column = st.radio(
+            "Loss to fit",
+            list(LOSS_CHOICES),
+            format_func=LOSS_CHOICES.get,
+            horizontal=True,
+            key="fit_loss_column",
+            help="The file gives both a final and a smoothed loss.",
+        )
     best_only = False
     several = chosen["cells_with_several_runs"]
     if several:
         best_only = st.checkbox(
             f"Fit the best run of each (N, D) cell ({several:,} cells hold several runs, e.g. a learning-rate or "
-            "batch-size sweep)", value=chosen["has_hyperparameters"], key="fit_best_per_cell",
+            "batch-size sweep)",
+            value=chosen["has_hyperparameters"],
+            key="fit_best_per_cell",
             help="The least-loss run of each cell, over its other hyperparameters; the rest are not independent "
-                 "samples of L(N, D).")
-    runs = runs_lib.best_run_per_cell(selected, loss_column) if best_only else selected[selected[loss_column].notna()]
+            "samples of L(N, D).",
+        )
+    runs = (
+        runs_lib.best_run_per_cell(selected, loss_column)
+        if best_only
+        else selected[selected[loss_column].notna()]
+    )
     return runs, loss_column, best_only
 
 
@@ -325,14 +405,23 @@ def fit_section(selected: pd.DataFrame, chosen: dict) -> None:
     excluded = [r for r in st.session_state.get("fit_exclude", []) if r in set(runs["run_id"])]
     if excluded:
         left, right = st.columns([4, 1])
-        left.info(f"{len(excluded):,} runs left out as outliers: {fmt.plain(', '.join(excluded[:6]))}"
-                  + (" …" if len(excluded) > 6 else ""))
+        left.info(
+            f"{len(excluded):,} runs left out as outliers: {fmt.plain(', '.join(excluded[:6]))}"
+            + (" …" if len(excluded) > 6 else "")
+        )
         if right.button("Put them back", key="fit_include_all"):
             st.session_state.pop("fit_exclude", None)
             st.rerun()
     c1, c2, c3 = st.columns(3)
-    drop = c1.number_input("Drop the k highest-loss runs", 0, max(len(runs) - 5, 0), 0, key="drop_top_loss",
-                           bind="query-params", help=fit_guidance.HIGH_LOSS_PRECEDENT)
+    drop = c1.number_input(
+        "Drop the k highest-loss runs",
+        0,
+        max(len(runs) - 5, 0),
+        0,
+        key="drop_top_loss",
+        bind="query-params",
+        help=fit_guidance.HIGH_LOSS_PRECEDENT,
+    )
     n_boot = c2.slider("Bootstrap resamples", 0, 4000, 200, 50, key="bootstrap", bind="query-params")
     seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="seed")
     refit = st.session_state.pop("refit", False)
@@ -341,9 +430,14 @@ def fit_section(selected: pd.DataFrame, chosen: dict) -> None:
         bar = st.progress(0.0, text="Starting")
         try:
             result = fit_chinchilla(
-                runs["n_params"], runs["n_tokens"], runs[loss_column], drop_top_loss=int(drop),
-                exclude=np.flatnonzero(runs["run_id"].isin(excluded).to_numpy()), bootstrap=int(n_boot),
-                seed=int(seed), progress=lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=text),
+                runs["n_params"],
+                runs["n_tokens"],
+                runs[loss_column],
+                drop_top_loss=int(drop),
+                exclude=np.flatnonzero(runs["run_id"].isin(excluded).to_numpy()),
+                bootstrap=int(n_boot),
+                seed=int(seed),
+                progress=lambda fraction, text: bar.progress(min(max(fraction, 0.0), 1.0), text=text),
             )
         except ValueError as exc:
             st.error(fmt.plain(exc))
@@ -353,12 +447,21 @@ def fit_section(selected: pd.DataFrame, chosen: dict) -> None:
         uploads = sorted(runs.loc[runs["source"] == runs_lib.USER_SOURCE, "upload_id"].unique())
         st.session_state["fit"] = {
             "result": result,
-            "runs": runs[["run_id", "model_name", "source", "n_params", "n_tokens", "flops"]].reset_index(drop=True),
+            "runs": runs[["run_id", "model_name", "source", "n_params", "n_tokens", "flops"]].reset_index(
+                drop=True
+            ),
             "before": before,
-            "selection": {"run_ids": runs["run_id"].iloc[result.used].tolist(), "sources": sorted(runs["source"].unique()),
-                          "uploads": upload_names(uploads), "loss_column": loss_column, "best_per_cell": best_only,
-                          "dropped_outliers": excluded, "drop_top_loss": int(drop), "bootstrap": int(n_boot),
-                          "seed": int(seed)},
+            "selection": {
+                "run_ids": runs["run_id"].iloc[result.used].tolist(),
+                "sources": sorted(runs["source"].unique()),
+                "uploads": upload_names(uploads),
+                "loss_column": loss_column,
+                "best_per_cell": best_only,
+                "dropped_outliers": excluded,
+                "drop_top_loss": int(drop),
+                "bootstrap": int(n_boot),
+                "seed": int(seed),
+            },
         }
     if "fit" in st.session_state:
         show_fit(**st.session_state["fit"])
@@ -381,26 +484,52 @@ def outliers_section(result, runs: pd.DataFrame) -> None:
         return
     with st.container(border=True):
         if outliers.empty:
-            st.markdown("**Outliers:** none more than "
-                        f"{fit_guidance.OUTLIER_Z:g} robust standard deviations off the fit.")
+            st.markdown(
+                "**Outliers:** none more than "
+                f"{fit_guidance.OUTLIER_Z:g} robust standard deviations off the fit."
+            )
         else:
-            st.markdown(f"**{len(outliers):,} outliers** (log residual more than {fit_guidance.OUTLIER_Z:g} robust "
-                        "standard deviations from the median)")
+            st.markdown(
+                f"**{len(outliers):,} outliers** (log residual more than {fit_guidance.OUTLIER_Z:g} robust "
+                "standard deviations from the median)"
+            )
             rows = runs.iloc[outliers["run"]].reset_index(drop=True)
             table = rows[["model_name", "source", "n_params", "n_tokens"]].assign(
-                loss=outliers["loss"].to_numpy(), predicted=outliers["predicted"].to_numpy(),
-                reason=outliers["reason"].to_numpy())
-            st.dataframe(readable(table, {"model_name": ("Model", None), "source": ("Source", None),
-                                          "n_params": ("Parameters N", fmt.count), "n_tokens": ("Tokens D", fmt.count),
-                                          "loss": ("Loss (nats/token)", _loss),
-                                          "predicted": ("Fit predicts", _loss), "reason": ("Why", None)}),
-                         hide_index=True, placeholder=fmt.DASH, key="fit_outliers")
-            st.button(f"Leave these {len(outliers):,} out and refit", key="fit_leave_out", on_click=leave_out,
-                      args=(rows["run_id"].tolist(),))
+                loss=outliers["loss"].to_numpy(),
+                predicted=outliers["predicted"].to_numpy(),
+                reason=outliers["reason"].to_numpy(),
+            )
+            st.dataframe(
+                readable(
+                    table,
+                    {
+                        "model_name": ("Model", None),
+                        "source": ("Source", None),
+                        "n_params": ("Parameters N", fmt.count),
+                        "n_tokens": ("Tokens D", fmt.count),
+                        "loss": ("Loss (nats/token)", _loss),
+                        "predicted": ("Fit predicts", _loss),
+                        "reason": ("Why", None),
+                    },
+                ),
+                hide_index=True,
+                placeholder=fmt.DASH,
+                key="fit_outliers",
+            )
+            st.button(
+                f"Leave these {len(outliers):,} out and refit",
+                key="fit_leave_out",
+                on_click=leave_out,
+                args=(rows["run_id"].tolist(),),
+            )
         if result.n_points >= 10 * k and not st.session_state.get("drop_top_loss"):
             st.caption(fit_guidance.HIGH_LOSS_PRECEDENT)
-            st.button(f"Drop the {k} highest-loss runs and refit, as they did", key="fit_drop_precedent",
-                      on_click=drop_highest, args=(k,))
+            st.button(
+                f"Drop the {k} highest-loss runs and refit, as they did",
+                key="fit_drop_precedent",
+                on_click=drop_highest,
+                args=(k,),
+            )
 
 
 def comparison_section(before, result) -> None:
@@ -409,35 +538,49 @@ def comparison_section(before, result) -> None:
     moved["constant"] = moved["constant"].map(lambda c: CONSTANT_NAMES.get(c, c))
     four = lambda v: f"{v:.4g}"  # noqa: E731
     st.markdown(f"**How the estimates moved** ({before.n_points:,} runs → {result.n_points:,})")
-    columns = {"constant": ("Constant", None), "before": ("Before", four), "after": ("After", four),
-               "change": ("Change", lambda v: f"{v:+.4g}"),
-               "change_in_stderr": ("Change (standard errors of before)", lambda v: f"{v:+.2f}")}
+    columns = {
+        "constant": ("Constant", None),
+        "before": ("Before", four),
+        "after": ("After", four),
+        "change": ("Change", lambda v: f"{v:+.4g}"),
+        "change_in_stderr": ("Change (standard errors of before)", lambda v: f"{v:+.2f}"),
+    }
     if moved["change_in_stderr"].isna().all():  # no bootstrap before: no standard errors
         del columns["change_in_stderr"]
-    st.dataframe(readable(moved, columns),
-                 hide_index=True, placeholder=fmt.DASH, key="fit_moved")
+    st.dataframe(readable(moved, columns), hide_index=True, placeholder=fmt.DASH, key="fit_moved")
 
 
 def show_fit(result, runs: pd.DataFrame, before, selection: dict) -> None:
     status = "optimiser converged" if result.converged else "optimiser did NOT converge"
-    st.markdown(f"**Fit on {result.n_points:,} runs** · {status} · objective {result.objective:.6g} · "
-                f"RMSE of log loss {result.rmse_log:.4f}")
+    st.markdown(
+        f"**Fit on {result.n_points:,} runs** · {status} · objective {result.objective:.6g} · "
+        f"RMSE of log loss {result.rmse_log:.4f}"
+    )
     if result.problems:
         st.error("This fit is not usable as a law:\n\n" + "\n".join(f"- {p}" for p in result.problems))
     for warning in result.warnings:
         st.warning(warning)
-    table = pd.DataFrame({"Constant": [CONSTANT_NAMES.get(p, p) for p in PARAM_NAMES],
-                          "Value": [result.params[p] for p in PARAM_NAMES]})
+    table = pd.DataFrame(
+        {
+            "Constant": [CONSTANT_NAMES.get(p, p) for p in PARAM_NAMES],
+            "Value": [result.params[p] for p in PARAM_NAMES],
+        }
+    )
     if result.stderr:
         table["Std. error"] = [result.stderr[p] for p in PARAM_NAMES]
         table["95% low"] = [result.ci95[p][0] for p in PARAM_NAMES]
         table["95% high"] = [result.ci95[p][1] for p in PARAM_NAMES]
     four = lambda v: f"{v:.4g}"  # noqa: E731
-    st.dataframe(readable(table, {c: (c, None if c == "Constant" else four) for c in table}), hide_index=True,
-                 placeholder=fmt.DASH, key="fit_constants")
+    st.dataframe(
+        readable(table, {c: (c, None if c == "Constant" else four) for c in table}),
+        hide_index=True,
+        placeholder=fmt.DASH,
+        key="fit_constants",
+    )
     exp_ci = result.exponent_ci95()
     a_text = f"N* ∝ C^{result.exponent_n_opt:.3f}" + (
-        f" (95%: {exp_ci['exponent_n_opt'][0]:.3f} to {exp_ci['exponent_n_opt'][1]:.3f})" if exp_ci else "")
+        f" (95%: {exp_ci['exponent_n_opt'][0]:.3f} to {exp_ci['exponent_n_opt'][1]:.3f})" if exp_ci else ""
+    )
     st.markdown(f"**Frontier:** {a_text}; D* ∝ C^{result.exponent_d_opt:.3f}")
     log_c = st.slider("Budget for the allocation (log10 FLOPs)", 18.0, 27.0, 23.0, 0.1, key="fit_budget")
     st.caption(fmt.power_of_ten(log_c, "FLOPs"))
@@ -447,14 +590,21 @@ def show_fit(result, runs: pd.DataFrame, before, selection: dict) -> None:
         st.info(f"No allocation: {exc}")
     else:
         m1, m2 = st.columns(2)
-        band = lambda col: (f" (95%: {fmt.count(alloc[col + '_lo'])}–{fmt.count(alloc[col + '_hi'])})"  # noqa: E731
-                            if f"{col}_lo" in alloc and np.isfinite(alloc[col + "_lo"]) else "")
-        m1.metric("N* at this budget (parameters)", fmt.count(alloc["n_params"]), help=band("n_params") or None)
+        band = lambda col: (
+            f" (95%: {fmt.count(alloc[col + '_lo'])}–{fmt.count(alloc[col + '_hi'])})"
+            if f"{col}_lo" in alloc and np.isfinite(alloc[col + "_lo"])
+            else ""
+        )
+        m1.metric(
+            "N* at this budget (parameters)", fmt.count(alloc["n_params"]), help=band("n_params") or None
+        )
         m2.metric("D* at this budget (tokens)", fmt.count(alloc["n_tokens"]), help=band("n_tokens") or None)
         if band("n_params"):
             st.caption(f"N*{band('n_params')}; D*{band('n_tokens')}")
     d1, d2, d3 = st.columns(3)
-    d1.plotly_chart(figures.residuals_figure(runs["flops"].to_numpy()[result.used], result.log_residuals), key="resid")
+    d1.plotly_chart(
+        figures.residuals_figure(runs["flops"].to_numpy()[result.used], result.log_residuals), key="resid"
+    )
     d2.plotly_chart(figures.predicted_vs_actual_figure(result.actual, result.predicted), key="pva")
     corr = result.correlations()
     if corr is not None:
@@ -466,14 +616,19 @@ def show_fit(result, runs: pd.DataFrame, before, selection: dict) -> None:
     name = st.text_input("Name this fit to use it on the other pages", key="fit_name", max_chars=80)
     anyway = False
     if result.problems:
-        anyway = st.checkbox("Save it anyway, with these problems attached (shown wherever it is used)",
-                             key="save_unusable")
-    if st.button("Save fit", key="save_fit", disabled=not name.strip() or (bool(result.problems) and not anyway)):
+        anyway = st.checkbox(
+            "Save it anyway, with these problems attached (shown wherever it is used)", key="save_unusable"
+        )
+    if st.button(
+        "Save fit", key="save_fit", disabled=not name.strip() or (bool(result.problems) and not anyway)
+    ):
         try:
             with db.session(write=True) as con:
                 store.save_fit(con, name, "chinchilla", result.n_points, result.record(selection))
-            st.success(f"Saved as '{fmt.plain(name.strip())}' (your fit, not verified): it now appears beside "
-                       "the published laws.")
+            st.success(
+                f"Saved as '{fmt.plain(name.strip())}' (your fit, not verified): it now appears beside "
+                "the published laws."
+            )
         except ValueError as exc:
             st.error(fmt.plain(exc))
 
@@ -494,13 +649,19 @@ def against_published(result) -> None:
     if result.samples is not None:
         bands[FIT_ID] = allocation_band(result.samples, np.logspace(*np.log10(FRONTIER_FLOPS), 37))
     st.plotly_chart(figures.frontier_figure(frontier, titles, bands=bands), key="fit_vs_published")
-    st.caption("This fit's compute-optimal allocation beside Hoffmann et al.'s and Besiroglu et al.'s: a fit far "
-               "from both on the same kind of data deserves a second look.")
+    st.caption(
+        "This fit's compute-optimal allocation beside Hoffmann et al.'s and Besiroglu et al.'s: a fit far "
+        "from both on the same kind of data deserves a second look."
+    )
 
 
-HYPERPARAM_NAMES = {"lr_coefficient": "a (learning rate)", "lr_exponent_n": "p (exponent of N)",
-                    "lr_exponent_d": "q (exponent of D)", "bs_coefficient": "b (batch size)",
-                    "bs_exponent_d": "r (exponent of D)"}
+HYPERPARAM_NAMES = {
+    "lr_coefficient": "a (learning rate)",
+    "lr_exponent_n": "p (exponent of N)",
+    "lr_exponent_d": "q (exponent of D)",
+    "bs_coefficient": "b (batch size)",
+    "bs_exponent_d": "r (exponent of D)",
+}
 
 
 def hyperparams_section(selected: pd.DataFrame) -> None:
@@ -509,18 +670,44 @@ def hyperparams_section(selected: pd.DataFrame) -> None:
     law = hyperparams.STEP_LAW
     st.subheader("4 · Optimal learning rate and batch size (Step Law)")
     st.latex(law.info.equation)
-    st.caption(f"{law.info.title}, the batch size in tokens. Each (N, D) cell's optimum is the "
-               "minimum of a quadratic in log learning rate and log batch size near its best run; diverged runs "
-               "(loss more than 50% above the cell's best) are left out.")
+    st.caption(
+        f"{law.info.title}, the batch size in tokens. Each (N, D) cell's optimum is the "
+        "minimum of a quadratic in log learning rate and log batch size near its best run; diverged runs "
+        "(loss more than 50% above the cell's best) are left out."
+    )
     c1, c2, c3 = st.columns(3)
-    loss_column = c1.radio("Loss for the optima", list(LOSS_CHOICES), format_func=LOSS_CHOICES.get, horizontal=True,
-                           key="hp_loss_column") if selected["loss_smoothed"].notna().any() else "loss"
+    loss_column = (
+        c1.radio(
+            "Loss for the optima",
+            list(LOSS_CHOICES),
+            format_func=LOSS_CHOICES.get,
+            horizontal=True,
+            key="hp_loss_column",
+        )
+        if selected["loss_smoothed"].notna().any()
+        else "loss"
+    )
     in_sequences = (selected["batch_size_unit"] == "sequences").any()
-    seq_len = c2.number_input("Tokens per sequence", 1, 1_000_000, ingest.FORMAT_SEQUENCE_LENGTH["step_law_dense"],
-                              key="hp_seq_len",
-                              help="The file's batch sizes are in sequences.") if in_sequences else None
-    n_boot = c3.number_input("Bootstrap resamples (0: analytic)", 0, 2000, 0, key="hp_boot",
-                             help="Resample the cells with replacement for the 95% intervals; 0 gives OLS intervals.")
+    seq_len = (
+        c2.number_input(
+            "Tokens per sequence",
+            1,
+            1_000_000,
+            ingest.FORMAT_SEQUENCE_LENGTH["step_law_dense"],
+            key="hp_seq_len",
+            help="The file's batch sizes are in sequences.",
+        )
+        if in_sequences
+        else None
+    )
+    n_boot = c3.number_input(
+        "Bootstrap resamples (0: analytic)",
+        0,
+        2000,
+        0,
+        key="hp_boot",
+        help="Resample the cells with replacement for the 95% intervals; 0 gives OLS intervals.",
+    )
     if st.button("Fit the learning-rate and batch-size laws", key="hp_fit"):
         try:
             sweep = hyperparams.sweep_from_runs(selected, loss_column=loss_column, sequence_length=seq_len)
@@ -531,20 +718,43 @@ def hyperparams_section(selected: pd.DataFrame) -> None:
     fit = st.session_state.get("hp_fit_result")
     if fit is None:
         return
-    st.markdown(f"**{fit.n_cells:,} cells, {fit.n_runs:,} runs, {fit.n_diverged:,} diverged** · intervals: "
-                f"{fit.interval_method}")
+    st.markdown(
+        f"**{fit.n_cells:,} cells, {fit.n_runs:,} runs, {fit.n_diverged:,} diverged** · intervals: "
+        f"{fit.interval_method}"
+    )
     for reason in fit.reasons:
         st.error(fmt.plain(reason))
     for warning in fit.warnings:
         st.warning(fmt.plain(warning))
     paper = law.parameters
-    rows = [{"constant": HYPERPARAM_NAMES[name], "fit": est.value, "low": est.ci_low, "high": est.ci_high,
-             "paper": paper[name], "note": est.note or None} for name, est in fit.params.items()]
+    rows = [
+        {
+            "constant": HYPERPARAM_NAMES[name],
+            "fit": est.value,
+            "low": est.ci_low,
+            "high": est.ci_high,
+            "paper": paper[name],
+            "note": est.note or None,
+        }
+        for name, est in fit.params.items()
+    ]
     four = lambda v: f"{v:.4g}"  # noqa: E731
-    st.dataframe(readable(pd.DataFrame(rows), {"constant": ("Constant", None), "fit": ("Your fit", four),
-                                               "low": ("95% low", four), "high": ("95% high", four),
-                                               "paper": ("Step Law (Li et al. 2025)", four), "note": ("Note", None)}),
-                 hide_index=True, placeholder=fmt.DASH, key="hp_constants")
+    st.dataframe(
+        readable(
+            pd.DataFrame(rows),
+            {
+                "constant": ("Constant", None),
+                "fit": ("Your fit", four),
+                "low": ("95% low", four),
+                "high": ("95% high", four),
+                "paper": ("Step Law (Li et al. 2025)", four),
+                "note": ("Note", None),
+            },
+        ),
+        hide_index=True,
+        placeholder=fmt.DASH,
+        key="hp_constants",
+    )
     cells = fit.cells.dropna(subset=["learning_rate", "batch_size"])
     labels = [f"N {fmt.count(n)}, D {fmt.count(d)}" for n, d in zip(cells["n_params"], cells["n_tokens"])]
     lr = {"Step Law (Li et al. 2025)": law.learning_rate(cells["n_params"], cells["n_tokens"])}
@@ -554,31 +764,53 @@ def hyperparams_section(selected: pd.DataFrame) -> None:
         lr = {"Your fit": mine.learning_rate(cells["n_params"], cells["n_tokens"]), **lr}
         bs = {"Your fit": mine.batch_size_tokens(cells["n_tokens"]), **bs}
     left, right = st.columns(2)
-    left.plotly_chart(figures.law_check_figure(cells["learning_rate"].to_numpy(), lr, quantity="learning rate",
-                                               unit="peak learning rate", cells=labels), key="hp_lr_chart")
-    right.plotly_chart(figures.law_check_figure(cells["batch_size"].to_numpy(), bs, quantity="batch size",
-                                                unit="tokens", cells=labels), key="hp_bs_chart")
+    left.plotly_chart(
+        figures.law_check_figure(
+            cells["learning_rate"].to_numpy(),
+            lr,
+            quantity="learning rate",
+            unit="peak learning rate",
+            cells=labels,
+        ),
+        key="hp_lr_chart",
+    )
+    right.plotly_chart(
+        figures.law_check_figure(
+            cells["batch_size"].to_numpy(), bs, quantity="batch size", unit="tokens", cells=labels
+        ),
+        key="hp_bs_chart",
+    )
 
 
 def isoflop_section(selected: pd.DataFrame) -> None:
     with st.expander("IsoFLOP analysis (Approach 2): exponent of N_opt ∝ C^a"):
-        tol = st.slider("Runs within this many decades of compute share a budget", 0.01, 0.3, 0.05, 0.01,
-                        key="iso_tolerance")
+        tol = st.slider(
+            "Runs within this many decades of compute share a budget",
+            0.01,
+            0.3,
+            0.05,
+            0.01,
+            key="iso_tolerance",
+        )
         try:
-            result = isoflop.isoflop_analysis(selected["n_params"], selected["flops"], selected["loss"],
-                                              tolerance_decades=tol)
+            result = isoflop.isoflop_analysis(
+                selected["n_params"], selected["flops"], selected["loss"], tolerance_decades=tol
+            )
         except ValueError as exc:
             st.info(str(exc))
             return
         lo, hi = result.exponent_n_opt_ci95
-        st.markdown(f"**a = {result.exponent_n_opt:.3f}** (95%: {lo:.3f} to {hi:.3f}) over "
-                    f"{int(result.budgets['used'].sum())} budgets; b = 1 − a = {result.exponent_d_opt:.3f}")
+        st.markdown(
+            f"**a = {result.exponent_n_opt:.3f}** (95%: {lo:.3f} to {hi:.3f}) over "
+            f"{int(result.budgets['used'].sum())} budgets; b = 1 − a = {result.exponent_d_opt:.3f}"
+        )
         for warning in result.warnings:
             st.warning(warning)
         labels = isoflop.group_budgets(selected["flops"], tol)
         st.plotly_chart(figures.isoflop_analysis_figure(selected, labels, result.budgets), key="iso_chart")
-        st.dataframe(readable(result.budgets, BUDGET_COLUMNS), hide_index=True, placeholder=fmt.DASH,
-                     key="iso_budgets")
+        st.dataframe(
+            readable(result.budgets, BUDGET_COLUMNS), hide_index=True, placeholder=fmt.DASH, key="iso_budgets"
+        )
 
 
 st.title("Runs")
@@ -593,8 +825,10 @@ if not n_selected:
     st.info("No runs match the filters.")
     st.stop()
 if n_selected > FIT_LIMIT and not picked:
-    st.info(f"{n_selected:,} runs are selected; a fit takes at most {FIT_LIMIT:,}. Narrow the selection "
-            "(sources, uploads, loss data set, parameter range) or pick runs on the chart.")
+    st.info(
+        f"{n_selected:,} runs are selected; a fit takes at most {FIT_LIMIT:,}. Narrow the selection "
+        "(sources, uploads, loss data set, parameter range) or pick runs on the chart."
+    )
     st.stop()
 if data["runs"] is not None:
     chosen, selected = data["profile"], data["runs"]

@@ -9,9 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from engine.analysis import registry, scaling
-
-from engine.data import store
 from engine.analysis.fit import allocation_band
+from engine.data import store
 from engine.laws.base import Law
 from ui import db, figures
 from ui import format as fmt
@@ -62,7 +61,9 @@ def saved_fits(version: tuple) -> dict:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def cached_band(samples, points: int = 73):
-    return allocation_band(samples, np.logspace(math.log10(FLOPS_RANGE[0]), math.log10(FLOPS_RANGE[1]), points))
+    return allocation_band(
+        samples, np.logspace(math.log10(FLOPS_RANGE[0]), math.log10(FLOPS_RANGE[1]), points)
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -84,9 +85,14 @@ def numbers_table(table: pd.DataFrame, mode: str) -> None:
     if not table["error"].astype(bool).any():
         del columns["error"]  # no law has a note: no empty column
     st.dataframe(readable(table, columns), hide_index=True, placeholder=fmt.DASH, key="scaling_table")
-    st.download_button("Download these numbers (CSV)", table.to_csv(index=False),
-                       file_name="flopwise_scaling_laws.csv", mime="text/csv", key="scaling_csv",
-                       on_click="ignore")
+    st.download_button(
+        "Download these numbers (CSV)",
+        table.to_csv(index=False),
+        file_name="flopwise_scaling_laws.csv",
+        mime="text/csv",
+        key="scaling_csv",
+        on_click="ignore",
+    )
 
 
 @st.fragment
@@ -137,13 +143,15 @@ def results(mode: str, laws: list[Law], inputs: dict, fits: dict) -> None:
     per_row = min(len(laws), 2)
     rows = list(table.itertuples())
     for start in range(0, len(rows), per_row):
-        for column, row in zip(st.columns(per_row), rows[start:start + per_row]):
+        for column, row in zip(st.columns(per_row), rows[start : start + per_row]):
             with column.container(border=True):
                 # a saved fit's title holds its user-given name: shown as typed
                 law_info = infos[row.law]
                 flag = "" if row.verified or law_info.user_fit else " ⚠ unverified"
                 st.markdown(f"**{fmt.plain(row.title)}**{flag}")
-                for problem in law_info.problems:  # a saved fit that is not usable says so wherever it is used
+                for (
+                    problem
+                ) in law_info.problems:  # a saved fit that is not usable says so wherever it is used
                     st.warning(f"Not usable: {problem}")
                 if row.error and not law_info.problems:  # the problems above already say why
                     st.info(fmt.plain(row.error))
@@ -161,16 +169,25 @@ def results(mode: str, laws: list[Law], inputs: dict, fits: dict) -> None:
                     if math.isnan(row.loss):
                         b.caption("An allocation rule: it predicts no loss.")
                     else:
-                        b.metric("Loss (nats/token)", f"{row.loss:.4f}",
-                                 help="Predicted at the optimum, on the law's own data set.")
+                        b.metric(
+                            "Loss (nats/token)",
+                            f"{row.loss:.4f}",
+                            help="Predicted at the optimum, on the law's own data set.",
+                        )
 
     frontiers = [cached_frontier(law, inputs_key) for law in laws if registry.has_compute_optimum(law)]
     frontier = pd.concat(frontiers, ignore_index=True) if frontiers else scaling.frontier_columns()
-    bands = {law.id: cached_band(fits[law.id][1]) for law in laws if law.id in fits and fits[law.id][1] is not None}
+    bands = {
+        law.id: cached_band(fits[law.id][1]) for law in laws if law.id in fits and fits[law.id][1] is not None
+    }
     st.plotly_chart(
         figures.frontier_figure(
-            frontier, titles, published=published_traces(),
-            budget=flops if mode == BUDGET else None, marked=marked, bands=bands,
+            frontier,
+            titles,
+            published=published_traces(),
+            budget=flops if mode == BUDGET else None,
+            marked=marked,
+            bands=bands,
         ),
         key="frontier_chart",
     )
@@ -193,13 +210,16 @@ def results(mode: str, laws: list[Law], inputs: dict, fits: dict) -> None:
         curves, minima = cached_isoflop(iso_law, flops, inputs_key)
         st.plotly_chart(
             figures.isoflop_figure(
-                curves, minima,
+                curves,
+                minima,
                 title=f"IsoFLOP curves: {iso_law.info.title}",
                 loss_label="Predicted loss (nats/token, law's own data set)",
             ),
             key="isoflop_chart",
         )
-        st.caption("Each curve holds compute fixed (D = C/6N) at 1/100× to 100× your budget; diamonds mark the optima.")
+        st.caption(
+            "Each curve holds compute fixed (D = C/6N) at 1/100× to 100× your budget; diamonds mark the optima."
+        )
 
     if box := lazy_expander("Table of these numbers", key="scaling_table_shown"):
         with box:
@@ -240,7 +260,13 @@ if "data-constrained" in selected_ids:
     )
     if limit:
         log10_u = link.slider(
-            st, "Unique tokens available (log10 tokens)", 8.0, 14.0, 10.4, 0.05, key="log10_unique_tokens",
+            st,
+            "Unique tokens available (log10 tokens)",
+            8.0,
+            14.0,
+            10.4,
+            0.05,
+            key="log10_unique_tokens",
         )
         inputs["unique_tokens"] = 10.0**log10_u
         st.caption(f"{fmt.count(inputs['unique_tokens'], 'unique tokens')}; repeated epochs are worth less.")

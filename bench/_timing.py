@@ -19,7 +19,9 @@ def time_ms(fn: Callable[[], object], repeats: int = 20, warmup: int = 2) -> dic
     return {"median_ms": statistics.median(samples), "min_ms": min(samples), "max_ms": max(samples)}
 
 
-def rerun_times_ms(page: str | None, slider_key: str, values: list[float], **query_params: str) -> list[float]:
+def rerun_times_ms(
+    page: str | None, slider_key: str, values: list[float], **query_params: str
+) -> list[float]:
     """Milliseconds of each app rerun through AppTest after moving ``slider_key`` to each value
     (on ``page``, a file in app_pages/, or the home page, opened at ``query_params``), after two
     warm-up moves."""

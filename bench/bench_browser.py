@@ -75,16 +75,31 @@ SESSION_STARTS = (18.1, 18.75, 19.4, 20.05, 20.7, 21.35, 22.0, 24.25, 24.9, 25.5
 WARMUP = 2
 START_TIMEOUT_MS = 10_000  # every measured input does cause a rerun; under load it may start late
 
-URL_PATHS = {"floor": "/", "plan": "/", "scaling": "/scaling", "precision": "/precision", "moe": "/moe", "runs": "/runs",
-             "hardware": "/hardware"}
-TITLES = {"floor": "Floor app", "plan": "Plan", "scaling": "Scaling laws", "precision": "Precision", "moe": "Mixture of experts",
-          "runs": "Runs", "hardware": "Hardware"}
+URL_PATHS = {
+    "floor": "/",
+    "plan": "/",
+    "scaling": "/scaling",
+    "precision": "/precision",
+    "moe": "/moe",
+    "runs": "/runs",
+    "hardware": "/hardware",
+}
+TITLES = {
+    "floor": "Floor app",
+    "plan": "Plan",
+    "scaling": "Scaling laws",
+    "precision": "Precision",
+    "moe": "Mixture of experts",
+    "runs": "Runs",
+    "hardware": "Hardware",
+}
 
 
 @dataclass(frozen=True)
 class Rerun:
     """How a page's main control is changed: a slider stepped with ArrowRight, or a select
     alternated between two options."""
+
     name: str
     page: str
     what: str
@@ -98,17 +113,34 @@ class Rerun:
 
 RERUNS = (
     Rerun("plan", "plan", "training-compute slider", 250, slider="Training compute"),
-    Rerun("plan-hardware", "plan", "Hardware select", 250, select="Hardware", options=("a100-80gb", "h100-sxm")),
+    Rerun(
+        "plan-hardware", "plan", "Hardware select", 250, select="Hardware", options=("a100-80gb", "h100-sxm")
+    ),
     Rerun("scaling", "scaling", "budget slider", 150, slider="Training compute budget"),
     Rerun("precision", "precision", "compute slider", 150, slider="Compute (log10 FLOPs)"),
     Rerun("moe", "moe", "compute-budget slider", 150, slider="Compute budget"),
-    Rerun("runs", "runs", "parameter-range slider (low end)", 150, slider="Parameters N (log10",
-          query="?log10_n_range=7.8&log10_n_range=14.0"),
-    Rerun("hardware", "hardware", "Data type select (roofline)", 150, select="Data type", options=("fp8", "bf16")),
+    Rerun(
+        "runs",
+        "runs",
+        "parameter-range slider (low end)",
+        150,
+        slider="Parameters N (log10",
+        query="?log10_n_range=7.8&log10_n_range=14.0",
+    ),
+    Rerun(
+        "hardware",
+        "hardware",
+        "Data type select (roofline)",
+        150,
+        select="Data type",
+        options=("fp8", "bf16"),
+    ),
 )
 # The floor: a one-slider app (FLOOR_APP) served on its own, so its rerun is what Streamlit and
 # the browser cost before any of FlopWise's work; no aim, it is the yardstick for the others.
-FLOOR = Rerun("floor", "floor", "one slider and one line of text (Streamlit's own cost)", 0, slider="Floor slider")
+FLOOR = Rerun(
+    "floor", "floor", "one slider and one line of text (Streamlit's own cost)", 0, slider="Floor slider"
+)
 FLOOR_APP = """import streamlit as st
 st.title("Floor")
 value = st.slider("Floor slider", 0.0, 100.0, 50.0, 0.1)
@@ -118,7 +150,12 @@ AIMS = {"first_visit_plan_ms": 3000.0, "pareto_click_ms": 300.0, "sessions_media
 
 
 def stats(samples: list[float]) -> dict:
-    return {"median_ms": statistics.median(samples), "min_ms": min(samples), "max_ms": max(samples), "n": len(samples)}
+    return {
+        "median_ms": statistics.median(samples),
+        "min_ms": min(samples),
+        "max_ms": max(samples),
+        "n": len(samples),
+    }
 
 
 def verdict(ms: float, aim: float) -> str:
@@ -198,9 +235,12 @@ def timeline(infos: list[dict]) -> dict:
     if not seen:
         return {}
     med = lambda f: statistics.median(f(x) for x in seen)  # noqa: E731
-    return {"action_ms": med(lambda x: x["action_ms"]), "start_ms": med(lambda x: x["run_start_ms"]),
-            "running_ms": med(lambda x: x["run_end_ms"] - x["run_start_ms"]),
-            "after_ms": med(lambda x: x["ms"] - x["run_end_ms"])}
+    return {
+        "action_ms": med(lambda x: x["action_ms"]),
+        "start_ms": med(lambda x: x["run_start_ms"]),
+        "running_ms": med(lambda x: x["run_end_ms"] - x["run_start_ms"]),
+        "after_ms": med(lambda x: x["ms"] - x["run_end_ms"]),
+    }
 
 
 def floor(tmp: Path, repeats: int) -> dict:
@@ -229,14 +269,16 @@ def pareto_clicks(browser, base: str, clicks: int = 3) -> dict:
             front = h.trace_index(chart, "Pareto front")
             visible = h.visible_points(chart, front)
             point = visible[len(visible) * (k + 1) // (clicks + 1)]
-            info = h.time_action_info(page, lambda: h.click_plot_point(page, chart, front, point),
-                                      start_timeout_ms=START_TIMEOUT_MS)
+            info = h.time_action_info(
+                page, lambda: h.click_plot_point(page, chart, front, point), start_timeout_ms=START_TIMEOUT_MS
+            )
             if crash := h.exception_text(page):
                 return {"crashed": first_line(crash)}
             if not info["started"]:
                 return {"error": "the click caused no rerun"}
             drawn = page.locator(".js-plotly-plot").first.evaluate(
-                "gd => gd._fullData.some(t => (t.name || '').startsWith('scenario B'))")
+                "gd => gd._fullData.some(t => (t.name || '').startsWith('scenario B'))"
+            )
             if not drawn:
                 return {"error": "no scenario B on the chart after the click"}
             infos.append(info)
@@ -252,10 +294,13 @@ async def sessions(base: str, n: int = SESSIONS, changes: int = SESSION_CHANGES)
     async with async_playwright() as p:
         browser = await h.launch_chromium(p)
         try:
+
             async def open_session(k: int):
                 context = await browser.new_context(viewport=VIEWPORT)
                 page = await context.new_page()
-                start = SESSION_STARTS[k] if k < len(SESSION_STARTS) else 18.0 + 9.0 * k / n  # past 11: may repeat
+                start = (
+                    SESSION_STARTS[k] if k < len(SESSION_STARTS) else 18.0 + 9.0 * k / n
+                )  # past 11: may repeat
                 await page.goto(f"{base}/?log10_flops={start:.2f}", timeout=180_000)
                 await h.async_wait_idle_info(page, require=READY, timeout_ms=180_000)
                 return page
@@ -270,10 +315,14 @@ async def sessions(base: str, n: int = SESSIONS, changes: int = SESSION_CHANGES)
 
                 samples = []
                 for i in range(WARMUP + changes):
-                    info = await h.async_time_action_info(page, step, start_timeout_ms=60_000, timeout_ms=180_000)
+                    info = await h.async_time_action_info(
+                        page, step, start_timeout_ms=60_000, timeout_ms=180_000
+                    )
                     unseen += not info["started"]
                     if await page.locator('[data-testid="stException"]').count():
-                        raise RuntimeError(await page.locator('[data-testid="stException"]').first.inner_text())
+                        raise RuntimeError(
+                            await page.locator('[data-testid="stException"]').first.inner_text()
+                        )
                     if i >= WARMUP:
                         samples.append(info["ms"])
                 return samples
@@ -295,8 +344,12 @@ def payload(browser, base: str, reruns: int = 10) -> dict:
     context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     frames: list[bytes] = []
-    page.on("websocket", lambda ws: ws.on("framereceived", lambda data: frames.append(
-        data if isinstance(data, bytes) else data.encode())))
+    page.on(
+        "websocket",
+        lambda ws: ws.on(
+            "framereceived", lambda data: frames.append(data if isinstance(data, bytes) else data.encode())
+        ),
+    )
     page.goto(base + "/")
     h.wait_idle(page, require=READY)
     first_visit_bytes = sum(map(len, frames))
@@ -316,10 +369,20 @@ def payload(browser, base: str, reruns: int = 10) -> dict:
             entry["max"] = max(entry["max"], len(data))
     context.close()
     top = sorted(kinds.items(), key=lambda kv: -kv[1]["bytes"])
-    return {"first_visit_bytes": first_visit_bytes, "bytes_per_rerun": statistics.median(per_rerun),
-            "messages_per_rerun": sum(v["count"] for v in kinds.values()) / reruns,
-            "by_kind": [{"kind": k, "per_rerun_bytes": v["bytes"] / reruns, "count_per_rerun": v["count"] / reruns,
-                         "largest_bytes": v["max"]} for k, v in top]}
+    return {
+        "first_visit_bytes": first_visit_bytes,
+        "bytes_per_rerun": statistics.median(per_rerun),
+        "messages_per_rerun": sum(v["count"] for v in kinds.values()) / reruns,
+        "by_kind": [
+            {
+                "kind": k,
+                "per_rerun_bytes": v["bytes"] / reruns,
+                "count_per_rerun": v["count"] / reruns,
+                "largest_bytes": v["max"],
+            }
+            for k, v in top
+        ],
+    }
 
 
 def describe(ForwardMsg, data: bytes) -> str:
@@ -327,7 +390,7 @@ def describe(ForwardMsg, data: bytes) -> str:
     chart's id kind)."""
     try:
         msg = ForwardMsg.FromString(data)
-    except Exception:  # noqa: BLE001 - not a protobuf frame
+    except Exception:
         return "undecoded"
     kind = msg.WhichOneof("type") or "?"
     if kind == "delta":
@@ -344,42 +407,67 @@ def describe(ForwardMsg, data: bytes) -> str:
 def split_text(r: dict) -> str:
     if "start_ms" not in r:
         return ""
-    return (f"; to run start {r['start_ms']:.0f}, running {r['running_ms']:.0f}, after {r['after_ms']:.0f}; "
-            f"input {r['action_ms']:.0f}")
+    return (
+        f"; to run start {r['start_ms']:.0f}, running {r['running_ms']:.0f}, after {r['after_ms']:.0f}; "
+        f"input {r['action_ms']:.0f}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repo", type=Path, default=REPO, help="serve this checkout's app.py (default: this repo)")
+    parser.add_argument(
+        "--repo", type=Path, default=REPO, help="serve this checkout's app.py (default: this repo)"
+    )
     parser.add_argument("--repeats", type=int, default=20, help="measured reruns per page (default 20)")
-    parser.add_argument("--pages", default="plan,plan-hardware,scaling,precision,moe,runs,hardware,pareto,sessions,floor")
+    parser.add_argument(
+        "--pages", default="plan,plan-hardware,scaling,precision,moe,runs,hardware,pareto,sessions,floor"
+    )
     parser.add_argument("--json", action="store_true", help="also print one JSON object with every figure")
-    parser.add_argument("--payload", action="store_true", help="also measure the websocket bytes per Plan rerun")
-    parser.add_argument("--sessions", type=int, default=SESSIONS, help=f"concurrent sessions (default {SESSIONS})")
+    parser.add_argument(
+        "--payload", action="store_true", help="also measure the websocket bytes per Plan rerun"
+    )
+    parser.add_argument(
+        "--sessions", type=int, default=SESSIONS, help=f"concurrent sessions (default {SESSIONS})"
+    )
     args = parser.parse_args()
     parts = [p.strip() for p in args.pages.split(",") if p.strip()]
     known = {r.name for r in RERUNS} | {"pareto", "sessions", "floor"}
     if unknown := set(parts) - known:
         parser.error(f"unknown parts {sorted(unknown)}; known: {sorted(known)}")
-    visit = [name for name in URL_PATHS if name != "floor" and name in parts or (name == "plan" and {"plan-hardware", "pareto"} & set(parts))]
+    visit = [
+        name
+        for name in URL_PATHS
+        if (name != "floor" and name in parts) or (name == "plan" and {"plan-hardware", "pareto"} & set(parts))
+    ]
 
     from playwright.sync_api import sync_playwright
 
-    report: dict = {"repo": str(args.repo.resolve()), "repeats": args.repeats, "aims": {
-        **{f"rerun_{r.name}_ms": r.aim_ms for r in RERUNS}, **AIMS}}
+    report: dict = {
+        "repo": str(args.repo.resolve()),
+        "repeats": args.repeats,
+        "aims": {**{f"rerun_{r.name}_ms": r.aim_ms for r in RERUNS}, **AIMS},
+    }
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="flopwise-bench-") as tmp:
-        with h.serve_app(Path(tmp) / "bench.duckdb", repo_root=args.repo, log_path=Path(tmp) / "streamlit.log") as url:
+        with h.serve_app(
+            Path(tmp) / "bench.duckdb", repo_root=args.repo, log_path=Path(tmp) / "streamlit.log"
+        ) as url:
             print(f"Serving {args.repo.resolve()}/app.py at {url}; chromium {h.CHROMIUM}")
             with sync_playwright() as p:
                 browser = h.launch_chromium(p)
                 report["first_visit"] = first_visits(browser, url, visit)
                 for name, r in report["first_visit"].items():
                     aim = AIMS["first_visit_plan_ms"] if name == "plan" else None
-                    print(f"first visit  {TITLES[name]:<19} " + (
-                        f"crashed: {r['crashed']}" if "crashed" in r else
-                        f"median {r['median_ms']:6.0f} ms (min {r['min_ms']:.0f}, max {r['max_ms']:.0f}, n {r['n']})"
-                        + (f"; {verdict(r['median_ms'], aim)}" if aim else "")), flush=True)
+                    print(
+                        f"first visit  {TITLES[name]:<19} "
+                        + (
+                            f"crashed: {r['crashed']}"
+                            if "crashed" in r
+                            else f"median {r['median_ms']:6.0f} ms (min {r['min_ms']:.0f}, max {r['max_ms']:.0f}, n {r['n']})"
+                            + (f"; {verdict(r['median_ms'], aim)}" if aim else "")
+                        ),
+                        flush=True,
+                    )
                 report["rerun"] = {}
                 for rerun in RERUNS:
                     if rerun.name not in parts:
@@ -391,36 +479,56 @@ def main() -> None:
                         continue
                     split = split_text(r)
                     unseen = f"; {r['reruns_unseen']} reruns not seen" if r["reruns_unseen"] else ""
-                    print(f"rerun  {label:<52} median {r['median_ms']:5.0f} ms (min {r['min_ms']:.0f}, "
-                          f"max {r['max_ms']:.0f}{split}){unseen}; {verdict(r['median_ms'], rerun.aim_ms)}", flush=True)
+                    print(
+                        f"rerun  {label:<52} median {r['median_ms']:5.0f} ms (min {r['min_ms']:.0f}, "
+                        f"max {r['max_ms']:.0f}{split}){unseen}; {verdict(r['median_ms'], rerun.aim_ms)}",
+                        flush=True,
+                    )
                 if "pareto" in parts:
                     r = report["pareto_click"] = pareto_clicks(browser, url)
-                    print("Pareto click on Plan to B drawn: " + (
-                        f"crashed: {r['crashed']}" if "crashed" in r else r.get("error") or
-                        f"median {r['median_ms']:.0f} ms (min {r['min_ms']:.0f}, max {r['max_ms']:.0f}, n {r['n']}"
-                        f"{split_text(r)}); "
-                        f"{verdict(r['median_ms'], AIMS['pareto_click_ms'])}"), flush=True)
+                    print(
+                        "Pareto click on Plan to B drawn: "
+                        + (
+                            f"crashed: {r['crashed']}"
+                            if "crashed" in r
+                            else r.get("error")
+                            or f"median {r['median_ms']:.0f} ms (min {r['min_ms']:.0f}, max {r['max_ms']:.0f}, n {r['n']}"
+                            f"{split_text(r)}); "
+                            f"{verdict(r['median_ms'], AIMS['pareto_click_ms'])}"
+                        ),
+                        flush=True,
+                    )
                 if args.payload:
                     r = report["payload"] = payload(browser, url)
-                    print(f"websocket, Plan: first visit {r['first_visit_bytes'] / 1e3:,.0f} kB; per budget rerun "
-                          f"{r['bytes_per_rerun'] / 1e3:,.0f} kB in {r['messages_per_rerun']:.0f} messages; by kind:")
+                    print(
+                        f"websocket, Plan: first visit {r['first_visit_bytes'] / 1e3:,.0f} kB; per budget rerun "
+                        f"{r['bytes_per_rerun'] / 1e3:,.0f} kB in {r['messages_per_rerun']:.0f} messages; by kind:"
+                    )
                     for k in r["by_kind"][:8]:
-                        print(f"    {k['kind']:<32} {k['per_rerun_bytes'] / 1e3:9,.1f} kB per rerun "
-                              f"({k['count_per_rerun']:.0f} messages, largest {k['largest_bytes'] / 1e3:,.1f} kB)")
+                        print(
+                            f"    {k['kind']:<32} {k['per_rerun_bytes'] / 1e3:9,.1f} kB per rerun "
+                            f"({k['count_per_rerun']:.0f} messages, largest {k['largest_bytes'] / 1e3:,.1f} kB)"
+                        )
                 browser.close()
             if "sessions" in parts:
                 try:
                     r = report["sessions"] = asyncio.run(sessions(url, args.sessions))
-                    print(f"{args.sessions} sessions at once, Plan budget rerun: median {r['median_ms']:.0f} ms, worst "
-                          f"{r['worst_ms']:.0f} ms over {r['n']} changes; "
-                          f"{verdict(r['median_ms'], AIMS['sessions_median_ms'])}", flush=True)
+                    print(
+                        f"{args.sessions} sessions at once, Plan budget rerun: median {r['median_ms']:.0f} ms, worst "
+                        f"{r['worst_ms']:.0f} ms over {r['n']} changes; "
+                        f"{verdict(r['median_ms'], AIMS['sessions_median_ms'])}",
+                        flush=True,
+                    )
                 except RuntimeError as exc:
                     r = report["sessions"] = {"crashed": first_line(str(exc))}
                     print(f"{args.sessions} sessions at once: crashed: {r['crashed']}")
         if "floor" in parts:
             report["rerun"]["floor"] = r = floor(Path(tmp), args.repeats)
-            print(f"rerun  {TITLES['floor'] + ': ' + FLOOR.what:<52} median {r['median_ms']:5.0f} ms "
-                  f"(min {r['min_ms']:.0f}, max {r['max_ms']:.0f}{split_text(r)})", flush=True)
+            print(
+                f"rerun  {TITLES['floor'] + ': ' + FLOOR.what:<52} median {r['median_ms']:5.0f} ms "
+                f"(min {r['min_ms']:.0f}, max {r['max_ms']:.0f}{split_text(r)})",
+                flush=True,
+            )
     report["wall_s"] = time.perf_counter() - started
     print(f"({report['wall_s']:.0f} s in all)")
     if args.json:

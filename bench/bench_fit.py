@@ -23,7 +23,7 @@ from scipy.special import logsumexp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.analysis.fit import HUBER_DELTA, fit_chinchilla, hoffmann_grid  # noqa: E402
+from engine.analysis.fit import HUBER_DELTA, fit_chinchilla, hoffmann_grid
 from engine.paths import REPO_ROOT
 
 
@@ -37,11 +37,17 @@ def reference_objective(theta, log_n, log_d, log_loss):
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--reference-starts", type=int, default=None, help="run the reference on a random subset")
+    parser.add_argument(
+        "--reference-starts", type=int, default=None, help="run the reference on a random subset"
+    )
     parser.add_argument("--bootstrap", type=int, default=1000)
     args = parser.parse_args()
     runs = pd.read_csv(REPO_ROOT / "datasets" / "hoffmann2022_chinchilla_runs.csv")
-    log_n, log_d, log_loss = np.log(runs.N.to_numpy()), np.log(runs.D.to_numpy()), np.log(runs.loss.to_numpy())
+    log_n, log_d, log_loss = (
+        np.log(runs.N.to_numpy()),
+        np.log(runs.D.to_numpy()),
+        np.log(runs.loss.to_numpy()),
+    )
 
     times = []
     for _ in range(3):
@@ -65,9 +71,11 @@ def main() -> None:
     print(f"full-grid fit on {len(runs)} Chinchilla runs, 4500 starts")
     print(f"  FLOPwise batched L-BFGS: {ours_s:.2f} s (median of 3), objective {ours.objective:.10g}")
     print(f"  scipy loop reference:    {ref_s:.1f} s{label}, objective {best:.10g}")
-    print(f"  speed-up {ref_s / ours_s:.0f}x (aim >= 20x); objective "
-          f"{'no worse' if ours.objective <= best * (1 + 1e-9) else 'WORSE'} "
-          f"(difference {ours.objective - best:+.3g})")
+    print(
+        f"  speed-up {ref_s / ours_s:.0f}x (aim >= 20x); objective "
+        f"{'no worse' if ours.objective <= best * (1 + 1e-9) else 'WORSE'} "
+        f"(difference {ours.objective - best:+.3g})"
+    )
 
     start = time.perf_counter()
     fit_chinchilla(runs.N, runs.D, runs.loss)
@@ -75,8 +83,10 @@ def main() -> None:
     start = time.perf_counter()
     boot = fit_chinchilla(runs.N, runs.D, runs.loss, bootstrap=args.bootstrap, seed=0)
     total = time.perf_counter() - start
-    print(f"fit + {args.bootstrap} bootstrap resamples: {total:.1f} s (the fit alone just before: {alone:.1f} s; "
-          f"aim <= 30 s for the resamples); alpha 95% CI {boot.ci95['alpha'][0]:.3f}-{boot.ci95['alpha'][1]:.3f}")
+    print(
+        f"fit + {args.bootstrap} bootstrap resamples: {total:.1f} s (the fit alone just before: {alone:.1f} s; "
+        f"aim <= 30 s for the resamples); alpha 95% CI {boot.ci95['alpha'][0]:.3f}-{boot.ci95['alpha'][1]:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -10,9 +10,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import time_ms  # noqa: E402
+from _timing import time_ms
 
-from engine.analysis.registry import LAWS  # noqa: E402
+from engine.analysis.registry import LAWS
 
 AIM_MS = 50.0
 
@@ -27,7 +27,9 @@ def main() -> None:
         extra = {"unique_tokens": 1e11} if "unique_tokens" in law.info.extra_inputs else {}
         t = time_ms(lambda: law.loss(n, d, **extra))
         verdict = "ok" if t["median_ms"] <= AIM_MS else "SLOW"
-        print(f"  {law.id:22} {t['median_ms']:7.1f} ms  (min {t['min_ms']:.1f}, max {t['max_ms']:.1f})  {verdict}")
+        print(
+            f"  {law.id:22} {t['median_ms']:7.1f} ms  (min {t['min_ms']:.1f}, max {t['max_ms']:.1f})  {verdict}"
+        )
     rng = np.random.default_rng(0)
     n_flat = 10 ** rng.uniform(7, 12, 1_000_000)
     d_flat = 10 ** rng.uniform(9, 14, 1_000_000)

@@ -7,18 +7,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.cost import microbench  # noqa: E402
-from engine.cost.hardware import load_catalog  # noqa: E402
+from engine.cost import microbench
+from engine.cost.hardware import load_catalog
 
 
 def main() -> None:
     device = "cuda" if "--cuda" in sys.argv else "cpu"
     result = microbench.run(device, quick="--full" not in sys.argv)
-    print(f"{result.mode} {device} benchmark: {result.duration_s:.1f} s on {result.machine.get('gpu_name') or result.machine['cpu_model']} "
-          f"({result.machine['cpu_count']} cores)")
+    print(
+        f"{result.mode} {device} benchmark: {result.duration_s:.1f} s on {result.machine.get('gpu_name') or result.machine['cpu_model']} "
+        f"({result.machine['cpu_count']} cores)"
+    )
     for row in result.gemm:
-        print(f"  {row['dtype']:8} {row['m']}x{row['k']}x{row['n']:<6} {row['flops_per_s'] / 1e9:9.1f} GFLOP/s  "
-              f"{'correct' if row['correct'] else 'WRONG'}")
+        print(
+            f"  {row['dtype']:8} {row['m']}x{row['k']}x{row['n']:<6} {row['flops_per_s'] / 1e9:9.1f} GFLOP/s  "
+            f"{'correct' if row['correct'] else 'WRONG'}"
+        )
     for row in result.bandwidth + result.transfer:
         print(f"  {row['kind']:15} {row['bytes'] / 2**20:6.0f} MiB {row['bytes_per_s'] / 1e9:7.1f} GB/s")
     match = microbench.catalog_match(result.machine)

@@ -10,9 +10,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import time_ms  # noqa: E402
+from _timing import time_ms
 
-from engine.analysis.pareto import pareto_mask  # noqa: E402
+from engine.analysis.pareto import pareto_mask
 
 AIM_MS = 100.0
 
@@ -25,9 +25,11 @@ def main() -> None:
     loss = 1.8 + 50 * cost**-0.3 + rng.exponential(0.05, 1_000_000)
     for name, pts in (("uniform random", random), ("loss-vs-cost shaped", np.column_stack([loss, cost]))):
         t = time_ms(lambda: pareto_mask(pts), repeats=11, warmup=1)
-        print(f"Pareto mask, 1e6 candidates ({name}): median {t['median_ms']:.0f} ms "
-              f"(min {t['min_ms']:.0f}); front size {int(pareto_mask(pts).sum())}; aim <= {AIM_MS:.0f} ms: "
-              f"{'ok' if t['median_ms'] <= AIM_MS else 'SLOW'}")
+        print(
+            f"Pareto mask, 1e6 candidates ({name}): median {t['median_ms']:.0f} ms "
+            f"(min {t['min_ms']:.0f}); front size {int(pareto_mask(pts).sum())}; aim <= {AIM_MS:.0f} ms: "
+            f"{'ok' if t['median_ms'] <= AIM_MS else 'SLOW'}"
+        )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import rerun_times_ms  # noqa: E402
+from _timing import rerun_times_ms
 
 AIM_MS = 200.0
 
@@ -22,9 +22,11 @@ def main() -> None:
     for front in ("cost", "memory"):
         samples = rerun_times_ms(None, "log10_flops", [21.0 + 0.15 * i for i in range(20)], plan_front=front)
         median = statistics.median(samples)
-        print(f"Plan page rerun after a budget change, {front} front: median {median:.0f} ms over {len(samples)} "
-              f"(min {min(samples):.0f}, max {max(samples):.0f}); aim <= {AIM_MS:.0f} ms: "
-              f"{'ok' if median <= AIM_MS else 'SLOW'}")
+        print(
+            f"Plan page rerun after a budget change, {front} front: median {median:.0f} ms over {len(samples)} "
+            f"(min {min(samples):.0f}, max {max(samples):.0f}); aim <= {AIM_MS:.0f} ms: "
+            f"{'ok' if median <= AIM_MS else 'SLOW'}"
+        )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _timing import rerun_times_ms  # noqa: E402
+from _timing import rerun_times_ms
 
 AIM_MS = 150.0
 
@@ -19,8 +19,10 @@ AIM_MS = 150.0
 def main() -> None:
     samples = rerun_times_ms("scaling.py", "log10_flops", [21.0 + 0.13 * i for i in range(20)])
     median = statistics.median(samples)
-    print(f"Scaling page rerun after a slider change: median {median:.0f} ms over {len(samples)} "
-          f"(min {min(samples):.0f}, max {max(samples):.0f}); aim <= {AIM_MS:.0f} ms: {'ok' if median <= AIM_MS else 'SLOW'}")
+    print(
+        f"Scaling page rerun after a slider change: median {median:.0f} ms over {len(samples)} "
+        f"(min {min(samples):.0f}, max {max(samples):.0f}); aim <= {AIM_MS:.0f} ms: {'ok' if median <= AIM_MS else 'SLOW'}"
+    )
 
 
 if __name__ == "__main__":

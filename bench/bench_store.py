@@ -66,6 +66,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(BENCH))
 
 import bench_browser as bb  # noqa: E402  (stats, timeline, split_text, first_line, VIEWPORT, READY)
+
 from tests.browser import harness as h  # noqa: E402
 
 # The checkout measured (--repo): its engine runs in this process and the subprocesses, its app.py is served.
@@ -81,19 +82,28 @@ PAGE_TIMEOUT_MS = 600_000  # a 10^6-run page or a 200 MB upload may take minutes
 
 # --- sweep files ----------------------------------------------------------------------------
 
+
 def sweep_frame(rows: int, *, seed: int = 0, start: int = 0, prefix: str = "run") -> pd.DataFrame:
     """A plausible L(N, D) sweep: ``rows`` distinct runs named PREFIX-<index from start>."""
     rng = np.random.default_rng(seed)
     n_params = np.round(10 ** rng.uniform(7, 11, rows)).astype(np.int64)
     n_tokens = np.round(10 ** rng.uniform(9, 12, rows)).astype(np.int64)
-    loss = 1.69 + 406.4 / n_params ** 0.34 + 410.7 / n_tokens ** 0.28 + rng.normal(0, 0.01, rows)
+    loss = 1.69 + 406.4 / n_params**0.34 + 410.7 / n_tokens**0.28 + rng.normal(0, 0.01, rows)
     names = pd.Series(np.arange(start, start + rows)).astype(str).radd(prefix + "-")
-    return pd.DataFrame({"model_name": names, "params": n_params, "tokens": n_tokens,
-                         "loss": np.clip(loss, 1.8, 4.0)})
+    return pd.DataFrame(
+        {"model_name": names, "params": n_params, "tokens": n_tokens, "loss": np.clip(loss, 1.8, 4.0)}
+    )
 
 
-def write_sweep(path: Path, *, rows: int | None = None, target_bytes: int | None = None, seed: int = 0,
-                prefix: str = "run", chunk: int = 500_000) -> int:
+def write_sweep(
+    path: Path,
+    *,
+    rows: int | None = None,
+    target_bytes: int | None = None,
+    seed: int = 0,
+    prefix: str = "run",
+    chunk: int = 500_000,
+) -> int:
     """Write a sweep CSV of ``rows`` rows, or of at most ``target_bytes`` bytes (cut at the last
     whole row), in chunks (so a 200 MB file never sits in memory as one frame); returns the
     number of rows."""
@@ -109,7 +119,8 @@ def write_sweep(path: Path, *, rows: int | None = None, target_bytes: int | None
                 break
             before = fh.tell()
             sweep_frame(todo, seed=seed + written, start=written, prefix=prefix).to_csv(
-                fh, index=False, header=written == 0, float_format="%.4f")
+                fh, index=False, header=written == 0, float_format="%.4f"
+            )
             per_row = per_row or (fh.tell() - before) / todo
             written += todo
     if target_bytes is not None and path.stat().st_size > target_bytes:
@@ -124,6 +135,7 @@ def write_sweep(path: Path, *, rows: int | None = None, target_bytes: int | None
 
 
 # --- small helpers --------------------------------------------------------------------------
+
 
 def python_cmd(*args: str) -> list[str]:
     return [sys.executable, *args]
@@ -192,13 +204,14 @@ def guarded(name: str, fn, *args, **kwargs) -> dict:
     "NAME: error: ..." (a part prints its own figures)."""
     try:
         return fn(*args, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - a benchmark reports, it does not crash
+    except Exception as exc:
         msg = bb.first_line(f"{type(exc).__name__}: {exc}")
         print(f"{name}: error: {msg}", flush=True)
         return {"error": msg, "raised": True}
 
 
 # --- 1. ingest against DuckDB's read_csv ----------------------------------------------------
+
 
 def duckdb_read_csv_s(csv: Path, folder: Path, repeats: int = 3) -> float:
     """Seconds for DuckDB alone to materialise the CSV as a table in a fresh database file; the
@@ -232,25 +245,43 @@ def product_ingest_s(csv: Path, db: Path) -> dict:
         parsed = time.perf_counter()
         stored = store_upload(store.cursor(), report, data)
         done = time.perf_counter()
-    return {"product_s": done - start, "parse_validate_s": parsed - start, "store_s": done - parsed,
-            "accepted": stored.n_accepted}
+    return {
+        "product_s": done - start,
+        "parse_validate_s": parsed - start,
+        "store_s": done - parsed,
+        "accepted": stored.n_accepted,
+    }
 
 
 def cli_ingest(csv: Path, db: Path, timeout_s: float = 600) -> dict:
     """Wall seconds and exit code of `python -m engine ingest CSV --db DB --json`."""
     start = time.perf_counter()
-    proc = subprocess.run(python_cmd("-m", "engine", "ingest", str(csv), "--db", str(db), "--json"),
-                          check=False, cwd=TARGET, env=child_env(db), capture_output=True, text=True,
-                          timeout=timeout_s)
-    return {"wall_s": time.perf_counter() - start, "rc": proc.returncode,
-            "error": last_line(proc.stderr) if proc.returncode else None}
+    proc = subprocess.run(
+        python_cmd("-m", "engine", "ingest", str(csv), "--db", str(db), "--json"),
+        check=False,
+        cwd=TARGET,
+        env=child_env(db),
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
+    return {
+        "wall_s": time.perf_counter() - start,
+        "rc": proc.returncode,
+        "error": last_line(proc.stderr) if proc.returncode else None,
+    }
 
 
 def python_start_s() -> float:
     """Wall seconds of a subprocess that only imports the CLI and the store (start-up cost)."""
     start = time.perf_counter()
-    subprocess.run(python_cmd("-c", "import engine.cli, engine.data.store, engine.data.ingest"), check=True,
-                   cwd=TARGET, env=child_env(), capture_output=True)
+    subprocess.run(
+        python_cmd("-c", "import engine.cli, engine.data.store, engine.data.ingest"),
+        check=True,
+        cwd=TARGET,
+        env=child_env(),
+        capture_output=True,
+    )
     return time.perf_counter() - start
 
 
@@ -262,17 +293,27 @@ def bench_ingest(tmp: Path, rows: int) -> dict:
     out.update(product_ingest_s(csv, tmp / "product.duckdb"))
     out["ratio"] = out["product_s"] / out["duckdb_s"]
     cli = cli_ingest(csv, prepared_store(tmp / "cli.duckdb"))
-    out.update(cli_s=cli["wall_s"], cli_rc=cli["rc"], cli_error=cli["error"],
-               cli_ratio=cli["wall_s"] / out["duckdb_s"], python_start_s=python_start_s())
+    out.update(
+        cli_s=cli["wall_s"],
+        cli_rc=cli["rc"],
+        cli_error=cli["error"],
+        cli_ratio=cli["wall_s"] / out["duckdb_s"],
+        python_start_s=python_start_s(),
+    )
     aim = AIMS["ingest_ratio"]
-    print(f"ingest {rows:,} rows ({out['file_mb']:.0f} MB): DuckDB read_csv -> table {out['duckdb_s']:.2f} s "
-          f"(median of 3); product {out['product_s']:.2f} s (read_upload {out['parse_validate_s']:.2f} s, "
-          f"store_upload {out['store_s']:.2f} s; {out['accepted']:,} accepted); ratio {out['ratio']:.1f}x "
-          f"(aim <= {aim:.0f}x: {'ok' if out['ratio'] <= aim else 'SLOW'})", flush=True)
+    print(
+        f"ingest {rows:,} rows ({out['file_mb']:.0f} MB): DuckDB read_csv -> table {out['duckdb_s']:.2f} s "
+        f"(median of 3); product {out['product_s']:.2f} s (read_upload {out['parse_validate_s']:.2f} s, "
+        f"store_upload {out['store_s']:.2f} s; {out['accepted']:,} accepted); ratio {out['ratio']:.1f}x "
+        f"(aim <= {aim:.0f}x: {'ok' if out['ratio'] <= aim else 'SLOW'})",
+        flush=True,
+    )
     error = f": {out['cli_error']}" if out["cli_error"] else ""
-    print(f"ingest {rows:,} rows through the CLI: {out['cli_s']:.2f} s wall (exit {out['cli_rc']}{error}), "
-          f"{out['cli_ratio']:.1f}x DuckDB; Python start + imports alone {out['python_start_s']:.2f} s",
-          flush=True)
+    print(
+        f"ingest {rows:,} rows through the CLI: {out['cli_s']:.2f} s wall (exit {out['cli_rc']}{error}), "
+        f"{out['cli_ratio']:.1f}x DuckDB; Python start + imports alone {out['python_start_s']:.2f} s",
+        flush=True,
+    )
     return out
 
 
@@ -302,8 +343,15 @@ print(json.dumps({"baseline_mb": base, "peak_after_read_upload_mb": parsed, "pea
 def memory_subprocess(csv: Path, db: Path) -> dict:
     """Peak RSS of a fresh process doing read_upload + store_upload of ``csv``, less its RSS
     after the imports and opening the store (MiB)."""
-    proc = subprocess.run(python_cmd("-c", MEMORY_CHILD, str(csv), str(db)), check=False,
-                          cwd=TARGET, env=child_env(db), capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        python_cmd("-c", MEMORY_CHILD, str(csv), str(db)),
+        check=False,
+        cwd=TARGET,
+        env=child_env(db),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if proc.returncode:
         return {"error": f"exit {proc.returncode}: {last_line(proc.stderr)}"}
     out = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -334,10 +382,14 @@ def memory_page(csv: Path, tmp: Path) -> dict:
             button = page.get_by_role("button", name=re.compile(r"^Store [\d,]+ rows"))
             refused = page.locator('[data-testid="stFileUploader"]').get_by_text(re.compile(r"^Error:"))
             button.or_(page.locator('[data-testid="stException"]')).or_(refused).first.wait_for(
-                timeout=PAGE_TIMEOUT_MS)
+                timeout=PAGE_TIMEOUT_MS
+            )
             if crash := h.exception_text(page) or (refused.count() and refused.first.inner_text()):
-                return {"error": f"after the upload: {bb.first_line(crash)}", "baseline_mb": base,
-                        "peak_mb": proc_status_kb(pid, "VmHWM") / 1024}
+                return {
+                    "error": f"after the upload: {bb.first_line(crash)}",
+                    "baseline_mb": base,
+                    "peak_mb": proc_status_kb(pid, "VmHWM") / 1024,
+                }
             shown = time.perf_counter()
             label = button.inner_text()
             button.click()
@@ -348,8 +400,14 @@ def memory_page(csv: Path, tmp: Path) -> dict:
             peak = proc_status_kb(pid, "VmHWM") / 1024
         finally:
             browser.close()
-    out = {"baseline_mb": base, "peak_mb": peak, "delta_mb": peak - base, "button": label,
-           "upload_to_button_s": shown - start, "store_click_s": stored - shown}
+    out = {
+        "baseline_mb": base,
+        "peak_mb": peak,
+        "delta_mb": peak - base,
+        "button": label,
+        "upload_to_button_s": shown - start,
+        "store_click_s": stored - shown,
+    }
     if crash:
         out["error"] = f"after Store: {bb.first_line(crash)}"
     return out
@@ -365,28 +423,34 @@ def bench_memory(tmp: Path, megabytes: float, page: bool) -> dict:
     r = out["subprocess"] = guarded("memory (subprocess)", memory_subprocess, csv, tmp / "memory.duckdb")
     if "peak_mb" in r:
         parsed = r["peak_after_read_upload_mb"] - r["baseline_mb"]
-        print(f"memory, {mb:.0f} MB upload ({rows:,} rows), read_upload + store_upload in a fresh process: "
-              f"peak {r['peak_mb']:,.0f} MiB RSS, {r['delta_mb']:,.0f} MiB above its "
-              f"{r['baseline_mb']:.0f} MiB after imports ({parsed:,.0f} MiB above by the end of "
-              f"read_upload); read_upload {r['read_upload_s']:.1f} s, "
-              f"store_upload {r['store_upload_s']:.1f} s", flush=True)
+        print(
+            f"memory, {mb:.0f} MB upload ({rows:,} rows), read_upload + store_upload in a fresh process: "
+            f"peak {r['peak_mb']:,.0f} MiB RSS, {r['delta_mb']:,.0f} MiB above its "
+            f"{r['baseline_mb']:.0f} MiB after imports ({parsed:,.0f} MiB above by the end of "
+            f"read_upload); read_upload {r['read_upload_s']:.1f} s, "
+            f"store_upload {r['store_upload_s']:.1f} s",
+            flush=True,
+        )
     elif not r.get("raised"):
         print(f"memory (subprocess): error: {r['error']}", flush=True)
     if page:
         r = out["page"] = guarded("memory (page)", memory_page, csv, tmp)
         if "delta_mb" in r:
             error = f"; error: {r['error']}" if "error" in r else ""
-            print(f"memory, {mb:.0f} MB upload through the Runs page: server peak {r['peak_mb']:,.0f} MiB "
-                  f"RSS, {r['delta_mb']:,.0f} MiB above its {r['baseline_mb']:.0f} MiB after a first visit "
-                  f"(aim < 1 GB = {aim:.0f} MiB: {'ok' if r['peak_mb'] < aim else 'OVER'}); upload until "
-                  f"'{r['button']}' {r['upload_to_button_s']:.1f} s, store {r['store_click_s']:.1f} s{error}",
-                  flush=True)
+            print(
+                f"memory, {mb:.0f} MB upload through the Runs page: server peak {r['peak_mb']:,.0f} MiB "
+                f"RSS, {r['delta_mb']:,.0f} MiB above its {r['baseline_mb']:.0f} MiB after a first visit "
+                f"(aim < 1 GB = {aim:.0f} MiB: {'ok' if r['peak_mb'] < aim else 'OVER'}); upload until "
+                f"'{r['button']}' {r['upload_to_button_s']:.1f} s, store {r['store_click_s']:.1f} s{error}",
+                flush=True,
+            )
         elif not r.get("raised"):
             print(f"memory (page): error: {r['error']}", flush=True)
     return out
 
 
 # --- 3. the Runs page rerun against the store's size ---------------------------------------
+
 
 def runs_store(path: Path, n: int, tmp: Path) -> float:
     """A store with the published data and ``n`` uploaded runs (one upload, through the ingest
@@ -427,17 +491,27 @@ def runs_rerun(browser, url: str, n: int, repeats: int) -> dict:
         infos, sizes, unseen = [], [], 0
         for i in range(bb.WARMUP + repeats):
             frames.clear()
-            info = h.time_action_info(page, lambda: h.press(slider, "ArrowRight"),
-                                      start_timeout_ms=bb.START_TIMEOUT_MS, timeout_ms=PAGE_TIMEOUT_MS)
+            info = h.time_action_info(
+                page,
+                lambda: h.press(slider, "ArrowRight"),
+                start_timeout_ms=bb.START_TIMEOUT_MS,
+                timeout_ms=PAGE_TIMEOUT_MS,
+            )
             if crash := h.exception_text(page):
                 return {"crashed": bb.first_line(crash)}
             if i >= bb.WARMUP:
                 infos.append(info)
                 sizes.append(sum(frames))
                 unseen += not info["started"]
-        return {**bb.stats([x["ms"] for x in infos]), **bb.timeline(infos), "first_visit_ms": first,
-                "runs_shown": shown, "bytes_per_rerun": statistics.median(sizes), "reruns_unseen": unseen,
-                "last_value": slider.input_value()}
+        return {
+            **bb.stats([x["ms"] for x in infos]),
+            **bb.timeline(infos),
+            "first_visit_ms": first,
+            "runs_shown": shown,
+            "bytes_per_rerun": statistics.median(sizes),
+            "reruns_unseen": unseen,
+            "last_value": slider.input_value(),
+        }
     finally:
         context.close()
 
@@ -449,8 +523,10 @@ def bench_runs(tmp: Path, sizes: list[int], repeats: int) -> dict:
     def one(n: int) -> dict:
         db = tmp / f"runs-{n}.duckdb"
         build_s = runs_store(db, n, tmp)
-        with h.serve_app(db, repo_root=TARGET, log_path=tmp / f"runs-{n}-streamlit.log") as url, \
-                sync_playwright() as p:
+        with (
+            h.serve_app(db, repo_root=TARGET, log_path=tmp / f"runs-{n}-streamlit.log") as url,
+            sync_playwright() as p,
+        ):
             browser = h.launch_chromium(p)
             try:
                 return {"store_build_s": build_s, **runs_rerun(browser, url, n, repeats)}
@@ -464,10 +540,12 @@ def bench_runs(tmp: Path, sizes: list[int], repeats: int) -> dict:
         first = f"first visit (cold server) {r['first_visit_ms']:,.0f} ms" if "first_visit_ms" in r else ""
         if "median_ms" in r:
             unseen = f"; {r['reruns_unseen']} reruns not seen" if r["reruns_unseen"] else ""
-            print(f"{label} median {r['median_ms']:,.0f} ms (min {r['min_ms']:,.0f}, max {r['max_ms']:,.0f}, "
-                  f"n {r['n']}{bb.split_text(r)}); {r['bytes_per_rerun'] / 1e6:,.1f} MB sent per rerun; "
-                  f"{first}{unseen}; aim <= {aim:.0f} ms: {'ok' if r['median_ms'] <= aim else 'SLOW'}",
-                  flush=True)
+            print(
+                f"{label} median {r['median_ms']:,.0f} ms (min {r['min_ms']:,.0f}, max {r['max_ms']:,.0f}, "
+                f"n {r['n']}{bb.split_text(r)}); {r['bytes_per_rerun'] / 1e6:,.1f} MB sent per rerun; "
+                f"{first}{unseen}; aim <= {aim:.0f} ms: {'ok' if r['median_ms'] <= aim else 'SLOW'}",
+                flush=True,
+            )
         elif "crashed" in r:
             print(f"{label} crashed ({first}): {r['crashed']}", flush=True)
         elif not r.get("raised"):
@@ -476,6 +554,7 @@ def bench_runs(tmp: Path, sizes: list[int], repeats: int) -> dict:
 
 
 # --- 4. eight concurrent writers ------------------------------------------------------------
+
 
 def concurrent_ingests(files: list[Path], db: Path) -> list[dict]:
     """Start `python -m engine ingest FILE --db DB --json` for every file at once (released
@@ -487,9 +566,15 @@ def concurrent_ingests(files: list[Path], db: Path) -> list[dict]:
         barrier.wait()
         start = time.perf_counter()
         try:
-            proc = subprocess.run(python_cmd("-m", "engine", "ingest", str(path), "--db", str(db), "--json"),
-                                  check=False, cwd=TARGET, env=child_env(db), capture_output=True, text=True,
-                                  timeout=600)
+            proc = subprocess.run(
+                python_cmd("-m", "engine", "ingest", str(path), "--db", str(db), "--json"),
+                check=False,
+                cwd=TARGET,
+                env=child_env(db),
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
             rc, err = proc.returncode, last_line(proc.stderr) if proc.returncode else None
         except subprocess.TimeoutExpired:
             rc, err = None, "timed out after 600 s"
@@ -508,19 +593,29 @@ def summarise_writers(results: list[dict], stored: int, expected: int) -> dict:
     for r in results:
         if r["error"]:
             errors[r["error"]] = errors.get(r["error"], 0) + 1
-    return {"succeeded": sum(r["rc"] == 0 for r in results), "writers": len(results),
-            "exit_codes": [r["rc"] for r in results], "rows_stored": stored, "rows_expected": expected,
-            "longest_s": max(r["wall_s"] for r in results), "errors": errors}
+    return {
+        "succeeded": sum(r["rc"] == 0 for r in results),
+        "writers": len(results),
+        "exit_codes": [r["rc"] for r in results],
+        "rows_stored": stored,
+        "rows_expected": expected,
+        "longest_s": max(r["wall_s"] for r in results),
+        "errors": errors,
+    }
 
 
 def print_writers(label: str, r: dict) -> None:
     if "succeeded" not in r:
         return
     lost = r["rows_expected"] - r["rows_stored"]
-    print(f"{label}: {r['succeeded']} of {r['writers']} succeeded (exit codes {r['exit_codes']}); "
-          "rows stored "
-          f"{r['rows_stored']:,} of {r['rows_expected']:,}" + (f" ({lost:,} lost)" if lost else "")
-          + f"; longest {r['longest_s']:.1f} s", flush=True)
+    print(
+        f"{label}: {r['succeeded']} of {r['writers']} succeeded (exit codes {r['exit_codes']}); "
+        "rows stored "
+        f"{r['rows_stored']:,} of {r['rows_expected']:,}"
+        + (f" ({lost:,} lost)" if lost else "")
+        + f"; longest {r['longest_s']:.1f} s",
+        flush=True,
+    )
     for text, count in r["errors"].items():
         print(f"    {count} x {text}", flush=True)
 
@@ -541,6 +636,7 @@ def bench_writers(tmp: Path, with_app: bool) -> dict:
     out = {"plain": guarded("writers", plain)}
     print_writers(f"{WRITERS} concurrent CLI writers x {WRITER_ROWS:,} rows", out["plain"])
     if with_app:
+
         def serving() -> dict:
             from playwright.sync_api import sync_playwright
 
@@ -564,30 +660,50 @@ def bench_writers(tmp: Path, with_app: bool) -> dict:
 
 # --- main -----------------------------------------------------------------------------------
 
+
 def parse_sizes(text: str) -> list[int]:
     return [int(float(s)) for s in text.split(",") if s.strip()]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repo", type=Path, default=REPO,
-                        help="measure this checkout's engine and app.py (default: this repo), e.g. a "
-                             "commit's "
-                             "`git archive` unpacked in a temporary folder")
-    parser.add_argument("--only", default=",".join(PARTS),
-                        help=f"parts to run, comma-separated (default {','.join(PARTS)})")
-    parser.add_argument("--rows", type=int, default=1_000_000,
-                        help="rows of the ingest file (default 1,000,000)")
-    parser.add_argument("--memory-mb", type=float, default=200.0,
-                        help="the memory part's upload in MB of 1e6 bytes (default 200, the page's limit)")
-    parser.add_argument("--no-page", action="store_true",
-                        help="memory: skip the upload through the Runs page")
-    parser.add_argument("--sizes", type=parse_sizes, default=[10_000, 100_000, 1_000_000],
-                        help="stored runs for the Runs page rerun (default 1e4,1e5,1e6)")
-    parser.add_argument("--repeats", type=int, default=5,
-                        help="measured Runs page reruns per size (default 5)")
-    parser.add_argument("--writers-with-app", action="store_true",
-                        help="writers: also while the app serves the database with a session on /runs")
+    parser.add_argument(
+        "--repo",
+        type=Path,
+        default=REPO,
+        help="measure this checkout's engine and app.py (default: this repo), e.g. a "
+        "commit's "
+        "`git archive` unpacked in a temporary folder",
+    )
+    parser.add_argument(
+        "--only", default=",".join(PARTS), help=f"parts to run, comma-separated (default {','.join(PARTS)})"
+    )
+    parser.add_argument(
+        "--rows", type=int, default=1_000_000, help="rows of the ingest file (default 1,000,000)"
+    )
+    parser.add_argument(
+        "--memory-mb",
+        type=float,
+        default=200.0,
+        help="the memory part's upload in MB of 1e6 bytes (default 200, the page's limit)",
+    )
+    parser.add_argument(
+        "--no-page", action="store_true", help="memory: skip the upload through the Runs page"
+    )
+    parser.add_argument(
+        "--sizes",
+        type=parse_sizes,
+        default=[10_000, 100_000, 1_000_000],
+        help="stored runs for the Runs page rerun (default 1e4,1e5,1e6)",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="measured Runs page reruns per size (default 5)"
+    )
+    parser.add_argument(
+        "--writers-with-app",
+        action="store_true",
+        help="writers: also while the app serves the database with a session on /runs",
+    )
     parser.add_argument("--json", action="store_true", help="also print one JSON object with every figure")
     args = parser.parse_args()
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
@@ -604,8 +720,11 @@ def main() -> None:
     if Path(engine.__file__).resolve().parent != TARGET / "engine":
         parser.error(f"engine was imported from {engine.__file__}, not {TARGET}")
     report: dict = {"repo": str(TARGET), "cores": os.cpu_count(), "duckdb": duckdb.__version__, "aims": AIMS}
-    print(f"bench_store of {TARGET}: {os.cpu_count()} cores, DuckDB {duckdb.__version__}; "
-          f"parts {', '.join(parts)}", flush=True)
+    print(
+        f"bench_store of {TARGET}: {os.cpu_count()} cores, DuckDB {duckdb.__version__}; "
+        f"parts {', '.join(parts)}",
+        flush=True,
+    )
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="flopwise-bench-store-") as tmp_name:
         tmp = Path(tmp_name)

@@ -14,24 +14,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engine.cost.carbon import WORLD_AVERAGE_G_PER_KWH
 from engine.analysis.fit import fit_chinchilla
-from engine.data.ingest import BATCH_SIZE_UNITS, CONVENTIONS, read_upload
+from engine.analysis.hyperparams import STEP_LAW, fit_hyperparams, sweep_from_runs
 from engine.analysis.registry import LAWS, describe, get_law
-from engine.analysis.hyperparams import STEP_LAW
-from engine.analysis.hyperparams import fit_hyperparams, sweep_from_runs
-from engine.data.ingest import FORMAT_SEQUENCE_LENGTH
-from engine.cost.hardware import load_catalog
-from engine.cost.carbon import load_grid_intensities
-from engine.cost.footprint import FootprintError, training_footprint
-from engine.cost.hardware import HardwareError
-from engine.cost.lifetime import lifetime_optimum
 from engine.cost import microbench
+from engine.cost.carbon import WORLD_AVERAGE_G_PER_KWH, load_grid_intensities
+from engine.cost.footprint import FootprintError, training_footprint
+from engine.cost.hardware import HardwareError, load_catalog
+from engine.cost.lifetime import lifetime_optimum
+from engine.data.ingest import BATCH_SIZE_UNITS, CONVENTIONS, FORMAT_SEQUENCE_LENGTH, read_upload
 from engine.errors import FlopwiseError, number_problem
 
 EXIT_BAD_INPUT = 2
-ARG_HELP = ("a law-specific input, repeatable, e.g. --arg experts=8 or --arg bits_weights=8; for MoE laws "
-            "--params is the active parameter count")
+ARG_HELP = (
+    "a law-specific input, repeatable, e.g. --arg experts=8 or --arg bits_weights=8; for MoE laws "
+    "--params is the active parameter count"
+)
 
 
 class CliError(FlopwiseError):
@@ -79,14 +77,22 @@ def _law_inputs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_laws(args: argparse.Namespace) -> dict[str, Any]:
-    return {"laws": [{k: describe(law)[k] for k in ("id", "title", "citation", "url", "verified", "parameters")}
-                     for law in LAWS.values()]}
+    return {
+        "laws": [
+            {k: describe(law)[k] for k in ("id", "title", "citation", "url", "verified", "parameters")}
+            for law in LAWS.values()
+        ]
+    }
 
 
 def cmd_optimal(args: argparse.Namespace) -> dict[str, Any]:
     law = get_law(args.law)
     alloc = law.optimal(args.flops, **_law_inputs(args)).scalar()
-    extras = {k: v for k, v in alloc.items() if k not in ("flops", "n_params", "n_tokens", "tokens_per_param", "loss")}
+    extras = {
+        k: v
+        for k, v in alloc.items()
+        if k not in ("flops", "n_params", "n_tokens", "tokens_per_param", "loss")
+    }
     return {
         "law": law.id,
         "flops": alloc["flops"],
@@ -156,10 +162,18 @@ def cmd_ingest(args: argparse.Namespace) -> dict[str, Any]:
         )
     with _open_store(args.db) as store:
         stored = store_upload(store.cursor(), report, data)
-    return {"upload_id": stored.upload_id, "added": stored.added, "accepted": report.n_accepted,
-            "rejected": report.n_rejected, "errors": errors, "convention": report.convention,
-            "convention_reason": report.convention_reason, "batch_size_unit": report.batch_size_unit,
-            "batch_size_unit_reason": report.batch_size_unit_reason, "dialect": report.dialect}
+    return {
+        "upload_id": stored.upload_id,
+        "added": stored.added,
+        "accepted": report.n_accepted,
+        "rejected": report.n_rejected,
+        "errors": errors,
+        "convention": report.convention,
+        "convention_reason": report.convention_reason,
+        "batch_size_unit": report.batch_size_unit,
+        "batch_size_unit_reason": report.batch_size_unit_reason,
+        "dialect": report.dialect,
+    }
 
 
 def cmd_fit(args: argparse.Namespace) -> dict[str, Any]:
@@ -169,8 +183,14 @@ def cmd_fit(args: argparse.Namespace) -> dict[str, Any]:
     if runs.empty:
         raise CliError(f"{name}: no usable rows to fit ({report.n_rejected} rejected)")
     try:
-        result = fit_chinchilla(runs["n_params"], runs["n_tokens"], runs["loss"],
-                                drop_top_loss=args.drop_top_loss, bootstrap=args.bootstrap, seed=args.seed)
+        result = fit_chinchilla(
+            runs["n_params"],
+            runs["n_tokens"],
+            runs["loss"],
+            drop_top_loss=args.drop_top_loss,
+            bootstrap=args.bootstrap,
+            seed=args.seed,
+        )
     except ValueError as exc:
         raise CliError(str(exc)) from None
     summary = result.summary()
@@ -191,15 +211,17 @@ def cmd_hyperparams(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_fit_hyperparams(args: argparse.Namespace) -> dict[str, Any]:
 
-
     data, name = _read_file(args.file)
     report = read_upload(data, name)
     sequence_length = args.sequence_length
     if sequence_length is None and report.detected_format in FORMAT_SEQUENCE_LENGTH:
         sequence_length = FORMAT_SEQUENCE_LENGTH[report.detected_format]
         print(f"note: {report.batch_size_unit_reason}", file=sys.stderr)
-    sweep = sweep_from_runs(report.accepted, loss_column="loss_smoothed" if args.loss == "smoothed" else "loss",
-                            sequence_length=sequence_length)
+    sweep = sweep_from_runs(
+        report.accepted,
+        loss_column="loss_smoothed" if args.loss == "smoothed" else "loss",
+        sequence_length=sequence_length,
+    )
     fit = fit_hyperparams(sweep, bootstrap=args.bootstrap, seed=args.seed)
     summary = fit.summary()
     summary["rejected_rows"] = report.n_rejected
@@ -231,9 +253,17 @@ def cmd_footprint(args: argparse.Namespace) -> dict[str, Any]:
     device = catalog[args.hardware]
     dtype = args.dtype or ("bf16" if "bf16" in device.supported_dtypes else device.supported_dtypes[0])
     try:
-        fp = training_footprint(args.flops, device, n_devices=args.devices, dtype=dtype, mfu=args.mfu,
-                                power_w=args.power_w, pue=args.pue, grid_g_per_kwh=grid,
-                                price_per_device_hour=args.price_per_hour)
+        fp = training_footprint(
+            args.flops,
+            device,
+            n_devices=args.devices,
+            dtype=dtype,
+            mfu=args.mfu,
+            power_w=args.power_w,
+            pue=args.pue,
+            grid_g_per_kwh=grid,
+            price_per_device_hour=args.price_per_hour,
+        )
     except (FootprintError, HardwareError) as exc:
         raise CliError(str(exc)) from None
     return fp.as_dict()
@@ -243,10 +273,16 @@ def cmd_lifetime(args: argparse.Namespace) -> dict[str, Any]:
 
     result = lifetime_optimum(get_law(args.law), args.loss, args.inference_tokens)
     return {
-        "n_params": result.n_params, "n_tokens": result.n_tokens, "flops_train": result.flops_train,
-        "flops_inference": result.flops_inference, "flops_total": result.flops_total,
-        "chinchilla": {"n_params": result.chinchilla_n_params, "n_tokens": result.chinchilla_n_tokens,
-                       "flops_total": result.chinchilla_flops_total},
+        "n_params": result.n_params,
+        "n_tokens": result.n_tokens,
+        "flops_train": result.flops_train,
+        "flops_inference": result.flops_inference,
+        "flops_total": result.flops_total,
+        "chinchilla": {
+            "n_params": result.chinchilla_n_params,
+            "n_tokens": result.chinchilla_n_tokens,
+            "flops_total": result.chinchilla_flops_total,
+        },
     }
 
 
@@ -318,32 +354,65 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("ingest", "validate a sweep file (CSV or Parquet) and store its accepted rows", cmd_ingest)
     p.add_argument("file")
-    p.add_argument("--convention", choices=CONVENTIONS,
-                   help="what the file's parameter counts mean (default: detected from the header, else total)")
-    p.add_argument("--batch-size-unit", choices=BATCH_SIZE_UNITS,
-                   help="what its batch sizes count (default: detected from the header, a known format or the values)")
+    p.add_argument(
+        "--convention",
+        choices=CONVENTIONS,
+        help="what the file's parameter counts mean (default: detected from the header, else total)",
+    )
+    p.add_argument(
+        "--batch-size-unit",
+        choices=BATCH_SIZE_UNITS,
+        help="what its batch sizes count (default: detected from the header, a known format or the values)",
+    )
     p.add_argument("--db", help="database file (default: $FLOPWISE_DB or data/flopwise.duckdb)")
 
     p = add("fit", "fit the Chinchilla form to a sweep file (Hoffmann et al.'s method)", cmd_fit)
     p.add_argument("file")
-    p.add_argument("--drop-top-loss", type=_non_negative_int, default=0, metavar="K",
-                   help="leave out the K highest-loss runs")
-    p.add_argument("--bootstrap", type=_non_negative_int, default=200, metavar="K",
-                   help="bootstrap resamples for standard errors and 95%% intervals (0: none)")
+    p.add_argument(
+        "--drop-top-loss",
+        type=_non_negative_int,
+        default=0,
+        metavar="K",
+        help="leave out the K highest-loss runs",
+    )
+    p.add_argument(
+        "--bootstrap",
+        type=_non_negative_int,
+        default=200,
+        metavar="K",
+        help="bootstrap resamples for standard errors and 95%% intervals (0: none)",
+    )
     p.add_argument("--seed", type=int, default=0)
 
     p = add("hyperparams", "optimal learning rate and batch size (Step Law, Li et al. 2025)", cmd_hyperparams)
     p.add_argument("--params", required=True, type=_positive_float, help="non-embedding parameters N")
     p.add_argument("--tokens", required=True, type=_positive_float, help="training tokens D")
 
-    p = add("fit-hyperparams", "fit the Step Law's two power laws to a learning-rate and batch-size sweep",
-            cmd_fit_hyperparams)
+    p = add(
+        "fit-hyperparams",
+        "fit the Step Law's two power laws to a learning-rate and batch-size sweep",
+        cmd_fit_hyperparams,
+    )
     p.add_argument("file")
-    p.add_argument("--loss", choices=("final", "smoothed"), default="final",
-                   help="which loss column picks each cell's optimum (default: final)")
-    p.add_argument("--sequence-length", type=int, metavar="L", help="tokens per sequence, when batch sizes are in sequences")
-    p.add_argument("--bootstrap", type=_non_negative_int, default=0, metavar="K",
-                   help="bootstrap resamples of the cells for the intervals (0: analytic OLS intervals)")
+    p.add_argument(
+        "--loss",
+        choices=("final", "smoothed"),
+        default="final",
+        help="which loss column picks each cell's optimum (default: final)",
+    )
+    p.add_argument(
+        "--sequence-length",
+        type=int,
+        metavar="L",
+        help="tokens per sequence, when batch sizes are in sequences",
+    )
+    p.add_argument(
+        "--bootstrap",
+        type=_non_negative_int,
+        default=0,
+        metavar="K",
+        help="bootstrap resamples of the cells for the intervals (0: analytic OLS intervals)",
+    )
     p.add_argument("--seed", type=int, default=0)
 
     add("hardware", "the accelerator catalog (dense peaks, memory, bandwidth, power)", cmd_hardware)
@@ -360,12 +429,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--region", help="a country or cloud region name (see the Plan page)")
     p.add_argument("--price-per-hour", type=_non_negative_float, help="$ per device-hour")
 
-    p = add("lifetime", "inference-aware optimum for a loss and a lifetime demand (Sardana et al.)", cmd_lifetime)
+    p = add(
+        "lifetime", "inference-aware optimum for a loss and a lifetime demand (Sardana et al.)", cmd_lifetime
+    )
     p.add_argument("--law", required=True)
     p.add_argument("--loss", required=True, type=_positive_float)
     p.add_argument("--inference-tokens", required=True, type=_non_negative_float)
 
-    p = add("bench", "microbenchmark this machine: matmul throughput, memory bandwidth, transfers, power", cmd_bench)
+    p = add(
+        "bench",
+        "microbenchmark this machine: matmul throughput, memory bandwidth, transfers, power",
+        cmd_bench,
+    )
     p.add_argument("--quick", action="store_true", help="the quick mode (under 30 s)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--db", help="also store the result in this database")
@@ -378,8 +453,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _print_human(result: dict[str, Any]) -> None:
     if "gemm" in result:
         for row in result["gemm"]:
-            print(f"{row['dtype']:8} {row['m']}x{row['k']}x{row['n']:<6} {row['flops_per_s'] / 1e9:10.1f} GFLOP/s"
-                  f"{'' if row['correct'] else '  WRONG RESULT'}")
+            print(
+                f"{row['dtype']:8} {row['m']}x{row['k']}x{row['n']:<6} {row['flops_per_s'] / 1e9:10.1f} GFLOP/s"
+                f"{'' if row['correct'] else '  WRONG RESULT'}"
+            )
         for row in result["bandwidth"] + result["transfer"]:
             print(f"{row['kind']:15} {row['bytes'] / 2**20:8.0f} MiB {row['bytes_per_s'] / 1e9:8.1f} GB/s")
         print(f"power: {result['power'] or 'not available'}; {result['duration_s']:.1f} s")
@@ -416,7 +493,9 @@ def strict_json(value: Any, path: str = "") -> tuple[Any, dict[str, str]]:
             nulls.update(inner)
         return items, nulls
     if isinstance(value, float) and not math.isfinite(value):
-        return None, {path: "NaN (not a number)" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")}
+        return None, {
+            path: "NaN (not a number)" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+        }
     return value, nulls
 
 

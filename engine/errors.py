@@ -40,8 +40,14 @@ def _is_text(value: Any) -> bool:
     return arr.dtype.kind == "O" and any(isinstance(x, (str, bytes)) for x in arr.flat)
 
 
-def number_problem(value: Any, low: float = 0.0, high: float | None = None, *, low_inclusive: bool = False,
-                   text: bool = False) -> str | None:
+def number_problem(
+    value: Any,
+    low: float = 0.0,
+    high: float | None = None,
+    *,
+    low_inclusive: bool = False,
+    text: bool = False,
+) -> str | None:
     """Why ``value`` (a number or an array of them) is not finite, above ``low`` (or at it with
     ``low_inclusive``) and at most ``high``, as words that follow its name ('must be a number',
     'must be a positive finite number', 'must be a finite number from 0 to 10'); None when it is.
@@ -65,8 +71,15 @@ def number_problem(value: Any, low: float = 0.0, high: float | None = None, *, l
     return None
 
 
-def positive(name: str, value: Any, *, error: type[FlopwiseError] = LawError, allow_zero: bool = False,
-             high: float | None = None, text: bool = False) -> np.ndarray:
+def positive(
+    name: str,
+    value: Any,
+    *,
+    error: type[FlopwiseError] = LawError,
+    allow_zero: bool = False,
+    high: float | None = None,
+    text: bool = False,
+) -> np.ndarray:
     """``value`` as a float array whose every entry is finite and > 0 (>= 0 with ``allow_zero``)
     and, with ``high``, at most ``high``; otherwise ``error`` naming ``name`` and the value
     (the words of :func:`number_problem`). Text is refused unless ``text`` (then read as a number)."""

@@ -11,8 +11,24 @@ from hypothesis.extra.numpy import arrays
 # --- the ingest: hostile files ---------------------------------------------------------------
 
 HOSTILE_NAMES = [
-    "params", "tokens", "loss", "flops", "'; DROP TABLE runs; --", '" OR 1=1 --', "=HYPERLINK(\"x\")",
-    "+cmd|' /C calc'!A0", "@SUM(1)", "ﾊﾟﾗﾒｰﾀ", "loss\x00", "params\n", "Ｌｏｓｓ", "", " ", "N", "D", "C",
+    "params",
+    "tokens",
+    "loss",
+    "flops",
+    "'; DROP TABLE runs; --",
+    '" OR 1=1 --',
+    '=HYPERLINK("x")',
+    "+cmd|' /C calc'!A0",
+    "@SUM(1)",
+    "ﾊﾟﾗﾒｰﾀ",
+    "loss\x00",
+    "params\n",
+    "Ｌｏｓｓ",
+    "",
+    " ",
+    "N",
+    "D",
+    "C",
 ]
 """Column names: the recognised ones, SQL and spreadsheet-formula injection, odd Unicode, blanks."""
 
@@ -20,8 +36,28 @@ random_bytes = st.binary(max_size=2000)
 """Any file at all, up to 2 kB."""
 
 cells = st.one_of(
-    st.sampled_from(["", "nan", "inf", "-inf", "1e9", "70M", "1.3B", "-5", "0", "3.2", "abc", "=1+1", "1,000",
-                     "1e400", "2.5e-400", "   ", "NULL", "True"]),
+    st.sampled_from(
+        [
+            "",
+            "nan",
+            "inf",
+            "-inf",
+            "1e9",
+            "70M",
+            "1.3B",
+            "-5",
+            "0",
+            "3.2",
+            "abc",
+            "=1+1",
+            "1,000",
+            "1e400",
+            "2.5e-400",
+            "   ",
+            "NULL",
+            "True",
+        ]
+    ),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
     st.text(max_size=12),
 )
@@ -47,7 +83,9 @@ row_widths = st.lists(st.integers(min_value=1, max_value=7), min_size=1, max_siz
 """Fields per row of a four-column file: ragged rows are 1-3 or 5-7 wide."""
 ragged_delimiters = st.sampled_from([",", ";"])
 
-number_text = st.from_regex(r"\A[ ]?[+-]?[0-9,]{0,8}\.?[0-9]{0,3}([eE][+-]?[0-9]{1,3})?[ ]?[kKmMbBgGtTpPxX]?[ ]?\Z")
+number_text = st.from_regex(
+    r"\A[ ]?[+-]?[0-9,]{0,8}\.?[0-9]{0,3}([eE][+-]?[0-9]{1,3})?[ ]?[kKmMbBgGtTpPxX]?[ ]?\Z"
+)
 """Text shaped like a number: signs, thousands commas, decimals, exponents, suffixes (and bad ones)."""
 quantity_cells = st.lists(number_text | cells, min_size=1, max_size=40)
 
@@ -71,7 +109,8 @@ pareto_values = st.sampled_from([0.0, 1.0, 2.0, 3.0]) | st.floats(-1e6, 1e6, all
 """Coordinates with many ties (the small whole numbers) and any finite values."""
 
 point_sets = st.integers(1, 3).flatmap(
-    lambda k: arrays(float, st.tuples(st.integers(1, 60), st.just(k)), elements=pareto_values))
+    lambda k: arrays(float, st.tuples(st.integers(1, 60), st.just(k)), elements=pareto_values)
+)
 """1 to 60 points in 1 to 3 dimensions."""
 
 seeds = st.integers(0, 2**32 - 1)
@@ -82,9 +121,10 @@ tie_flags = st.booleans()
 
 # --- strict JSON -------------------------------------------------------------------------------
 
-json_leaves = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(), st.none(), st.text(max_size=5))
+json_leaves = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True), st.integers(), st.none(), st.text(max_size=5)
+)
 """Leaves a fit's result may hold: any float (NaN and infinities included), ints, None, text."""
-
 
 
 def _json_containers(inner: st.SearchStrategy) -> st.SearchStrategy:

@@ -30,7 +30,13 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("engine.data",),  # the run store, uploads, published data
     ("engine.cost",),  # FLOPs, hardware, footprint, carbon, serving, lifetime, the microbenchmark
     ("engine.laws",),  # one module per law family, and their numeric optimisers
-    ("engine.errors", "engine.conventions", "engine.formula", "engine.paths", "engine"),  # what every layer shares
+    (
+        "engine.errors",
+        "engine.conventions",
+        "engine.formula",
+        "engine.paths",
+        "engine",
+    ),  # what every layer shares
 )
 """Each layer's modules, by name prefix (a prefix covers its submodules)."""
 
@@ -164,8 +170,13 @@ def cycles(edges: Iterable[tuple[str, str]]) -> list[list[str]]:
     return found
 
 
-def check(root: Path = REPO_ROOT, *, roots: Iterable[str] = ROOTS, layers: Sequence[Sequence[str]] = LAYERS,
-          forbidden: Mapping[str, tuple[str, ...]] = FORBIDDEN) -> list[Violation]:
+def check(
+    root: Path = REPO_ROOT,
+    *,
+    roots: Iterable[str] = ROOTS,
+    layers: Sequence[Sequence[str]] = LAYERS,
+    forbidden: Mapping[str, tuple[str, ...]] = FORBIDDEN,
+) -> list[Violation]:
     """Every broken rule under ``root``: imports that point up a layer, imports of a forbidden
     package, and import loops."""
     modules = module_files(root, roots)
@@ -173,8 +184,12 @@ def check(root: Path = REPO_ROOT, *, roots: Iterable[str] = ROOTS, layers: Seque
     violations: list[Violation] = []
     for imp in found:
         for prefix, banned in forbidden.items():
-            if (imp.source == prefix or imp.source.startswith(prefix + ".")) and imp.target.split(".")[0] in banned:
-                violations.append(Violation("forbidden", f"{imp.source} (line {imp.line}) imports {imp.target}"))
+            if (imp.source == prefix or imp.source.startswith(prefix + ".")) and imp.target.split(".")[
+                0
+            ] in banned:
+                violations.append(
+                    Violation("forbidden", f"{imp.source} (line {imp.line}) imports {imp.target}")
+                )
         if imp.target not in modules:
             continue
         here, there = layer_of(imp.source, layers), layer_of(imp.target, layers)
@@ -182,9 +197,13 @@ def check(root: Path = REPO_ROOT, *, roots: Iterable[str] = ROOTS, layers: Seque
             name = imp.source if here is None else imp.target
             violations.append(Violation("layer", f"{name} belongs to no layer"))
         elif there < here:
-            violations.append(Violation(
-                "layer", f"{imp.source} (line {imp.line}) imports {imp.target}, a layer above it "
-                         f"({', '.join(layers[there])} above {', '.join(layers[here])})"))
+            violations.append(
+                Violation(
+                    "layer",
+                    f"{imp.source} (line {imp.line}) imports {imp.target}, a layer above it "
+                    f"({', '.join(layers[there])} above {', '.join(layers[here])})",
+                )
+            )
     project_edges = [(i.source, i.target) for i in found if i.target in modules and i.target != i.source]
     # a package's __init__ and its own modules are one unit: `engine` -> `engine.cli` is not a loop back
     edges = [(a, b) for a, b in project_edges if not b.startswith(a + ".") and not a.startswith(b + ".")]
@@ -198,8 +217,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for v in violations:
         print(v)
     modules = module_files(root)
-    print(f"import contract: {len(modules)} modules, {len(LAYERS)} layers, "
-          f"{len(violations)} broken rule{'s' if len(violations) != 1 else ''}", file=sys.stderr)
+    print(
+        f"import contract: {len(modules)} modules, {len(LAYERS)} layers, "
+        f"{len(violations)} broken rule{'s' if len(violations) != 1 else ''}",
+        file=sys.stderr,
+    )
     return 1 if violations else 0
 
 

@@ -31,8 +31,9 @@ def session(*, write: bool = False) -> Iterator[Connection]:
         note.info(f"{message}… ({seconds:.0f} s)")
 
     try:
-        with get_store().connect(wait_s=None if write else READ_WAIT_S,
-                                 on_wait=waiting if write else None) as con:
+        with get_store().connect(
+            wait_s=None if write else READ_WAIT_S, on_wait=waiting if write else None
+        ) as con:
             yield con
     finally:
         if note is not None:

@@ -28,7 +28,14 @@ BASE_LAYOUT: dict[str, Any] = {
     "template": "plotly_white",
     "margin": {"l": 75, "r": 20, "t": 50, "b": 60},
     # below the plot, in the container's bottom margin (see _fixed_margins)
-    "legend": {"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.0, "xanchor": "left", "x": 0},
+    "legend": {
+        "orientation": "h",
+        "yref": "container",
+        "yanchor": "bottom",
+        "y": 0.0,
+        "xanchor": "left",
+        "x": 0,
+    },
     "hovermode": "closest",
 }
 # A legend row below the plot: its height, and the characters of trace names it holds at the
@@ -46,7 +53,9 @@ def _translucent(hex_color: str, alpha: float = 0.18) -> str:
 
 
 def _figure(data: list[dict], layout: dict) -> go.Figure:
-    return go.Figure({"data": data, "layout": _fixed_margins(data, {**BASE_LAYOUT, **layout})}, _validate=False)
+    return go.Figure(
+        {"data": data, "layout": _fixed_margins(data, {**BASE_LAYOUT, **layout})}, _validate=False
+    )
 
 
 def _fixed_margins(data: list[dict], layout: dict) -> dict:
@@ -57,7 +66,9 @@ def _fixed_margins(data: list[dict], layout: dict) -> dict:
     layout = dict(layout)
     for key in ("xaxis", "yaxis", *(k for k in layout if k[:5] in ("xaxis", "yaxis") and k[5:].isdigit())):
         layout[key] = {"automargin": False, **layout.get(key, {})}
-    names = [str(t.get("name") or "") for t in data if t.get("showlegend", True) is not False and t.get("name")]
+    names = [
+        str(t.get("name") or "") for t in data if t.get("showlegend", True) is not False and t.get("name")
+    ]
     if layout.get("showlegend", True) is not False and len(names) > 1:
         rows, width = 1, 0
         for name in names:
@@ -97,8 +108,12 @@ def _log_axis(values: Any, title: str, **props: Any) -> dict:
         else:
             decades = range(int(np.floor(lo)), int(np.ceil(hi)) + 1)
             for mantissas in ((1, 2, 5), (1, 2, 3, 4, 5, 6, 7, 8, 9)):
-                ticks = [m * 10.0**k for k in decades for m in mantissas
-                         if 10 ** (lo - 0.02) <= m * 10.0**k <= 10 ** (hi + 0.02)]
+                ticks = [
+                    m * 10.0**k
+                    for k in decades
+                    for m in mantissas
+                    if 10 ** (lo - 0.02) <= m * 10.0**k <= 10 ** (hi + 0.02)
+                ]
                 if len(ticks) >= 3:
                     break
             axis.update(tickmode="array", tickvals=[float(f"{t:.6g}") for t in ticks])
@@ -120,22 +135,38 @@ def isoflop_figure(curves: pd.DataFrame, minima: pd.DataFrame, *, title: str, lo
         name = f"C = {fmt.sci(budget)} FLOPs"
         data.append(
             _scatter(
-                part["n_params"], part["loss"], mode="lines", name=name,
+                part["n_params"],
+                part["loss"],
+                mode="lines",
+                name=name,
                 line={"color": f"rgba(37, 99, 235, {shade:.2f})", "width": 2},
-                text=[f"{name}<br>N = {n} parameters<br>D = {d} tokens<br>loss = {v:.4f} nats/token"
-                      for n, d, v in zip(fmt.counts(part["n_params"]), fmt.counts(part["n_tokens"]), part["loss"])],
+                text=[
+                    f"{name}<br>N = {n} parameters<br>D = {d} tokens<br>loss = {v:.4f} nats/token"
+                    for n, d, v in zip(
+                        fmt.counts(part["n_params"]), fmt.counts(part["n_tokens"]), part["loss"]
+                    )
+                ],
                 hovertemplate="%{text}<extra></extra>",
             )
         )
     data.append(
         _scatter(
-            minima["n_params"], minima["loss"], mode="lines+markers", name="optimum N*(C)",
+            minima["n_params"],
+            minima["loss"],
+            mode="lines+markers",
+            name="optimum N*(C)",
             line={"color": "#dc2626", "dash": "dot", "width": 1.5},
             marker={"symbol": "diamond", "size": 10, "color": "#dc2626"},
-            text=[f"optimum at C = {fmt.sci(c)} FLOPs<br>N* = {n} parameters<br>D* = {d} tokens"
-                  f"<br>loss = {v:.4f} nats/token"
-                  for c, n, d, v in zip(minima["flops"], fmt.counts(minima["n_params"]), fmt.counts(minima["n_tokens"]),
-                                        minima["loss"])],
+            text=[
+                f"optimum at C = {fmt.sci(c)} FLOPs<br>N* = {n} parameters<br>D* = {d} tokens"
+                f"<br>loss = {v:.4f} nats/token"
+                for c, n, d, v in zip(
+                    minima["flops"],
+                    fmt.counts(minima["n_params"]),
+                    fmt.counts(minima["n_tokens"]),
+                    minima["loss"],
+                )
+            ],
             hovertemplate="%{text}<extra></extra>",
         )
     )
@@ -157,7 +188,9 @@ _PANEL_WORDS = {"n_params": ("N*", "parameters"), "n_tokens": ("D*", "tokens")}
 def _frontier_text(head: str, flops: Any, values: Any, column: str) -> list[str]:
     """Hover lines in the page's units: 'head<br>C = 5.75e23 FLOPs<br>N* = 32.2 B parameters'."""
     symbol, unit = _PANEL_WORDS[column]
-    return [f"{head}C = {fmt.sci(c)} FLOPs<br>{symbol} = {v} {unit}" for c, v in zip(flops, fmt.counts(values))]
+    return [
+        f"{head}C = {fmt.sci(c)} FLOPs<br>{symbol} = {v} {unit}" for c, v in zip(flops, fmt.counts(values))
+    ]
 
 
 def frontier_figure(
@@ -192,15 +225,28 @@ def frontier_figure(
                     _scatter(
                         np.concatenate([band["flops"], band["flops"][::-1]]),
                         np.concatenate([band[f"{column}_hi"], band[f"{column}_lo"][::-1]]),
-                        xaxis=xaxis, yaxis=yaxis, fill="toself", mode="lines", line={"width": 0},
-                        fillcolor=_translucent(color), name=f"{title}: 95% band",
-                        legendgroup=law_id, showlegend=False, hoverinfo="skip",
+                        xaxis=xaxis,
+                        yaxis=yaxis,
+                        fill="toself",
+                        mode="lines",
+                        line={"width": 0},
+                        fillcolor=_translucent(color),
+                        name=f"{title}: 95% band",
+                        legendgroup=law_id,
+                        showlegend=False,
+                        hoverinfo="skip",
                     )
                 )
             data.append(
                 _scatter(
-                    part["flops"], part[column], xaxis=xaxis, yaxis=yaxis, mode="lines",
-                    name=title, legendgroup=law_id, showlegend=xaxis == "x",
+                    part["flops"],
+                    part[column],
+                    xaxis=xaxis,
+                    yaxis=yaxis,
+                    mode="lines",
+                    name=title,
+                    legendgroup=law_id,
+                    showlegend=xaxis == "x",
                     line={"color": color, "width": 2.5},
                     text=_frontier_text(f"{title}<br>", part["flops"], part[column], column),
                     hovertemplate="%{text}<extra></extra>",
@@ -209,16 +255,24 @@ def frontier_figure(
             if point is not None and not point.empty:
                 data.append(
                     _scatter(
-                        point["flops"], point[column], xaxis=xaxis, yaxis=yaxis, mode="markers",
-                        legendgroup=law_id, showlegend=False,
+                        point["flops"],
+                        point[column],
+                        xaxis=xaxis,
+                        yaxis=yaxis,
+                        mode="markers",
+                        legendgroup=law_id,
+                        showlegend=False,
                         marker={"color": color, "size": 12, "line": {"color": "white", "width": 2}},
-                        text=_frontier_text(f"{title}, at your choice<br>", point["flops"], point[column], column),
+                        text=_frontier_text(
+                            f"{title}, at your choice<br>", point["flops"], point[column], column
+                        ),
                         hovertemplate="%{text}<extra></extra>",
                     )
                 )
     data.extend(published if published is not None else published_traces(runs, models))
     compute_axis = {
-        "type": "log", "exponentformat": "power",
+        "type": "log",
+        "exponentformat": "power",
         "title": {"text": "Training compute C (FLOPs, log scale)"},
     }
     layout: dict[str, Any] = {
@@ -227,20 +281,41 @@ def frontier_figure(
         "xaxis2": {**compute_axis, "domain": [0.57, 1.0], "anchor": "y2"},
         "yaxis": {"type": "log", "exponentformat": "power", "title": {"text": "Parameters N (log scale)"}},
         "yaxis2": {
-            "type": "log", "exponentformat": "power", "anchor": "x2",
+            "type": "log",
+            "exponentformat": "power",
+            "anchor": "x2",
             "title": {"text": "Training tokens D (log scale)"},
         },
         "annotations": [
-            {"text": text, "x": x, "y": 1.0, "xref": "paper", "yref": "paper", "xanchor": "center",
-             "yanchor": "bottom", "showarrow": False, "font": {"size": 14}}
-            for text, x in (("Compute-optimal parameters N*(C)", 0.215),
-                            ("Compute-optimal tokens D*(C)", 0.785))
+            {
+                "text": text,
+                "x": x,
+                "y": 1.0,
+                "xref": "paper",
+                "yref": "paper",
+                "xanchor": "center",
+                "yanchor": "bottom",
+                "showarrow": False,
+                "font": {"size": 14},
+            }
+            for text, x in (
+                ("Compute-optimal parameters N*(C)", 0.215),
+                ("Compute-optimal tokens D*(C)", 0.785),
+            )
         ],
     }
     if budget is not None:
         layout["shapes"] = [
-            {"type": "line", "xref": xaxis, "yref": f"{yaxis} domain", "x0": budget, "x1": budget,
-             "y0": 0, "y1": 1, "line": {"color": "#94a3b8", "dash": "dash", "width": 1}}
+            {
+                "type": "line",
+                "xref": xaxis,
+                "yref": f"{yaxis} domain",
+                "x0": budget,
+                "x1": budget,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": "#94a3b8", "dash": "dash", "width": 1},
+            }
             for xaxis, yaxis, _, _ in _PANELS
         ]
     return _figure(data, layout)
@@ -263,12 +338,21 @@ def published_traces(runs: pd.DataFrame | None, models: pd.DataFrame | None) -> 
         for xaxis, yaxis, column, unit in _PANELS:
             part = points[points[column].notna()]
             symbol_word, unit_word = _PANEL_WORDS[column]
-            text = [f"{head}<br>C = {fmt.sci(c)} FLOPs<br>{symbol_word[0]} = {v} {unit_word}"
-                    for head, c, v in zip(heads[part.index], part["flops"], fmt.counts(part[column]))]
+            text = [
+                f"{head}<br>C = {fmt.sci(c)} FLOPs<br>{symbol_word[0]} = {v} {unit_word}"
+                for head, c, v in zip(heads[part.index], part["flops"], fmt.counts(part[column]))
+            ]
             data.append(
                 _scatter(
-                    part["flops"], part[column], xaxis=xaxis, yaxis=yaxis, mode="markers", name=name,
-                    legendgroup=name, showlegend=xaxis == "x", text=text,
+                    part["flops"],
+                    part[column],
+                    xaxis=xaxis,
+                    yaxis=yaxis,
+                    mode="markers",
+                    name=name,
+                    legendgroup=name,
+                    showlegend=xaxis == "x",
+                    text=text,
                     marker={"color": color, "size": size, "symbol": symbol},
                     hovertemplate="%{text}<extra></extra>",
                 )
@@ -282,20 +366,31 @@ def runs_scatter(runs: pd.DataFrame, *, loss_label: str) -> go.Figure:
     for i, (source, part) in enumerate(runs.groupby("source", sort=True)):
         data.append(
             _scatter(
-                part["flops"], part["loss"], mode="markers", name=source,
+                part["flops"],
+                part["loss"],
+                mode="markers",
+                name=source,
                 marker={"color": color_for(i), "size": 7, "opacity": 0.75},
                 customdata=part["run_id"].to_numpy(),
-                text=[f"{_plain(m)}<br>N = {n} parameters, D = {d} tokens<br>C = {fmt.sci(c)} FLOPs<br>"
-                      f"loss = {v:.4f} nats/token"
-                      for m, n, d, c, v in zip(part["model_name"].fillna(""), fmt.counts(part["n_params"]),
-                                               fmt.counts(part["n_tokens"]), part["flops"], part["loss"])],
+                text=[
+                    f"{_plain(m)}<br>N = {n} parameters, D = {d} tokens<br>C = {fmt.sci(c)} FLOPs<br>"
+                    f"loss = {v:.4f} nats/token"
+                    for m, n, d, c, v in zip(
+                        part["model_name"].fillna(""),
+                        fmt.counts(part["n_params"]),
+                        fmt.counts(part["n_tokens"]),
+                        part["flops"],
+                        part["loss"],
+                    )
+                ],
                 hovertemplate="%{text}<extra>%{fullData.name}</extra>",
             )
         )
     return _figure(
         data,
         {
-            "height": 430, "dragmode": "lasso",
+            "height": 430,
+            "dragmode": "lasso",
             "xaxis": _log_axis(runs["flops"], "Training compute C (FLOPs, log scale)"),
             "yaxis": {"title": {"text": loss_label}},
         },
@@ -305,11 +400,21 @@ def runs_scatter(runs: pd.DataFrame, *, loss_label: str) -> go.Figure:
 def residuals_figure(flops: np.ndarray, log_residuals: np.ndarray) -> go.Figure:
     """Fit residuals in log loss against compute (0 = perfect fit)."""
     return _figure(
-        [_scatter(flops, log_residuals, mode="markers", name="run", marker={"color": PALETTE[0], "size": 6},
-                  text=[f"C = {fmt.sci(c)} FLOPs" for c in flops],
-                  hovertemplate="%{text}<br>log residual = %{y:.4f}<extra></extra>")],
+        [
+            _scatter(
+                flops,
+                log_residuals,
+                mode="markers",
+                name="run",
+                marker={"color": PALETTE[0], "size": 6},
+                text=[f"C = {fmt.sci(c)} FLOPs" for c in flops],
+                hovertemplate="%{text}<br>log residual = %{y:.4f}<extra></extra>",
+            )
+        ],
         {
-            "height": 320, "title": {"text": "Residuals"}, "showlegend": False,
+            "height": 320,
+            "title": {"text": "Residuals"},
+            "showlegend": False,
             "xaxis": _log_axis(flops, "Training compute C (FLOPs, log scale)"),
             "yaxis": {"title": {"text": "ln predicted − ln actual loss (unitless)"}, "zeroline": True},
         },
@@ -320,37 +425,70 @@ def predicted_vs_actual_figure(actual: np.ndarray, predicted: np.ndarray) -> go.
     lo, hi = float(min(actual.min(), predicted.min())), float(max(actual.max(), predicted.max()))
     return _figure(
         [
-            _scatter([lo, hi], [lo, hi], mode="lines", name="y = x", line={"color": "#94a3b8", "dash": "dash"}),
-            _scatter(actual, predicted, mode="markers", name="run", marker={"color": PALETTE[0], "size": 6},
-                     hovertemplate="actual %{x:.4f} nats/token<br>predicted %{y:.4f} nats/token<extra></extra>"),
+            _scatter(
+                [lo, hi], [lo, hi], mode="lines", name="y = x", line={"color": "#94a3b8", "dash": "dash"}
+            ),
+            _scatter(
+                actual,
+                predicted,
+                mode="markers",
+                name="run",
+                marker={"color": PALETTE[0], "size": 6},
+                hovertemplate="actual %{x:.4f} nats/token<br>predicted %{y:.4f} nats/token<extra></extra>",
+            ),
         ],
         {
-            "height": 320, "title": {"text": "Predicted against actual"}, "showlegend": False,
+            "height": 320,
+            "title": {"text": "Predicted against actual"},
+            "showlegend": False,
             "xaxis": {"title": {"text": "Actual loss (nats/token)"}},
             "yaxis": {"title": {"text": "Predicted loss (nats/token)"}},
         },
     )
 
 
-def law_check_figure(observed: np.ndarray, predictions: Mapping[str, np.ndarray], *, quantity: str, unit: str,
-                     cells: Sequence[str]) -> go.Figure:
+def law_check_figure(
+    observed: np.ndarray,
+    predictions: Mapping[str, np.ndarray],
+    *,
+    quantity: str,
+    unit: str,
+    cells: Sequence[str],
+) -> go.Figure:
     """Each cell's measured optimum (x) against what each law predicts for it (y), log-log, with
     y = x: how well a fitted law and a published one describe the same sweep. ``cells`` labels the
     points (e.g. 'N 215 M, D 4 B')."""
     values = [np.asarray(observed, dtype=float), *(np.asarray(v, dtype=float) for v in predictions.values())]
     lo, hi = min(float(v.min()) for v in values) / 1.5, max(float(v.max()) for v in values) * 1.5
-    data = [_scatter([lo, hi], [lo, hi], mode="lines", name="y = x (exact)", line={"color": "#94a3b8", "dash": "dash"})]
+    data = [
+        _scatter(
+            [lo, hi], [lo, hi], mode="lines", name="y = x (exact)", line={"color": "#94a3b8", "dash": "dash"}
+        )
+    ]
     for i, (name, predicted) in enumerate(predictions.items()):
-        data.append(_scatter(
-            observed, predicted, mode="markers", name=_plain(name), marker={"color": color_for(i), "size": 8},
-            text=[f"{_plain(c)}<br>measured {fmt.sci(o)} {unit}<br>predicted {fmt.sci(p)} {unit}"
-                  for c, o, p in zip(cells, observed, predicted)],
-            hovertemplate="%{text}<extra>%{fullData.name}</extra>"))
-    return _figure(data, {
-        "height": 360, "title": {"text": f"Optimal {quantity}: law against each cell's optimum"},
-        "xaxis": _log_axis(np.array([lo, hi]), f"Measured optimum ({unit}, log scale)"),
-        "yaxis": _log_axis(np.array([lo, hi]), f"Law's prediction ({unit}, log scale)"),
-    })
+        data.append(
+            _scatter(
+                observed,
+                predicted,
+                mode="markers",
+                name=_plain(name),
+                marker={"color": color_for(i), "size": 8},
+                text=[
+                    f"{_plain(c)}<br>measured {fmt.sci(o)} {unit}<br>predicted {fmt.sci(p)} {unit}"
+                    for c, o, p in zip(cells, observed, predicted)
+                ],
+                hovertemplate="%{text}<extra>%{fullData.name}</extra>",
+            )
+        )
+    return _figure(
+        data,
+        {
+            "height": 360,
+            "title": {"text": f"Optimal {quantity}: law against each cell's optimum"},
+            "xaxis": _log_axis(np.array([lo, hi]), f"Measured optimum ({unit}, log scale)"),
+            "yaxis": _log_axis(np.array([lo, hi]), f"Law's prediction ({unit}, log scale)"),
+        },
+    )
 
 
 _SYMBOLS = {"alpha": "α", "beta": "β"}
@@ -358,11 +496,21 @@ _SYMBOLS = {"alpha": "α", "beta": "β"}
 
 def correlation_heatmap(corr: pd.DataFrame) -> go.Figure:
     return _figure(
-        [{"type": "heatmap", "z": corr.to_numpy(), "x": [_SYMBOLS.get(c, c) for c in corr.columns],
-          "y": [_SYMBOLS.get(c, c) for c in corr.index],
-          "zmin": -1, "zmax": 1, "colorscale": "RdBu", "reversescale": True,
-          "texttemplate": "%{z:.2f}", "hovertemplate": "%{x} and %{y}: %{z:.2f}<extra></extra>",
-          "colorbar": {"title": {"text": "correlation"}}}],
+        [
+            {
+                "type": "heatmap",
+                "z": corr.to_numpy(),
+                "x": [_SYMBOLS.get(c, c) for c in corr.columns],
+                "y": [_SYMBOLS.get(c, c) for c in corr.index],
+                "zmin": -1,
+                "zmax": 1,
+                "colorscale": "RdBu",
+                "reversescale": True,
+                "texttemplate": "%{z:.2f}",
+                "hovertemplate": "%{x} and %{y}: %{z:.2f}<extra></extra>",
+                "colorbar": {"title": {"text": "correlation"}},
+            }
+        ],
         {"height": 320, "title": {"text": "Bootstrap correlations of the constants"}},
     )
 
@@ -373,26 +521,42 @@ def isoflop_analysis_figure(runs: pd.DataFrame, labels: np.ndarray, budgets: pd.
     for i, label in enumerate(np.unique(labels)):
         part = runs[labels == label]
         data.append(
-            _scatter(part["n_params"], part["loss"], mode="markers",
-                     name=f"C ≈ {fmt.sci(part['flops'].median(), 2)} FLOPs",
-                     marker={"color": color_for(i), "size": 6},
-                     text=[f"{_plain(m)}<br>N = {n} parameters" for m, n in
-                           zip(part["model_name"].fillna("") if "model_name" in part else [""] * len(part),
-                               fmt.counts(part["n_params"]))],
-                     hovertemplate="%{text}<br>loss = %{y:.4f} nats/token<extra>%{fullData.name}</extra>")
+            _scatter(
+                part["n_params"],
+                part["loss"],
+                mode="markers",
+                name=f"C ≈ {fmt.sci(part['flops'].median(), 2)} FLOPs",
+                marker={"color": color_for(i), "size": 6},
+                text=[
+                    f"{_plain(m)}<br>N = {n} parameters"
+                    for m, n in zip(
+                        part["model_name"].fillna("") if "model_name" in part else [""] * len(part),
+                        fmt.counts(part["n_params"]),
+                    )
+                ],
+                hovertemplate="%{text}<br>loss = %{y:.4f} nats/token<extra>%{fullData.name}</extra>",
+            )
         )
     used = budgets[budgets["used"]]
     data.append(
-        _scatter(used["n_opt"], used["loss_opt"], mode="markers", name="parabola minimum",
-                 marker={"symbol": "diamond", "size": 11, "color": "#111827"},
-                 text=[f"C ≈ {fmt.sci(c, 2)} FLOPs<br>N_opt = {n} parameters" for c, n in
-                       zip(used["budget"], fmt.counts(used["n_opt"]))],
-                 hovertemplate="%{text}<br>loss = %{y:.4f} nats/token<extra>minimum</extra>")
+        _scatter(
+            used["n_opt"],
+            used["loss_opt"],
+            mode="markers",
+            name="parabola minimum",
+            marker={"symbol": "diamond", "size": 11, "color": "#111827"},
+            text=[
+                f"C ≈ {fmt.sci(c, 2)} FLOPs<br>N_opt = {n} parameters"
+                for c, n in zip(used["budget"], fmt.counts(used["n_opt"]))
+            ],
+            hovertemplate="%{text}<br>loss = %{y:.4f} nats/token<extra>minimum</extra>",
+        )
     )
     return _figure(
         data,
         {
-            "height": 420, "title": {"text": "IsoFLOP profiles (Approach 2)"},
+            "height": 420,
+            "title": {"text": "IsoFLOP profiles (Approach 2)"},
             "xaxis": _log_axis(runs["n_params"], "Parameters N (log scale)"),
             "yaxis": {"title": {"text": "Loss (nats/token, the runs' own data set)"}},
         },
@@ -400,7 +564,11 @@ def isoflop_analysis_figure(runs: pd.DataFrame, labels: np.ndarray, budgets: pd.
 
 
 def pareto_figure(
-    view: Any, *, x_label: str, loss_label: str, chosen: Mapping[str, tuple[float, float]] | None = None,
+    view: Any,
+    *,
+    x_label: str,
+    loss_label: str,
+    chosen: Mapping[str, tuple[float, float]] | None = None,
     provenance: str = "",
 ) -> go.Figure:
     """Loss against one objective (``view``: an engine.analysis.plan.FrontView): the thinned dominated
@@ -416,7 +584,7 @@ def pareto_figure(
     front_rows, rest_rows = positions[flag][order], positions[~flag]
     front, rest = frame.iloc[front_rows], frame.iloc[rest_rows]
     meta = "<br>".join(html.escape(part) for part in provenance.split("; ")) if provenance else ""
-    tail = ("<br>%{meta}" if meta else "")
+    tail = "<br>%{meta}" if meta else ""
     unselected = {"marker": {"opacity": 1.0}}
     # Every front point is in the line (exact); markers, which cost the browser one SVG element
     # each, are drawn for one front point per 1/120 of the window's width.
@@ -424,27 +592,64 @@ def pareto_figure(
     shown = frame.iloc[marked]
     front_text = [
         f"N = {html.escape(n)} active params<br>D = {html.escape(d)} tokens<br>{html.escape(c)}"
-        for n, d, c in zip(fmt.counts(shown["n_params"]), fmt.counts(shown["n_tokens"]),
-                           (fmt.configuration(e, b) for e, b in zip(shown["experts"], shown["serve_bits"])))
+        for n, d, c in zip(
+            fmt.counts(shown["n_params"]),
+            fmt.counts(shown["n_tokens"]),
+            (fmt.configuration(e, b) for e, b in zip(shown["experts"], shown["serve_bits"])),
+        )
     ]
     data = [
-        {"type": "scatter", "x": rest[objective].to_numpy(np.float32), "y": rest["loss"].to_numpy(np.float32),
-         "mode": "markers", "name": "dominated candidates (one per cell shown)",
-         "marker": {"color": "rgba(148, 163, 184, 0.45)", "size": 5}, "unselected": unselected,
-         "customdata": np.column_stack([rest_rows, rest["n_params"] / 1e9, rest["n_tokens"] / 1e12,
-                                        rest["experts"], rest["serve_bits"]]).astype(np.float32),
-         "hovertemplate": "N = %{customdata[1]:.3~g} B active params<br>D = %{customdata[2]:.3~g} T tokens<br>"
-                          "E = %{customdata[3]:d}, %{customdata[4]:d}-bit<br>loss = %{y:.4f}<br>"
-                          + x_label + " = %{x:.3~g}<extra>dominated</extra>"},
-        {"type": "scatter", "x": shown[objective].to_numpy(), "y": shown["loss"].to_numpy(), "mode": "markers",
-         "name": f"Pareto front ({len(front):,} of {view.count:,} candidates)", "legendgroup": "front",
-         "marker": {"color": PALETTE[0], "size": 7}, "unselected": unselected, "meta": meta,
-         "customdata": marked, "text": front_text,
-         "hovertemplate": "%{text}<br>loss = %{y:.4f}<br>" + x_label + " = %{x:.3~g}" + tail
-                          + "<extra>on the front: click to compare</extra>"},
-        {"type": "scatter", "x": front[objective].to_numpy(), "y": front["loss"].to_numpy(), "mode": "lines",
-         "name": "front, every point", "legendgroup": "front", "showlegend": False, "hoverinfo": "skip",
-         "line": {"color": PALETTE[0], "width": 2}},
+        {
+            "type": "scatter",
+            "x": rest[objective].to_numpy(np.float32),
+            "y": rest["loss"].to_numpy(np.float32),
+            "mode": "markers",
+            "name": "dominated candidates (one per cell shown)",
+            "marker": {"color": "rgba(148, 163, 184, 0.45)", "size": 5},
+            "unselected": unselected,
+            "customdata": np.column_stack(
+                [
+                    rest_rows,
+                    rest["n_params"] / 1e9,
+                    rest["n_tokens"] / 1e12,
+                    rest["experts"],
+                    rest["serve_bits"],
+                ]
+            ).astype(np.float32),
+            "hovertemplate": "N = %{customdata[1]:.3~g} B active params<br>D = %{customdata[2]:.3~g} T tokens<br>"
+            "E = %{customdata[3]:d}, %{customdata[4]:d}-bit<br>loss = %{y:.4f}<br>"
+            + x_label
+            + " = %{x:.3~g}<extra>dominated</extra>",
+        },
+        {
+            "type": "scatter",
+            "x": shown[objective].to_numpy(),
+            "y": shown["loss"].to_numpy(),
+            "mode": "markers",
+            "name": f"Pareto front ({len(front):,} of {view.count:,} candidates)",
+            "legendgroup": "front",
+            "marker": {"color": PALETTE[0], "size": 7},
+            "unselected": unselected,
+            "meta": meta,
+            "customdata": marked,
+            "text": front_text,
+            "hovertemplate": "%{text}<br>loss = %{y:.4f}<br>"
+            + x_label
+            + " = %{x:.3~g}"
+            + tail
+            + "<extra>on the front: click to compare</extra>",
+        },
+        {
+            "type": "scatter",
+            "x": front[objective].to_numpy(),
+            "y": front["loss"].to_numpy(),
+            "mode": "lines",
+            "name": "front, every point",
+            "legendgroup": "front",
+            "showlegend": False,
+            "hoverinfo": "skip",
+            "line": {"color": PALETTE[0], "width": 2},
+        },
     ]
     x_lo, x_hi = view.x_range
     y_lo, y_hi = view.loss_range
@@ -453,18 +658,44 @@ def pareto_figure(
             continue
         x_lo, x_hi = min(x_lo, x / 1.3), max(x_hi, x * 1.3)
         y_lo, y_hi = min(y_lo, y - 0.02 * (y_hi - y_lo)), max(y_hi, y + 0.05 * (y_hi - y_lo))
-        data.append({"type": "scatter", "x": [x], "y": [y], "mode": "markers+text", "name": f"scenario {label}",
-                     "text": [label], "textposition": "top center", "textfont": {"size": 14},
-                     "marker": {"symbol": "star", "size": 18, "color": PALETTE[1 + i], "line": {"color": "white", "width": 1}},
-                     "hovertemplate": f"scenario {label}<br>" + x_label + " = %{x:.3~g}<br>loss = %{y:.4f}<extra></extra>"})
+        data.append(
+            {
+                "type": "scatter",
+                "x": [x],
+                "y": [y],
+                "mode": "markers+text",
+                "name": f"scenario {label}",
+                "text": [label],
+                "textposition": "top center",
+                "textfont": {"size": 14},
+                "marker": {
+                    "symbol": "star",
+                    "size": 18,
+                    "color": PALETTE[1 + i],
+                    "line": {"color": "white", "width": 1},
+                },
+                "hovertemplate": f"scenario {label}<br>"
+                + x_label
+                + " = %{x:.3~g}<br>loss = %{y:.4f}<extra></extra>",
+            }
+        )
     return _figure(
         data,
-        {"height": 460, "clickmode": "event+select", "dragmode": "zoom", "uirevision": objective,
-         "margin": {"l": 70, "r": 20, "t": 30, "b": 60},
-         "xaxis": {"type": "log", "range": [float(np.log10(x_lo)), float(np.log10(x_hi))],
-                   "title": {"text": x_label + " (log scale)"}, "dtick": 1},
-         "yaxis": {"title": {"text": loss_label}, "range": [y_lo, y_hi]},
-         "legend": BASE_LAYOUT["legend"]},
+        {
+            "height": 460,
+            "clickmode": "event+select",
+            "dragmode": "zoom",
+            "uirevision": objective,
+            "margin": {"l": 70, "r": 20, "t": 30, "b": 60},
+            "xaxis": {
+                "type": "log",
+                "range": [float(np.log10(x_lo)), float(np.log10(x_hi))],
+                "title": {"text": x_label + " (log scale)"},
+                "dtick": 1,
+            },
+            "yaxis": {"title": {"text": loss_label}, "range": [y_lo, y_hi]},
+            "legend": BASE_LAYOUT["legend"],
+        },
     )
 
 
@@ -491,8 +722,9 @@ def picked_rows(figure: go.Figure, points: list[dict]) -> list[int]:
     return rows
 
 
-def roofline_figure(devices: list, dtype: str, *, measured: list[dict] | None = None,
-                    measured_bandwidth: float | None = None) -> go.Figure:
+def roofline_figure(
+    devices: list, dtype: str, *, measured: list[dict] | None = None, measured_bandwidth: float | None = None
+) -> go.Figure:
     """Attainable FLOP/s = min(peak, intensity × bandwidth) per device for one data type, ridge
     points marked; optional measured matmuls (at their arithmetic intensity) and measured bandwidth.
     The throughput axis is in TFLOP/s; hovers say '989 TFLOP/s' and '1 FLOP per byte'."""
@@ -505,41 +737,90 @@ def roofline_figure(devices: list, dtype: str, *, measured: list[dict] | None = 
         peak, bw = device.peak_flops(dtype), device.bandwidth_bytes_per_s
         name = _plain(device.name)  # one's own devices are named by users
         attained = np.minimum(peak, intensity * bw)
-        data.append(_scatter(intensity, attained / 1e12, mode="lines", name=name,
-                             line={"color": color_for(i), "width": 2},
-                             text=[f"{name}<br>{x}: {fmt.flop_rate(y)}" for x, y in zip(lines, attained)],
-                             hovertemplate="%{text}<extra></extra>"))
-        data.append(_scatter([peak / bw], [peak / 1e12], mode="markers", name=f"{name}: ridge point",
-                             showlegend=False, marker={"color": color_for(i), "size": 9, "symbol": "diamond"},
-                             text=[f"{name}<br>ridge point: {fmt.intensity(peak / bw)}<br>peak {fmt.flop_rate(peak)}"],
-                             hovertemplate="%{text}<extra></extra>"))
+        data.append(
+            _scatter(
+                intensity,
+                attained / 1e12,
+                mode="lines",
+                name=name,
+                line={"color": color_for(i), "width": 2},
+                text=[f"{name}<br>{x}: {fmt.flop_rate(y)}" for x, y in zip(lines, attained)],
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
+        data.append(
+            _scatter(
+                [peak / bw],
+                [peak / 1e12],
+                mode="markers",
+                name=f"{name}: ridge point",
+                showlegend=False,
+                marker={"color": color_for(i), "size": 9, "symbol": "diamond"},
+                text=[f"{name}<br>ridge point: {fmt.intensity(peak / bw)}<br>peak {fmt.flop_rate(peak)}"],
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
     if measured_bandwidth:
         attained = intensity * measured_bandwidth
-        data.append(_scatter(intensity, attained / 1e12, mode="lines", name="measured bandwidth",
-                             line={"color": "#111827", "dash": "dot"},
-                             text=[f"measured bandwidth<br>{x}: {fmt.flop_rate(y)}" for x, y in zip(lines, attained)],
-                             hovertemplate="%{text}<extra></extra>"))
+        data.append(
+            _scatter(
+                intensity,
+                attained / 1e12,
+                mode="lines",
+                name="measured bandwidth",
+                line={"color": "#111827", "dash": "dot"},
+                text=[f"measured bandwidth<br>{x}: {fmt.flop_rate(y)}" for x, y in zip(lines, attained)],
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
     if measured:
-        data.append(_scatter([r["intensity"] for r in measured], [r["flops_per_s"] / 1e12 for r in measured],
-                             mode="markers", name="measured matmul",
-                             marker={"color": "#111827", "size": 10, "symbol": "x"},
-                             text=[f"{_plain(r['dtype'])} {r['m']}×{r['k']}×{r['n']}<br>{fmt.intensity(r['intensity'])}: "
-                                   f"{fmt.flop_rate(r['flops_per_s'])}" for r in measured],
-                             hovertemplate="%{text}<extra>measured</extra>"))
-    return _figure(data, {
-        "height": 460, "title": {"text": f"Roofline, {dtype} (dense peaks)"},
-        "xaxis": _log_axis(intensity, "Arithmetic intensity (FLOPs per byte moved, log scale)"),
-        "yaxis": _log_axis([y for trace in data for y in trace["y"]],
-                           "Attainable throughput (TFLOP/s, log scale)"),
-    })
+        data.append(
+            _scatter(
+                [r["intensity"] for r in measured],
+                [r["flops_per_s"] / 1e12 for r in measured],
+                mode="markers",
+                name="measured matmul",
+                marker={"color": "#111827", "size": 10, "symbol": "x"},
+                text=[
+                    f"{_plain(r['dtype'])} {r['m']}×{r['k']}×{r['n']}<br>{fmt.intensity(r['intensity'])}: "
+                    f"{fmt.flop_rate(r['flops_per_s'])}"
+                    for r in measured
+                ],
+                hovertemplate="%{text}<extra>measured</extra>",
+            )
+        )
+    return _figure(
+        data,
+        {
+            "height": 460,
+            "title": {"text": f"Roofline, {dtype} (dense peaks)"},
+            "xaxis": _log_axis(intensity, "Arithmetic intensity (FLOPs per byte moved, log scale)"),
+            "yaxis": _log_axis(
+                [y for trace in data for y in trace["y"]], "Attainable throughput (TFLOP/s, log scale)"
+            ),
+        },
+    )
 
 
-def line_chart(frame: pd.DataFrame, x: str, y: str, *, x_label: str, y_label: str, group: str | None = None,
-               group_label: str = "", log_x: bool = False, log_y: bool = False, title: str = "",
-               marks: Mapping[str, tuple[float, float]] | None = None, mode: str = "lines",
-               vline: tuple[float, str] | None = None, names: Mapping[Any, str] | None = None,
-               x_format: Callable[[float], str] = fmt.short,
-               y_format: Callable[[float], str] = fmt.short) -> go.Figure:
+def line_chart(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    x_label: str,
+    y_label: str,
+    group: str | None = None,
+    group_label: str = "",
+    log_x: bool = False,
+    log_y: bool = False,
+    title: str = "",
+    marks: Mapping[str, tuple[float, float]] | None = None,
+    mode: str = "lines",
+    vline: tuple[float, str] | None = None,
+    names: Mapping[Any, str] | None = None,
+    x_format: Callable[[float], str] = fmt.short,
+    y_format: Callable[[float], str] = fmt.short,
+) -> go.Figure:
     """One line per ``group`` value (or one line), optional labelled marker points and a labelled
     vertical line; units belong in the axis labels.
 
@@ -557,30 +838,70 @@ def line_chart(frame: pd.DataFrame, x: str, y: str, *, x_label: str, y_label: st
         else:
             name = f"{group_label}{key:g}" if isinstance(key, (int, float, np.number)) else str(key)
         name = _plain(name)
-        data.append(_scatter(part[x], part[y], mode=mode, name=name, line={"color": color_for(i), "width": 2},
-                             marker={"color": color_for(i), "size": 6},
-                             text=[f"{_plain(x_label)}: {x_format(float(a))}<br>{_plain(y_label)}: {y_format(float(b))}"
-                                   for a, b in zip(part[x], part[y])],
-                             hovertemplate="%{text}<extra>%{fullData.name}</extra>"))
+        data.append(
+            _scatter(
+                part[x],
+                part[y],
+                mode=mode,
+                name=name,
+                line={"color": color_for(i), "width": 2},
+                marker={"color": color_for(i), "size": 6},
+                text=[
+                    f"{_plain(x_label)}: {x_format(float(a))}<br>{_plain(y_label)}: {y_format(float(b))}"
+                    for a, b in zip(part[x], part[y])
+                ],
+                hovertemplate="%{text}<extra>%{fullData.name}</extra>",
+            )
+        )
     for i, (label, (mx, my)) in enumerate((marks or {}).items()):
-        data.append(_scatter([mx], [my], mode="markers+text", name=_plain(label), text=[_plain(label)],
-                             textposition="top center",
-                             customdata=[f"{_plain(x_label)}: {x_format(float(mx))}<br>{_plain(y_label)}: "
-                                         f"{y_format(float(my))}"],
-                             hovertemplate="%{customdata}<extra>%{fullData.name}</extra>",
-                             marker={"symbol": "star", "size": 14, "color": PALETTE[(i + 1) % len(PALETTE)]}))
+        data.append(
+            _scatter(
+                [mx],
+                [my],
+                mode="markers+text",
+                name=_plain(label),
+                text=[_plain(label)],
+                textposition="top center",
+                customdata=[
+                    f"{_plain(x_label)}: {x_format(float(mx))}<br>{_plain(y_label)}: {y_format(float(my))}"
+                ],
+                hovertemplate="%{customdata}<extra>%{fullData.name}</extra>",
+                marker={"symbol": "star", "size": 14, "color": PALETTE[(i + 1) % len(PALETTE)]},
+            )
+        )
     x_title = x_label + (" (log scale)" if log_x else "")
     y_title = y_label + (" (log scale)" if log_y else "")
     layout: dict[str, Any] = {
-        "height": 400, "title": {"text": title},
+        "height": 400,
+        "title": {"text": title},
         "xaxis": _log_axis(frame[x], x_title) if log_x else {"type": "linear", "title": {"text": x_title}},
         "yaxis": _log_axis(frame[y], y_title) if log_y else {"type": "linear", "title": {"text": y_title}},
     }
     if vline is not None:
-        layout["shapes"] = [{"type": "line", "xref": "x", "yref": "y domain", "x0": vline[0], "x1": vline[0], "y0": 0,
-                             "y1": 1, "line": {"color": "#dc2626", "dash": "dash", "width": 1.5}}]
+        layout["shapes"] = [
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "y domain",
+                "x0": vline[0],
+                "x1": vline[0],
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": "#dc2626", "dash": "dash", "width": 1.5},
+            }
+        ]
         # annotations on a log axis take log10 coordinates (shapes take data coordinates)
         x_text = float(np.log10(vline[0])) if log_x else vline[0]
-        layout["annotations"] = [{"x": x_text, "y": 1, "xref": "x", "yref": "y domain", "text": vline[1],
-                                  "showarrow": False, "yanchor": "bottom", "font": {"color": "#dc2626"}}]
+        layout["annotations"] = [
+            {
+                "x": x_text,
+                "y": 1,
+                "xref": "x",
+                "yref": "y domain",
+                "text": vline[1],
+                "showarrow": False,
+                "yanchor": "bottom",
+                "font": {"color": "#dc2626"},
+            }
+        ]
     return _figure(data, layout)

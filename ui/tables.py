@@ -43,7 +43,9 @@ def scenario_table(results: pd.DataFrame) -> pd.DataFrame:
     """``engine.analysis.plan.results_frame`` as rows of labelled, formatted values, one column per scenario."""
     columns = {}
     for _, row in results.iterrows():
-        columns[f"Scenario {row['scenario']}"] = [formatter(row[key]) for key, (_, formatter) in SCENARIO_ROWS.items()]
+        columns[f"Scenario {row['scenario']}"] = [
+            formatter(row[key]) for key, (_, formatter) in SCENARIO_ROWS.items()
+        ]
     return pd.DataFrame(columns, index=[label for label, _ in SCENARIO_ROWS.values()])
 
 
@@ -65,16 +67,22 @@ def inputs_table(inputs: dict[str, object]) -> pd.DataFrame:
     return pd.DataFrame({"value": [_shown(v) for v in inputs.values()]}, index=list(inputs))
 
 
-def formula_table(symbols: Sequence[tuple[str, str]], values: Mapping[str, object] | None = None) -> pd.DataFrame:
+def formula_table(
+    symbols: Sequence[tuple[str, str]], values: Mapping[str, object] | None = None
+) -> pd.DataFrame:
     """A formula's symbols for reading (engine.formula.Formula.inputs): symbol -> what it means, with
     its unit, and with ``values`` this scenario's value of each (as ``inputs_table``; '–' where none)."""
-    frame = pd.DataFrame({"meaning": [meaning for _, meaning in symbols]}, index=[symbol for symbol, _ in symbols])
+    frame = pd.DataFrame(
+        {"meaning": [meaning for _, meaning in symbols]}, index=[symbol for symbol, _ in symbols]
+    )
     if values is not None:
-        frame["value here"] = [_shown(values[symbol]) if symbol in values else fmt.DASH for symbol, _ in symbols]
+        frame["value here"] = [
+            _shown(values[symbol]) if symbol in values else fmt.DASH for symbol, _ in symbols
+        ]
     return frame
 
 
-def readable(frame: pd.DataFrame, columns: dict) -> "pd.io.formats.style.Styler":
+def readable(frame: pd.DataFrame, columns: dict) -> pd.io.formats.style.Styler:
     """A frame for reading, as a pandas Styler for ``st.dataframe``: only ``columns`` (engine
     column -> (label with unit, formatter or None)), in that order, under their labels; values
     shown by their formatter (``sci``: 1.40e18) and missing ones as '–', never 'None'. The numbers
@@ -91,8 +99,12 @@ def readable(frame: pd.DataFrame, columns: dict) -> "pd.io.formats.style.Styler"
         values = shown[label]
         numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
         if not numeric or (values.abs() >= 2**53).any():
-            shown[label] = [fmt.DASH if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
-                            else formatter(v) for v in values]
+            shown[label] = [
+                fmt.DASH
+                if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA
+                else formatter(v)
+                for v in values
+            ]
         else:
             formats[label] = formatter
     return shown.style.format(formats, na_rep=fmt.DASH)

@@ -45,34 +45,66 @@ class LinkCheck:
         if raw is not None and raw not in {str(o) for o in options}:
             self._note(key, raw, "is not one of the choices", st.session_state.get(key, fallback))
 
-    def slider(self, where: Any, label: str, lo: float, hi: float, value: float, step: float | None = None, *,
-               key: str, **kwargs: Any) -> Any:
+    def slider(
+        self,
+        where: Any,
+        label: str,
+        lo: float,
+        hi: float,
+        value: float,
+        step: float | None = None,
+        *,
+        key: str,
+        **kwargs: Any,
+    ) -> Any:
         self._check_number(key, lo, hi, value)
         return where.slider(label, lo, hi, value, step, key=key, **BOUND, **kwargs)
 
-    def number_input(self, where: Any, label: str, lo: float, hi: float, value: float, step: float | None = None,
-                     *, key: str, **kwargs: Any) -> Any:
+    def number_input(
+        self,
+        where: Any,
+        label: str,
+        lo: float,
+        hi: float,
+        value: float,
+        step: float | None = None,
+        *,
+        key: str,
+        **kwargs: Any,
+    ) -> Any:
         self._check_number(key, lo, hi, value)
         return where.number_input(label, lo, hi, value, step, key=key, **BOUND, **kwargs)
 
-    def selectbox(self, where: Any, label: str, options: Sequence[Any], *, key: str, index: int = 0,
-                  **kwargs: Any) -> Any:
+    def selectbox(
+        self, where: Any, label: str, options: Sequence[Any], *, key: str, index: int = 0, **kwargs: Any
+    ) -> Any:
         self._check_option(key, options, options[index] if options else None)
         return where.selectbox(label, options, index=index, key=key, **BOUND, **kwargs)
 
-    def radio(self, where: Any, label: str, options: Sequence[Any], *, key: str, index: int = 0,
-              **kwargs: Any) -> Any:
+    def radio(
+        self, where: Any, label: str, options: Sequence[Any], *, key: str, index: int = 0, **kwargs: Any
+    ) -> Any:
         self._check_option(key, options, options[index])
         return where.radio(label, options, index=index, key=key, **BOUND, **kwargs)
 
-    def select_slider(self, where: Any, label: str, options: Sequence[Any], *, key: str, value: Any,
-                      format_func: Any = str, **kwargs: Any) -> Any:
+    def select_slider(
+        self,
+        where: Any,
+        label: str,
+        options: Sequence[Any],
+        *,
+        key: str,
+        value: Any,
+        format_func: Any = str,
+        **kwargs: Any,
+    ) -> Any:
         """The URL holds the option's label (``format_func`` of it), so the check compares labels."""
         raw = self._raw(key)
         if raw is not None and raw not in {str(format_func(o)) for o in options}:
-            self._note(key, raw, "is not one of the choices",
-                       format_func(st.session_state.get(key, value)))
-        return where.select_slider(label, options, value=value, format_func=format_func, key=key, **BOUND, **kwargs)
+            self._note(key, raw, "is not one of the choices", format_func(st.session_state.get(key, value)))
+        return where.select_slider(
+            label, options, value=value, format_func=format_func, key=key, **BOUND, **kwargs
+        )
 
     def note(self, text: str) -> None:
         """A notice of the page's own (e.g. a link's scenario B that cannot be read)."""

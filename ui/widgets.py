@@ -23,7 +23,9 @@ def lazy_expander(label: str, *, key: str):
     return box if box.open else None
 
 
-def entry_body(entry: Entry, values: Mapping[str, object] | None = None, *, verified_in_source: bool = True) -> None:
+def entry_body(
+    entry: Entry, values: Mapping[str, object] | None = None, *, verified_in_source: bool = True
+) -> None:
     """A law's or formula's description as the engine gives it (engine.analysis.registry.Entry): its
     LaTeX, constants, inputs (with this scenario's ``values``, by symbol), outputs, assumptions,
     conventions, range and source (with whether it was checked against it, unless the caller
@@ -34,21 +36,35 @@ def entry_body(entry: Entry, values: Mapping[str, object] | None = None, *, veri
     widths = [5, 4] if values else [1, 1] if entry.inputs else [1, 2]
     tables, texts = st.columns(widths, gap="medium")
     if entry.constants:
-        tables.table(pd.DataFrame({"value": [constant(v) for _, v in entry.constants]},
-                                  index=[name for name, _ in entry.constants]).rename_axis("constant"))
+        tables.table(
+            pd.DataFrame(
+                {"value": [constant(v) for _, v in entry.constants]},
+                index=[name for name, _ in entry.constants],
+            ).rename_axis("constant")
+        )
     if entry.inputs:
         tables.table(formula_table(entry.inputs, values).rename_axis("input"))
     if entry.outputs:
         tables.table(formula_table(entry.outputs).rename_axis("gives"))
     if entry.assumptions:
         texts.markdown("**Assumptions**\n" + "\n".join(f"- {plain(a)}" for a in entry.assumptions))
-    lines = [(label, text) for label, text in (
-        ("Conventions", entry.conventions), ("Training compute", entry.compute_model if entry.constants else ""),
-        ("Valid range", entry.valid_range), ("Where in the source", entry.source_detail)) if text]
+    lines = [
+        (label, text)
+        for label, text in (
+            ("Conventions", entry.conventions),
+            ("Training compute", entry.compute_model if entry.constants else ""),
+            ("Valid range", entry.valid_range),
+            ("Where in the source", entry.source_detail),
+        )
+        if text
+    ]
     source = f"[{plain(entry.citation)}]({entry.url})" if entry.url else plain(entry.citation)
     lines.append((f"Source ({entry.verified_words})" if verified_in_source else "Source", source))
-    texts.markdown("  \n".join(f"**{label}:** {text if label.startswith('Source') else plain(text)}"
-                               for label, text in lines))
+    texts.markdown(
+        "  \n".join(
+            f"**{label}:** {text if label.startswith('Source') else plain(text)}" for label, text in lines
+        )
+    )
     if entry.notes:
         texts.caption(plain(entry.notes))
     for problem in entry.problems:
@@ -61,7 +77,9 @@ def explain_key(title: str) -> str:
     return "explain_" + "_".join(title.lower().split()[2:])
 
 
-def explain(title: str, *parts: Formula | Law, values: Mapping[str, object] | None = None, note: str = "") -> None:
+def explain(
+    title: str, *parts: Formula | Law, values: Mapping[str, object] | None = None, note: str = ""
+) -> None:
     """How a number is computed, in an expander built only while open (``lazy_expander``; its key
     is 'explain_' and the title's words after 'How the'): each part as the engine describes it (a
     cost model's or rule's Formula, a law's equation and constants), the formulas' inputs with this
@@ -129,8 +147,10 @@ def _fit_card(law: Law) -> Law:
         st.markdown(f"**Conventions:** {info.conventions}")
         for problem in info.problems:
             st.warning(problem)
-        st.dataframe(pd.DataFrame({"constant": list(law.parameters), "value": list(law.parameters.values())}),
-                     hide_index=True)
+        st.dataframe(
+            pd.DataFrame({"constant": list(law.parameters), "value": list(law.parameters.values())}),
+            hide_index=True,
+        )
     return law
 
 
@@ -149,9 +169,12 @@ def device_form(*, key: str) -> None:
         row = {
             "hardware_id": c[0].text_input("Id (short, unique)", key=f"{key}_id"),
             "name": c[1].text_input("Name", key=f"{key}_name"),
-            "peak_bf16_tflops": c[2].number_input("bf16 peak (TFLOP/s)", 0.0, 1e5, 0.0, key=f"{key}_bf16") or None,
-            "peak_fp8_tflops": c[3].number_input("fp8 peak (TFLOP/s)", 0.0, 1e5, 0.0, key=f"{key}_fp8") or None,
-            "peak_fp32_tflops": c[0].number_input("fp32 peak (TFLOP/s)", 0.0, 1e5, 0.0, key=f"{key}_fp32") or None,
+            "peak_bf16_tflops": c[2].number_input("bf16 peak (TFLOP/s)", 0.0, 1e5, 0.0, key=f"{key}_bf16")
+            or None,
+            "peak_fp8_tflops": c[3].number_input("fp8 peak (TFLOP/s)", 0.0, 1e5, 0.0, key=f"{key}_fp8")
+            or None,
+            "peak_fp32_tflops": c[0].number_input("fp32 peak (TFLOP/s)", 0.0, 1e5, 0.0, key=f"{key}_fp32")
+            or None,
             "memory_gb": c[1].number_input("Memory (GB)", 0.0, 1e5, 0.0, key=f"{key}_mem") or None,
             "bandwidth_gb_s": c[2].number_input("Bandwidth (GB/s)", 0.0, 1e6, 0.0, key=f"{key}_bw") or None,
             "tdp_w": c[3].number_input("TDP (W)", 0.0, 1e5, 0.0, key=f"{key}_tdp") or None,
@@ -163,5 +186,7 @@ def device_form(*, key: str) -> None:
             except HardwareError as exc:
                 st.error(plain(exc))
             else:
-                st.session_state[f"{key}_added"] = f"Added {plain(device.name)}; it is now in the hardware lists."
+                st.session_state[f"{key}_added"] = (
+                    f"Added {plain(device.name)}; it is now in the hardware lists."
+                )
                 st.rerun()

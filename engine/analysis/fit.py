@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Sequence
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from engine.laws.base import LawInfo
 from engine.laws.chinchilla import CHINCHILLA_EQUATION, ChinchillaConstants, ChinchillaLaw, frontier_exponents
@@ -53,7 +53,9 @@ class FitData:
     log_loss: np.ndarray
 
     @classmethod
-    def from_runs(cls, n_params: Sequence[float], n_tokens: Sequence[float], loss: Sequence[float]) -> "FitData":
+    def from_runs(
+        cls, n_params: Sequence[float], n_tokens: Sequence[float], loss: Sequence[float]
+    ) -> FitData:
         n, d, l_ = (np.asarray(x, dtype=float) for x in (n_params, n_tokens, loss))
         if not (n.shape == d.shape == l_.shape) or n.ndim != 1:
             raise ValueError("n_params, n_tokens and loss must be 1-D arrays of one length")
@@ -178,7 +180,9 @@ def batched_lbfgs(
             q -= a_j[:, None] * y_hist[:, j]
         sy = np.einsum("kp,kp->k", s_hist[:, 0], y_hist[:, 0])
         yy = np.einsum("kp,kp->k", y_hist[:, 0], y_hist[:, 0])
-        gamma = np.where(n_hist > 0, sy / np.where(yy > 0, yy, 1.0), 1.0 / np.maximum(np.abs(g).max(axis=1), 1e-12))
+        gamma = np.where(
+            n_hist > 0, sy / np.where(yy > 0, yy, 1.0), 1.0 / np.maximum(np.abs(g).max(axis=1), 1e-12)
+        )
         r = gamma[:, None] * q
         for j in reversed(range(memory)):
             use = j < n_hist
@@ -238,7 +242,13 @@ def batched_lbfgs(
             keep = ~done
             active = active[keep]
             x, f, g = x[keep], f[keep], g[keep]
-            s_hist, y_hist, rho, n_hist, stalls = s_hist[keep], y_hist[keep], rho[keep], n_hist[keep], stalls[keep]
+            s_hist, y_hist, rho, n_hist, stalls = (
+                s_hist[keep],
+                y_hist[keep],
+                rho[keep],
+                n_hist[keep],
+                stalls[keep],
+            )
         if progress is not None and it % 10 == 0:
             progress(1.0 - active.size / k, f"{progress_label}: {k - active.size} of {k} converged")
     x_all[active], f_all[active] = x, f
@@ -247,7 +257,9 @@ def batched_lbfgs(
 
 def _natural(theta: np.ndarray) -> np.ndarray:
     """(a, b, e, alpha, beta) rows -> (E, A, B, alpha, beta) rows."""
-    return np.stack([np.exp(theta[:, 2]), np.exp(theta[:, 0]), np.exp(theta[:, 1]), theta[:, 3], theta[:, 4]], axis=1)
+    return np.stack(
+        [np.exp(theta[:, 2]), np.exp(theta[:, 0]), np.exp(theta[:, 1]), theta[:, 3], theta[:, 4]], axis=1
+    )
 
 
 @dataclass
@@ -321,7 +333,9 @@ class FitResult:
         """N*(C), D*(C) at each budget, with 95% bootstrap intervals when available."""
         c = np.atleast_1d(np.asarray(flops, dtype=float))
         best = ChinchillaLaw(info=_FIT_INFO, constants=self.constants).optimal(c)
-        out = pd.DataFrame({"flops": c, "n_params": best.n_params, "n_tokens": best.n_tokens, "loss": best.loss})
+        out = pd.DataFrame(
+            {"flops": c, "n_params": best.n_params, "n_tokens": best.n_tokens, "loss": best.loss}
+        )
         if self.samples is not None:
             band = allocation_band(self.samples, c)
             out = out.join(band.drop(columns="flops"))
@@ -329,8 +343,11 @@ class FitResult:
 
     def record(self, selection: dict) -> dict:
         """What the fits table stores: the summary, the bootstrap samples and the data selection."""
-        return {**self.summary(), "samples": None if self.samples is None else self.samples.tolist(),
-                "selection": selection}
+        return {
+            **self.summary(),
+            "samples": None if self.samples is None else self.samples.tolist(),
+            "selection": selection,
+        }
 
     def summary(self) -> dict:
         """A JSON-able record: what the CLI prints and the fits table stores."""
@@ -355,8 +372,15 @@ class FitResult:
 
 
 _FIT_INFO = LawInfo(
-    id="fit", title="fitted Chinchilla form", citation="fitted to user-selected runs", url="",
-    equation=CHINCHILLA_EQUATION, source_detail="", conventions="", valid_range="", verified=True,
+    id="fit",
+    title="fitted Chinchilla form",
+    citation="fitted to user-selected runs",
+    url="",
+    equation=CHINCHILLA_EQUATION,
+    source_detail="",
+    conventions="",
+    valid_range="",
+    verified=True,
     family="fit",
 )
 
@@ -375,26 +399,40 @@ def allocation_band(samples: np.ndarray, flops: ArrayLike) -> pd.DataFrame:
     c = np.asarray(flops, dtype=float)
     if len(s) == 0:
         nan = np.full(c.shape, np.nan)
-        return pd.DataFrame({"flops": c, "n_params_lo": nan, "n_params_hi": nan, "n_tokens_lo": nan, "n_tokens_hi": nan})
-    spread = ChinchillaLaw(info=_FIT_INFO, constants=ChinchillaConstants(*(s[:, i : i + 1] for i in range(5)))).optimal(c)
+        return pd.DataFrame(
+            {"flops": c, "n_params_lo": nan, "n_params_hi": nan, "n_tokens_lo": nan, "n_tokens_hi": nan}
+        )
+    spread = ChinchillaLaw(
+        info=_FIT_INFO, constants=ChinchillaConstants(*(s[:, i : i + 1] for i in range(5)))
+    ).optimal(c)
     n_lo, n_hi = np.percentile(spread.n_params, [2.5, 97.5], axis=0)
     d_lo, d_hi = np.percentile(spread.n_tokens, [2.5, 97.5], axis=0)
-    return pd.DataFrame({"flops": c, "n_params_lo": n_lo, "n_params_hi": n_hi, "n_tokens_lo": d_lo, "n_tokens_hi": d_hi})
+    return pd.DataFrame(
+        {"flops": c, "n_params_lo": n_lo, "n_params_hi": n_hi, "n_tokens_lo": d_lo, "n_tokens_hi": d_hi}
+    )
 
 
-def fitted_law(law_id: str, name: str, params: dict[str, float], *, fitted_on: str,
-               problems: Sequence[str] = ()) -> ChinchillaLaw:
+def fitted_law(
+    law_id: str, name: str, params: dict[str, float], *, fitted_on: str, problems: Sequence[str] = ()
+) -> ChinchillaLaw:
     """A saved fit as a law the pages can use beside the published ones. It is never verified:
     nothing checked it against a source. ``problems`` (from :func:`assess_constants`) travel
     with it and are shown wherever it is used."""
     return ChinchillaLaw(
         info=LawInfo(
-            id=law_id, title=f"Your fit: {name} (not verified)", citation=f"Fitted in FLOPwise: {fitted_on}",
-            url="https://arxiv.org/abs/2203.15556", equation=CHINCHILLA_EQUATION,
+            id=law_id,
+            title=f"Your fit: {name} (not verified)",
+            citation=f"Fitted in FLOPwise: {fitted_on}",
+            url="https://arxiv.org/abs/2203.15556",
+            equation=CHINCHILLA_EQUATION,
             source_detail="Hoffmann et al.'s method: Huber (delta 1e-3) on log loss, L-BFGS from their 4,500 starts",
             conventions="As the fitted runs: their parameter convention and loss data set.",
-            valid_range="The compute range of the fitted runs.", verified=False, family="fit",
-            user_fit=True, fitted_on=fitted_on, problems=tuple(problems),
+            valid_range="The compute range of the fitted runs.",
+            verified=False,
+            family="fit",
+            user_fit=True,
+            fitted_on=fitted_on,
+            problems=tuple(problems),
         ),
         constants=ChinchillaConstants(**{k: float(params[k]) for k in PARAM_NAMES}),
     )
@@ -443,23 +481,31 @@ def assess_constants(params: dict[str, float], *, min_loss: float | None = None)
     values = {name: float(params.get(name, np.nan)) for name in PARAM_NAMES}
     for name, value in values.items():
         if not np.isfinite(value):
-            problems.append(f"{name} is {'infinite' if np.isinf(value) else 'not a number'}: the optimiser ran away.")
+            problems.append(
+                f"{name} is {'infinite' if np.isinf(value) else 'not a number'}: the optimiser ran away."
+            )
     for name, what in (("alpha", "parameters"), ("beta", "tokens")):
         value = values[name]
         if np.isfinite(value) and value <= 0:
-            problems.append(f"{name} = {value:.3g} is not positive: the loss would not fall with more {what}, "
-                            "so there is no compute-optimal allocation.")
+            problems.append(
+                f"{name} = {value:.3g} is not positive: the loss would not fall with more {what}, "
+                "so there is no compute-optimal allocation."
+            )
         elif np.isfinite(value) and value > MAX_EXPONENT:
-            problems.append(f"{name} = {value:.3g} is far outside the initial grid (0 to 2) and every "
-                            "published value (0.05 to 0.8): the optimiser ran to a bound.")
+            problems.append(
+                f"{name} = {value:.3g} is far outside the initial grid (0 to 2) and every "
+                "published value (0.05 to 0.8): the optimiser ran to a bound."
+            )
     for name in ("A", "B"):
         value = values[name]
         if np.isfinite(value) and value > 0 and np.log(value) > MAX_LOG_COEFFICIENT:
             problems.append(f"{name} = {value:.3g} ran to a bound (above e^{MAX_LOG_COEFFICIENT:g}).")
     floor = values["E"]
     if min_loss is not None and np.isfinite(floor) and floor < MIN_FLOOR_FRACTION * min_loss:
-        problems.append(f"The loss floor E = {floor:.3g} collapsed towards zero (under {MIN_FLOOR_FRACTION:.0%} "
-                        f"of the lowest loss, {min_loss:.3g}): these runs do not determine an irreducible loss.")
+        problems.append(
+            f"The loss floor E = {floor:.3g} collapsed towards zero (under {MIN_FLOOR_FRACTION:.0%} "
+            f"of the lowest loss, {min_loss:.3g}): these runs do not determine an irreducible loss."
+        )
     return problems
 
 
@@ -475,7 +521,9 @@ def _diagnose(data: FitData, result: FitResult) -> list[str]:
         for name in ("E", "A", "B"):
             lo, hi = result.ci95[name]
             if lo > 0 and hi / lo > 10:
-                notes.append(f"The 95% interval of {name} spans more than an order of magnitude ({lo:.3g} to {hi:.3g}).")
+                notes.append(
+                    f"The 95% interval of {name} spans more than an order of magnitude ({lo:.3g} to {hi:.3g})."
+                )
     if not result.converged:
         notes.append("The optimiser stopped before converging; treat the constants with care.")
     return notes
@@ -514,30 +562,49 @@ def fit_chinchilla(
     if used.size < data.size:
         data = FitData(data.log_n[used], data.log_d[used], data.log_loss[used])
     if data.size < 5:
-        raise ValueError(f"{data.size} runs cannot determine 5 constants; need at least 5 (50 or more is better)")
+        raise ValueError(
+            f"{data.size} runs cannot determine 5 constants; need at least 5 (50 or more is better)"
+        )
 
     theta, objective, converged, n_starts = _best_of_grid(data, progress)
     samples = None
     if bootstrap:
         rng = np.random.default_rng(seed)
-        weights = rng.multinomial(data.size, np.full(data.size, 1.0 / data.size), size=bootstrap).astype(float)
+        weights = rng.multinomial(data.size, np.full(data.size, 1.0 / data.size), size=bootstrap).astype(
+            float
+        )
         fg = lambda x, rows: objective_and_gradient(x, data, weights[rows])  # noqa: E731
-        boot = batched_lbfgs(fg, np.repeat(theta[None, :], bootstrap, axis=0), progress=progress,
-                             progress_label="bootstrap resamples", ftol=1e-12, max_iter=3000)
+        boot = batched_lbfgs(
+            fg,
+            np.repeat(theta[None, :], bootstrap, axis=0),
+            progress=progress,
+            progress_label="bootstrap resamples",
+            ftol=1e-12,
+            max_iter=3000,
+        )
         samples = _natural(boot.x)
     natural = _natural(theta[None, :])[0]
     params = {name: float(v) for name, v in zip(PARAM_NAMES, natural)}
     law = ChinchillaLaw(info=_FIT_INFO, constants=ChinchillaConstants(**params))
     predicted = law.loss(np.exp(data.log_n), np.exp(data.log_d))
     result = FitResult(
-        params=params, objective=objective, converged=converged, n_points=data.size, n_starts=n_starts,
-        log_residuals=np.log(predicted) - data.log_loss, predicted=predicted, actual=np.exp(data.log_loss),
-        used=used, samples=samples,
+        params=params,
+        objective=objective,
+        converged=converged,
+        n_points=data.size,
+        n_starts=n_starts,
+        log_residuals=np.log(predicted) - data.log_loss,
+        predicted=predicted,
+        actual=np.exp(data.log_loss),
+        used=used,
+        samples=samples,
     )
     result.warnings = _diagnose(data, result)
     result.problems = assess_constants(params, min_loss=float(np.exp(data.log_loss.min())))
     if not (np.isfinite(objective) and np.all(np.isfinite(result.log_residuals))):
-        result.problems.append("The residuals are not finite numbers: the fitted law cannot reproduce the runs.")
+        result.problems.append(
+            "The residuals are not finite numbers: the fitted law cannot reproduce the runs."
+        )
     if progress is not None:
         progress(1.0, "done")
     return result

@@ -26,8 +26,10 @@ from engine.analysis.fit import PARAM_NAMES, FitResult
 
 OUTLIER_Z = 3.5
 MAD_TO_SIGMA = 1.4826
-HIGH_LOSS_PRECEDENT = ("Besiroglu et al. (2024) dropped the 5 highest-loss points of their 245 before "
-                       "refitting Chinchilla (arXiv:2404.10102, §2).")
+HIGH_LOSS_PRECEDENT = (
+    "Besiroglu et al. (2024) dropped the 5 highest-loss points of their 245 before "
+    "refitting Chinchilla (arXiv:2404.10102, §2)."
+)
 HIGH_LOSS_PRECEDENT_K = 5
 
 
@@ -40,16 +42,22 @@ def selection_warnings(profile: dict) -> list[str]:
     sets = profile["data_sets"]
     if len(sets) > 1:
         listed = "; ".join(f"{name} ({n:,} runs)" for name, n in list(sets.items())[:4])
-        warnings.append(f"The selection mixes {len(sets)} loss data sets: {listed}. Losses on different data sets "
-                        "or tokenizers are not comparable; fit one at a time.")
+        warnings.append(
+            f"The selection mixes {len(sets)} loss data sets: {listed}. Losses on different data sets "
+            "or tokenizers are not comparable; fit one at a time."
+        )
     conventions = profile["conventions"]
     if len(conventions) > 1:
         listed = ", ".join(f"{name} ({n:,} runs)" for name, n in conventions.items())
-        warnings.append(f"The selection mixes parameter conventions: {listed}. N means different things in them.")
+        warnings.append(
+            f"The selection mixes parameter conventions: {listed}. N means different things in them."
+        )
     if profile["duplicate_groups"]:
         origins = ", ".join(profile["duplicate_origins"][:4])
-        warnings.append(f"{profile['duplicate_groups']:,} runs appear in more than one upload or source ({origins}) "
-                        "with the same N, D and loss within rounding: probably copies of the same runs, counted twice.")
+        warnings.append(
+            f"{profile['duplicate_groups']:,} runs appear in more than one upload or source ({origins}) "
+            "with the same N, D and loss within rounding: probably copies of the same runs, counted twice."
+        )
     return warnings
 
 
@@ -61,16 +69,20 @@ def find_outliers(result: FitResult, threshold: float = OUTLIER_Z) -> pd.DataFra
     z = (r - np.median(r)) / scale if scale > 0 else np.zeros_like(r)
     flagged = np.flatnonzero(np.abs(z) > threshold)
     flagged = flagged[np.argsort(-np.abs(z[flagged]))]
-    return pd.DataFrame({
-        "run": result.used[flagged],
-        "loss": result.actual[flagged],
-        "predicted": result.predicted[flagged],
-        "log_residual": r[flagged],
-        "robust_z": z[flagged],
-        # r = log predicted - log measured: a negative residual is a loss above the fit
-        "reason": [f"{abs(v):.1f} robust standard deviations {'below' if v > 0 else 'above'} the fit"
-                   for v in z[flagged]],
-    })
+    return pd.DataFrame(
+        {
+            "run": result.used[flagged],
+            "loss": result.actual[flagged],
+            "predicted": result.predicted[flagged],
+            "log_residual": r[flagged],
+            "robust_z": z[flagged],
+            # r = log predicted - log measured: a negative residual is a loss above the fit
+            "reason": [
+                f"{abs(v):.1f} robust standard deviations {'below' if v > 0 else 'above'} the fit"
+                for v in z[flagged]
+            ],
+        }
+    )
 
 
 def compare_fits(before: FitResult, after: FitResult) -> pd.DataFrame:
@@ -81,6 +93,13 @@ def compare_fits(before: FitResult, after: FitResult) -> pd.DataFrame:
     for name in PARAM_NAMES:
         a, b = before.params[name], after.params[name]
         se = stderr.get(name, np.nan)
-        rows.append({"constant": name, "before": a, "after": b, "change": b - a,
-                     "change_in_stderr": (b - a) / se if se and np.isfinite(se) and se > 0 else np.nan})
+        rows.append(
+            {
+                "constant": name,
+                "before": a,
+                "after": b,
+                "change": b - a,
+                "change_in_stderr": (b - a) / se if se and np.isfinite(se) and se > 0 else np.nan,
+            }
+        )
     return pd.DataFrame(rows)

@@ -112,8 +112,13 @@ class StepLawConstants:
     bs_exponent_d: float
 
 
-STEP_LAW_SYMBOLS = {"lr_coefficient": "a", "lr_exponent_n": "p", "lr_exponent_d": "q", "bs_coefficient": "b",
-                    "bs_exponent_d": "r"}
+STEP_LAW_SYMBOLS = {
+    "lr_coefficient": "a",
+    "lr_exponent_n": "p",
+    "lr_exponent_d": "q",
+    "bs_coefficient": "b",
+    "bs_exponent_d": "r",
+}
 """Each constant's symbol in STEP_LAW_EQUATION."""
 
 
@@ -218,8 +223,11 @@ STEP_LAW = HyperparamLaw(
         _VERIFICATION,
     ),
     constants=StepLawConstants(
-        lr_coefficient=1.79, lr_exponent_n=-0.713, lr_exponent_d=0.307,
-        bs_coefficient=0.58, bs_exponent_d=0.571,
+        lr_coefficient=1.79,
+        lr_exponent_n=-0.713,
+        lr_exponent_d=0.307,
+        bs_coefficient=0.58,
+        bs_exponent_d=0.571,
     ),
     fitted_n=STEP_LAW_FITTED_N,
     fitted_d=STEP_LAW_FITTED_D,
@@ -234,9 +242,11 @@ STEP_LAW_BOOTSTRAP_MEAN = HyperparamLaw(
         _VERIFICATION,
     ),
     constants=StepLawConstants(
-        lr_coefficient=math.exp(0.5863077907399267), lr_exponent_n=-0.7129222911869904,
+        lr_coefficient=math.exp(0.5863077907399267),
+        lr_exponent_n=-0.7129222911869904,
         lr_exponent_d=0.30749095041206964,
-        bs_coefficient=math.exp(-0.5435421736103339), bs_exponent_d=0.5709443646895044,
+        bs_coefficient=math.exp(-0.5435421736103339),
+        bs_exponent_d=0.5709443646895044,
     ),
     fitted_n=STEP_LAW_FITTED_N,
     fitted_d=STEP_LAW_FITTED_D,
@@ -250,9 +260,11 @@ STEP_LAW_BOOTSTRAP_MEDIAN = HyperparamLaw(
         _VERIFICATION,
     ),
     constants=StepLawConstants(
-        lr_coefficient=math.exp(0.5780096927745788), lr_exponent_n=-0.7122430902287895,
+        lr_coefficient=math.exp(0.5780096927745788),
+        lr_exponent_n=-0.7122430902287895,
         lr_exponent_d=0.3069826948009491,
-        bs_coefficient=math.exp(-0.5562999967903401), bs_exponent_d=0.5713119902180508,
+        bs_coefficient=math.exp(-0.5562999967903401),
+        bs_exponent_d=0.5713119902180508,
     ),
     fitted_n=STEP_LAW_FITTED_N,
     fitted_d=STEP_LAW_FITTED_D,
@@ -295,8 +307,9 @@ def _check_runs(runs: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in RUN_COLUMNS if c not in runs.columns]
     if missing:
         raise LawError(f"runs are missing column(s) {missing}; need {list(RUN_COLUMNS)}")
-    out = pd.DataFrame({c: pd.to_numeric(runs[c], errors="coerce").astype(float) for c in RUN_COLUMNS},
-                       index=runs.index)
+    out = pd.DataFrame(
+        {c: pd.to_numeric(runs[c], errors="coerce").astype(float) for c in RUN_COLUMNS}, index=runs.index
+    )
     for col in RUN_COLUMNS[:4]:
         bad = ~(np.isfinite(out[col]) & (out[col] > 0))
         if bad.any():
@@ -311,24 +324,31 @@ def _check_runs(runs: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def sweep_from_runs(runs: pd.DataFrame, *, loss_column: str = "loss",
-                    sequence_length: int | None = None) -> pd.DataFrame:
+def sweep_from_runs(
+    runs: pd.DataFrame, *, loss_column: str = "loss", sequence_length: int | None = None
+) -> pd.DataFrame:
     """The columns :func:`fit_hyperparams` takes, from stored or ingested runs (engine.data.store
     RUN_COLUMNS): batch size in tokens (a batch in sequences times ``sequence_length``) and the
     chosen loss column ('loss' or 'loss_smoothed'); runs without them are left out. LawError
     says what is missing."""
     missing = [c for c in ("learning_rate", "batch_size") if c not in runs or runs[c].isna().all()]
     if missing:
-        raise LawError(f"the runs have no {' or '.join(missing)}: a learning-rate and batch-size sweep needs "
-                       "both (columns like lr, bs)")
+        raise LawError(
+            f"the runs have no {' or '.join(missing)}: a learning-rate and batch-size sweep needs "
+            "both (columns like lr, bs)"
+        )
     if loss_column not in runs or runs[loss_column].isna().all():
-        raise LawError(f"the runs have no {'smoothed ' if loss_column == 'loss_smoothed' else ''}loss; "
-                       "choose the other loss")
+        raise LawError(
+            f"the runs have no {'smoothed ' if loss_column == 'loss_smoothed' else ''}loss; "
+            "choose the other loss"
+        )
     batch = runs["batch_size"].astype(float)
     in_sequences = (runs["batch_size_unit"] == "sequences").to_numpy() if "batch_size_unit" in runs else False
     if np.any(in_sequences):
         if not sequence_length or sequence_length <= 0:
-            raise LawError("the batch sizes are in sequences; give the sequence length to turn them into tokens")
+            raise LawError(
+                "the batch sizes are in sequences; give the sequence length to turn them into tokens"
+            )
         batch = batch.where(~in_sequences, batch * sequence_length)
     out = runs[["n_params", "n_tokens", "learning_rate"]].assign(batch_size=batch, loss=runs[loss_column])
     return out.dropna().reset_index(drop=True)
@@ -472,21 +492,33 @@ def cell_optimum(
         if outside:
             result = f"the quadratic's minimum lies outside the sampled {' and '.join(outside)} range"
     common: dict[str, Any] = dict(
-        n_params=n, n_tokens=d, n_runs=len(r), n_diverged=int(diverged.sum()),
-        best_learning_rate=float(best["learning_rate"]), best_batch_size=float(best["batch_size"]),
+        n_params=n,
+        n_tokens=d,
+        n_runs=len(r),
+        n_diverged=int(diverged.sum()),
+        best_learning_rate=float(best["learning_rate"]),
+        best_batch_size=float(best["batch_size"]),
         best_loss=float(best["loss"]),
     )
     if isinstance(result, str):
         return CellOptimum(
-            learning_rate=float(best["learning_rate"]), batch_size=float(best["batch_size"]),
-            loss=float(best["loss"]), method="argmin", note=f"{result}: used the least-loss run",
-            n_used=1, **common,
+            learning_rate=float(best["learning_rate"]),
+            batch_size=float(best["batch_size"]),
+            loss=float(best["loss"]),
+            method="argmin",
+            note=f"{result}: used the least-loss run",
+            n_used=1,
+            **common,
         )
     z, value, _ = result
     return CellOptimum(
         learning_rate=float(best["learning_rate"] * math.exp(z[0])),
         batch_size=float(best["batch_size"] * math.exp(z[1])),
-        loss=value, method="quadratic", note="", n_used=len(idx), **common,
+        loss=value,
+        method="quadratic",
+        note="",
+        n_used=len(idx),
+        **common,
     )
 
 
@@ -539,8 +571,13 @@ def _ols(design: np.ndarray, target: np.ndarray, bootstrap: int, rng: np.random.
         return _LinearFit(beta, s.std(axis=0, ddof=1), ci, residuals, "")
     dof = n - k
     if dof < 1:
-        return _LinearFit(beta, None, None, residuals,
-                          f"{n} cells for {k} constants leave no degrees of freedom for an error estimate")
+        return _LinearFit(
+            beta,
+            None,
+            None,
+            residuals,
+            f"{n} cells for {k} constants leave no degrees of freedom for an error estimate",
+        )
     cov = (residuals @ residuals / dof) * np.linalg.inv(design.T @ design)
     se = np.sqrt(np.diag(cov))
     t = stats.t.ppf(0.5 + CONFIDENCE / 2, dof)
@@ -579,16 +616,22 @@ def _lr_determinable(log_n: np.ndarray, log_d: np.ndarray, n_values: tuple[np.nd
     if len(log_n) < 3:
         return f"only {len(log_n)} cell(s) with an optimum: the learning-rate law has 3 constants (a, p, q)"
     if _distinct_values(n_values[0]).size < 2:
-        return (f"all cells are at one N ({n_values[0][0]:.4g}): "
-                "the exponent p of N in lr_opt cannot be determined")
+        return (
+            f"all cells are at one N ({n_values[0][0]:.4g}): "
+            "the exponent p of N in lr_opt cannot be determined"
+        )
     if _distinct_values(n_values[1]).size < 2:
-        return (f"all cells are at one D ({n_values[1][0]:.4g}): "
-                "the exponent q of D in lr_opt cannot be determined")
+        return (
+            f"all cells are at one D ({n_values[1][0]:.4g}): "
+            "the exponent q of D in lr_opt cannot be determined"
+        )
     centred = np.column_stack([log_n - log_n.mean(), log_d - log_d.mean()])
     sv = np.linalg.svd(centred / np.linalg.norm(centred, axis=0), compute_uv=False)
     if sv[-1] < 0.1:  # |corr(ln N, ln D)| > 0.995
-        return ("ln N and ln D are (nearly) collinear across the cells (e.g. one IsoFLOP line or a fixed "
-                "tokens-per-parameter ratio): the exponents p and q cannot be told apart")
+        return (
+            "ln N and ln D are (nearly) collinear across the cells (e.g. one IsoFLOP line or a fixed "
+            "tokens-per-parameter ratio): the exponents p and q cannot be told apart"
+        )
     return ""
 
 
@@ -596,8 +639,9 @@ def _bs_determinable(log_d: np.ndarray, d_values: np.ndarray) -> str:
     if len(log_d) < 2:
         return f"only {len(log_d)} cell(s) with an optimum: the batch-size law has 2 constants (b, r)"
     if _distinct_values(d_values).size < 2:
-        return (f"all cells are at one D ({d_values[0]:.4g}): "
-                "the exponent r of D in bs_opt cannot be determined")
+        return (
+            f"all cells are at one D ({d_values[0]:.4g}): the exponent r of D in bs_opt cannot be determined"
+        )
     return ""
 
 
@@ -640,18 +684,24 @@ class HyperparamFit:
         """The fit as a law (verified=False), fitted range = the cells' N and D range."""
         cells = self.cells.dropna(subset=["learning_rate"])
         info = LawInfo(
-            id=law_id, title=title, citation="fitted to a user's learning-rate and batch-size sweep",
-            url="", equation=STEP_LAW_EQUATION,
+            id=law_id,
+            title=title,
+            citation="fitted to a user's learning-rate and batch-size sweep",
+            url="",
+            equation=STEP_LAW_EQUATION,
             source_detail=f"{self.n_cells} cells, {self.n_runs} runs ({self.n_diverged} diverged); "
             f"intervals: {self.interval_method}",
             conventions="As the uploaded sweep: N and D as mapped, batch size in tokens.",
             valid_range=f"N {cells.n_params.min():.3g} to {cells.n_params.max():.3g}, "
             f"D {cells.n_tokens.min():.3g} to {cells.n_tokens.max():.3g}",
-            verified=False, family="step-law-fit", params_meaning="parameters as mapped",
+            verified=False,
+            family="step-law-fit",
+            params_meaning="parameters as mapped",
             compute_model="not used: the law takes N and D directly",
         )
         return HyperparamLaw(
-            info=info, constants=self.constants,
+            info=info,
+            constants=self.constants,
             fitted_n=(float(cells.n_params.min()), float(cells.n_params.max())),
             fitted_d=(float(cells.n_tokens.min()), float(cells.n_tokens.max())),
         )
@@ -659,24 +709,26 @@ class HyperparamFit:
     def summary(self) -> dict[str, Any]:
         """A strict-JSON-able record (no NaN or Infinity: None, with the reason in a note)."""
         reference = STEP_LAW.parameters
-        return _json_safe({
-            "usable": self.usable,
-            "reasons": list(self.reasons),
-            "warnings": list(self.warnings),
-            "equation": "lr_opt = lr_coefficient * N^lr_exponent_n * D^lr_exponent_d; "
-                        "bs_opt = bs_coefficient * D^bs_exponent_d (tokens)",
-            "params": {k: v.as_dict() for k, v in self.params.items()},
-            "step_law": {"id": STEP_LAW.id, "params": reference},
-            "interval_method": self.interval_method,
-            "confidence": CONFIDENCE,
-            "n_cells": self.n_cells,
-            "n_runs": self.n_runs,
-            "n_diverged": self.n_diverged,
-            "lr_rmse_log": self.lr_rmse_log,
-            "bs_rmse_log": self.bs_rmse_log,
-            "options": self.options,
-            "cells": self.cells.to_dict(orient="records"),
-        })
+        return _json_safe(
+            {
+                "usable": self.usable,
+                "reasons": list(self.reasons),
+                "warnings": list(self.warnings),
+                "equation": "lr_opt = lr_coefficient * N^lr_exponent_n * D^lr_exponent_d; "
+                "bs_opt = bs_coefficient * D^bs_exponent_d (tokens)",
+                "params": {k: v.as_dict() for k, v in self.params.items()},
+                "step_law": {"id": STEP_LAW.id, "params": reference},
+                "interval_method": self.interval_method,
+                "confidence": CONFIDENCE,
+                "n_cells": self.n_cells,
+                "n_runs": self.n_runs,
+                "n_diverged": self.n_diverged,
+                "lr_rmse_log": self.lr_rmse_log,
+                "bs_rmse_log": self.bs_rmse_log,
+                "options": self.options,
+                "cells": self.cells.to_dict(orient="records"),
+            }
+        )
 
 
 def fit_hyperparams(
@@ -714,17 +766,27 @@ def fit_hyperparams(
         opt = cell_optimum(cell, margin=margin, threshold=threshold, initial_loss=initial_loss)
         if optimum == "argmin":
             opt = dataclasses.replace(
-                opt, learning_rate=opt.best_learning_rate, batch_size=opt.best_batch_size,
-                loss=opt.best_loss, method="argmin", note="argmin requested", n_used=1,
+                opt,
+                learning_rate=opt.best_learning_rate,
+                batch_size=opt.best_batch_size,
+                loss=opt.best_loss,
+                method="argmin",
+                note="argmin requested",
+                n_used=1,
             )
         optima.append(opt)
-    cells = pd.DataFrame([dataclasses.asdict(o) for o in optima],
-                         columns=[f.name for f in dataclasses.fields(CellOptimum)])
+    cells = pd.DataFrame(
+        [dataclasses.asdict(o) for o in optima], columns=[f.name for f in dataclasses.fields(CellOptimum)]
+    )
     fallbacks = cells[(cells.method == "argmin") & (cells.note != "argmin requested")]
     if len(fallbacks):
-        warnings.append(f"{len(fallbacks)} of {len(cells)} cells fell back to the bare argmin: "
-                        + "; ".join(f"N={a:.4g}, D={b:.4g}: {c}" for a, b, c in
-                                    zip(fallbacks.n_params, fallbacks.n_tokens, fallbacks.note)))
+        warnings.append(
+            f"{len(fallbacks)} of {len(cells)} cells fell back to the bare argmin: "
+            + "; ".join(
+                f"N={a:.4g}, D={b:.4g}: {c}"
+                for a, b, c in zip(fallbacks.n_params, fallbacks.n_tokens, fallbacks.note)
+            )
+        )
 
     rng = np.random.default_rng(seed)
     log_n, log_d = np.log(cells.n_params.to_numpy(float)), np.log(cells.n_tokens.to_numpy(float))
@@ -759,14 +821,31 @@ def fit_hyperparams(
         if p.value is not None and not math.isfinite(p.value):
             reasons.append(f"{p.name} is not finite")
     warnings.extend(_sign_warnings(params))
-    method = ("percentile bootstrap over cells" + f" ({bootstrap} resamples, seed {seed})" if bootstrap
-              else "analytic OLS in log space, Student-t 95% intervals")
+    method = (
+        "percentile bootstrap over cells" + f" ({bootstrap} resamples, seed {seed})"
+        if bootstrap
+        else "analytic OLS in log space, Student-t 95% intervals"
+    )
     return HyperparamFit(
-        params=params, usable=not reasons, reasons=tuple(reasons), warnings=tuple(warnings),
-        interval_method=method, n_cells=len(cells), n_runs=len(r), n_diverged=int(diverged.sum()),
-        cells=cells, lr_rmse_log=rmse.get("lr"), bs_rmse_log=rmse.get("bs"),
-        options={"optimum": optimum, "margin": margin, "diverged_threshold": threshold,
-                 "initial_loss": initial_loss, "bootstrap": bootstrap, "seed": seed},
+        params=params,
+        usable=not reasons,
+        reasons=tuple(reasons),
+        warnings=tuple(warnings),
+        interval_method=method,
+        n_cells=len(cells),
+        n_runs=len(r),
+        n_diverged=int(diverged.sum()),
+        cells=cells,
+        lr_rmse_log=rmse.get("lr"),
+        bs_rmse_log=rmse.get("bs"),
+        options={
+            "optimum": optimum,
+            "margin": margin,
+            "diverged_threshold": threshold,
+            "initial_loss": initial_loss,
+            "bootstrap": bootstrap,
+            "seed": seed,
+        },
     )
 
 

@@ -12,12 +12,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
 import pandas as pd
+from numpy.typing import ArrayLike
 from scipy import stats
 
 from engine.conventions import FLOPS_PER_PARAM_TOKEN
@@ -76,8 +76,15 @@ def isoflop_analysis(
         mask = labels == label
         budget = float(np.exp(np.mean(np.log(c[mask]))))
         x, y = np.log(n[mask]), l_[mask]
-        row: dict[str, Any] = {"budget": budget, "n_runs": int(mask.sum()), "n_opt": np.nan, "d_opt": np.nan,
-               "loss_opt": np.nan, "used": False, "note": ""}
+        row: dict[str, Any] = {
+            "budget": budget,
+            "n_runs": int(mask.sum()),
+            "n_opt": np.nan,
+            "d_opt": np.nan,
+            "loss_opt": np.nan,
+            "used": False,
+            "note": "",
+        }
         if np.unique(np.round(x, 6)).size < 3:
             row["note"] = "fewer than 3 model sizes"
         else:

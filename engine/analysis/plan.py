@@ -17,22 +17,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from engine.analysis.pareto import pareto_mask_2d
+from engine.analysis.registry import describe
+from engine.conventions import FLOPS_PER_PARAM_TOKEN
 from engine.cost.carbon import GridIntensity
-from engine.errors import FlopwiseError, positive
 from engine.cost.footprint import (
-    Footprint, device_hours_for_flops, embodied_kg, footprint_from_device_hours, operational, serving_device_hours,
+    Footprint,
+    device_hours_for_flops,
+    embodied_kg,
+    footprint_from_device_hours,
+    operational,
+    serving_device_hours,
 )
 from engine.cost.hardware import Device
 from engine.cost.inference import InferenceEstimate, decode_latency_s, estimate
-from engine.conventions import FLOPS_PER_PARAM_TOKEN
+from engine.cost.lifetime import LifetimeOptimum, dollar_weight, lifetime_optimum
+from engine.errors import FlopwiseError, positive
 from engine.laws.base import Law
 from engine.laws.chinchilla import ChinchillaLaw
-from engine.cost.lifetime import LifetimeOptimum, dollar_weight, lifetime_optimum
-from engine.analysis.pareto import pareto_mask_2d
 from engine.laws.moe import LUDZIEJEWSKI
-from engine.laws.precision import PRECISION
-from engine.laws.precision import kbit_weight_bytes
-from engine.analysis.registry import describe
+from engine.laws.precision import PRECISION, kbit_weight_bytes
+
 
 class PlanError(FlopwiseError, ValueError):
     """A scenario that cannot be planned: a value out of range, an unknown mode or front."""
@@ -83,7 +88,9 @@ class PlanInputs:
         try:
             object.__setattr__(self, "plan_mode", PlanMode(self.plan_mode))
         except ValueError:
-            raise PlanError(f"plan_mode must be one of {[m.value for m in PlanMode]}, got {self.plan_mode!r}") from None
+            raise PlanError(
+                f"plan_mode must be one of {[m.value for m in PlanMode]}, got {self.plan_mode!r}"
+            ) from None
         for name in ("n_devices", "days", "target_loss", "pue"):
             positive(name, getattr(self, name), error=PlanError)
         for name in ("mfu_train", "mfu_prefill", "mfu_decode"):
@@ -103,7 +110,7 @@ class PlanInputs:
         return {**asdict(self), "plan_mode": self.plan_mode.value}
 
     @classmethod
-    def from_json(cls, data: dict) -> "PlanInputs":
+    def from_json(cls, data: dict) -> PlanInputs:
         known = {f.name: f.type for f in fields(cls)}
         unknown = set(data) - set(known)
         if unknown:
@@ -126,7 +133,7 @@ class PlanResult:
     lifetime: LifetimeOptimum | None
     grid: GridIntensity
     notes: list[str]
-    candidate: "Candidate | None" = None  # (N, D, experts, serving bits): 1 expert, 16 bits for A
+    candidate: Candidate | None = None  # (N, D, experts, serving bits): 1 expert, 16 bits for A
     point: dict[str, float] = field(default_factory=dict)  # its row of the candidate table
 
     @property
@@ -145,12 +152,19 @@ class PlanResult:
 
     def summary(self) -> dict[str, Any]:
         out = {
-            "flops_train": self.flops, "n_params": self.n_params, "n_tokens": self.n_tokens,
-            "tokens_per_param": self.tokens_per_param, "loss": self.loss,
-            "train": self.train.as_dict(), "serve": self.serve.as_dict() if self.serve else None,
-            "total_cost_usd": self.total_cost_usd, "total_co2_kg": self.total_co2_kg,
-            "inference": self.inference.as_dict(), "grid_g_per_kwh": self.grid.g_co2_per_kwh,
-            "grid_source": self.grid.source, "notes": self.notes,
+            "flops_train": self.flops,
+            "n_params": self.n_params,
+            "n_tokens": self.n_tokens,
+            "tokens_per_param": self.tokens_per_param,
+            "loss": self.loss,
+            "train": self.train.as_dict(),
+            "serve": self.serve.as_dict() if self.serve else None,
+            "total_cost_usd": self.total_cost_usd,
+            "total_co2_kg": self.total_co2_kg,
+            "inference": self.inference.as_dict(),
+            "grid_g_per_kwh": self.grid.g_co2_per_kwh,
+            "grid_source": self.grid.source,
+            "notes": self.notes,
         }
         if self.lifetime:
             out["lifetime_optimum"] = self.lifetime.as_dict()
@@ -160,7 +174,13 @@ class PlanResult:
 def training_flops(inputs: PlanInputs, device: Device) -> float:
     """The training budget: given, or devices × days × peak × MFU."""
     if inputs.plan_mode is PlanMode.DEVICES_DAYS:
-        return inputs.n_devices * inputs.days * 86400.0 * device.peak_flops(inputs.train_dtype) * inputs.mfu_train
+        return (
+            inputs.n_devices
+            * inputs.days
+            * 86400.0
+            * device.peak_flops(inputs.train_dtype)
+            * inputs.mfu_train
+        )
     return 10.0**inputs.log10_flops
 
 
@@ -175,19 +195,33 @@ def grid_for(inputs: PlanInputs, grids: dict[str, GridIntensity]) -> GridIntensi
 def _serving(inputs: PlanInputs, n_params, device: Device) -> Any:
     prompt = inputs.inference_tokens * inputs.prompt_fraction
     output = inputs.inference_tokens - prompt
-    return serving_device_hours(n_params, prompt, output, device, dtype=inputs.train_dtype,
-                                mfu_prefill=inputs.mfu_prefill, mfu_decode=inputs.mfu_decode)
+    return serving_device_hours(
+        n_params,
+        prompt,
+        output,
+        device,
+        dtype=inputs.train_dtype,
+        mfu_prefill=inputs.mfu_prefill,
+        mfu_decode=inputs.mfu_decode,
+    )
 
 
 def _price_per_flop(inputs: PlanInputs, device: Device) -> float:
     return max(inputs.price, 1e-12) / (3600.0 * device.peak_flops(inputs.train_dtype))
 
 
-def _footprints(inputs: PlanInputs, n_params: float, flops: float, device: Device,
-                grid: GridIntensity) -> tuple[Footprint, Footprint | None]:
+def _footprints(
+    inputs: PlanInputs, n_params: float, flops: float, device: Device, grid: GridIntensity
+) -> tuple[Footprint, Footprint | None]:
     """Training and (with served tokens) lifetime serving footprints of an N-parameter model."""
-    common: dict[str, Any] = dict(grid_g_per_kwh=grid.g_co2_per_kwh, pue=inputs.pue, price_per_device_hour=inputs.price,
-                  power_w=inputs.power_override_w, require_power=False, n_devices=inputs.n_devices)
+    common: dict[str, Any] = dict(
+        grid_g_per_kwh=grid.g_co2_per_kwh,
+        pue=inputs.pue,
+        price_per_device_hour=inputs.price,
+        power_w=inputs.power_override_w,
+        require_power=False,
+        n_devices=inputs.n_devices,
+    )
     train_hours = float(device_hours_for_flops(flops, device, dtype=inputs.train_dtype, mfu=inputs.mfu_train))
     train = footprint_from_device_hours(train_hours, device, **common)
     serve = None
@@ -210,33 +244,54 @@ def evaluate(inputs: PlanInputs, law: Law, device: Device, grids: dict[str, Grid
     if isinstance(law, ChinchillaLaw) and math.isfinite(loss) and loss > law.loss_floor:
         ppf = _price_per_flop(inputs, device)
         prompt = inputs.inference_tokens * inputs.prompt_fraction
-        weight = dollar_weight(prompt_tokens=prompt, output_tokens=inputs.inference_tokens - prompt,
-                               train_price_per_flop=ppf, infer_price_per_flop=ppf, mfu_train=inputs.mfu_train,
-                               mfu_prefill=inputs.mfu_prefill, mfu_decode=inputs.mfu_decode)
+        weight = dollar_weight(
+            prompt_tokens=prompt,
+            output_tokens=inputs.inference_tokens - prompt,
+            train_price_per_flop=ppf,
+            infer_price_per_flop=ppf,
+            mfu_train=inputs.mfu_train,
+            mfu_prefill=inputs.mfu_prefill,
+            mfu_decode=inputs.mfu_decode,
+        )
         lifetime = lifetime_optimum(law, loss, inputs.inference_tokens, inference_weight=weight)
     else:
         notes.append(f"{law.info.title} is not of the Chinchilla form: no inference-aware alternative.")
-    serving = estimate(n, device, dtype=inputs.train_dtype, mfu_prefill=inputs.mfu_prefill,
-                       mfu_decode=inputs.mfu_decode, price_per_device_hour=inputs.price,
-                       power_w=inputs.power_override_w)
+    serving = estimate(
+        n,
+        device,
+        dtype=inputs.train_dtype,
+        mfu_prefill=inputs.mfu_prefill,
+        mfu_decode=inputs.mfu_decode,
+        price_per_device_hour=inputs.price,
+        power_w=inputs.power_override_w,
+    )
     if not serving.fits_in_memory:
-        notes.append(f"The weights and KV cache ({(serving.weight_bytes + serving.kv_cache_bytes) / 1e9:,.0f} GB) do "
-                     f"not fit in one {device.name} ({device.memory_gb:,.0f} GB): serving needs model parallelism.")
+        notes.append(
+            f"The weights and KV cache ({(serving.weight_bytes + serving.kv_cache_bytes) / 1e9:,.0f} GB) do "
+            f"not fit in one {device.name} ({device.memory_gb:,.0f} GB): serving needs model parallelism."
+        )
     if train.energy_kwh is None:
-        notes.append(f"No power figure for {device.name}: energy and CO2e are not estimated (device-hours and cost "
-                     "are). Enter the average power per device to estimate them.")
+        notes.append(
+            f"No power figure for {device.name}: energy and CO2e are not estimated (device-hours and cost "
+            "are). Enter the average power per device to estimate them."
+        )
     elif device.tdp_estimated and inputs.power_override_w is None:
-        notes.append(f"The power of {device.name} ({device.tdp_w:,.0f} W) is an estimate, not a published figure: "
-                     f"{device.power_source} Enter the average power per device if you know it.")
+        notes.append(
+            f"The power of {device.name} ({device.tdp_w:,.0f} W) is an estimate, not a published figure: "
+            f"{device.power_source} Enter the average power per device if you know it."
+        )
     if train.embodied_co2_kg is None:
         notes.append(f"No die area for {device.name}: embodied carbon is not estimated.")
     candidate = Candidate(n, d)
     point = candidate_point(inputs, law, device, grid, candidate)
-    return PlanResult(inputs, flops, n, d, loss, train, serve, serving, lifetime, grid, notes, candidate, point)
+    return PlanResult(
+        inputs, flops, n, d, loss, train, serve, serving, lifetime, grid, notes, candidate, point
+    )
 
 
-def evaluate_candidate(result: PlanResult, candidate: "Candidate", law: Law, device: Device,
-                       grids: dict[str, GridIntensity]) -> PlanResult:
+def evaluate_candidate(
+    result: PlanResult, candidate: Candidate, law: Law, device: Device, grids: dict[str, GridIntensity]
+) -> PlanResult:
     """The same scenario for another configuration (scenario B, picked on a front): trained on
     C = 6·N·D, its loss and serving memory the candidate's (PTQ and MoE terms included, as on the
     fronts), served at its precision from its total parameters."""
@@ -245,12 +300,32 @@ def evaluate_candidate(result: PlanResult, candidate: "Candidate", law: Law, dev
     grid = grid_for(inputs, grids)
     train, serve = _footprints(inputs, candidate.n_params, flops, device, grid)
     point = candidate_point(inputs, law, device, grid, candidate)
-    serving = estimate(candidate.n_params, device, dtype=inputs.train_dtype, mfu_prefill=inputs.mfu_prefill,
-                       mfu_decode=inputs.mfu_decode, price_per_device_hour=inputs.price,
-                       power_w=inputs.power_override_w, weight_bits=candidate.serve_bits,
-                       weight_params=point["total_params"])
-    return PlanResult(inputs, flops, candidate.n_params, candidate.n_tokens, point["loss"], train, serve, serving,
-                      None, grid, [], candidate, point)
+    serving = estimate(
+        candidate.n_params,
+        device,
+        dtype=inputs.train_dtype,
+        mfu_prefill=inputs.mfu_prefill,
+        mfu_decode=inputs.mfu_decode,
+        price_per_device_hour=inputs.price,
+        power_w=inputs.power_override_w,
+        weight_bits=candidate.serve_bits,
+        weight_params=point["total_params"],
+    )
+    return PlanResult(
+        inputs,
+        flops,
+        candidate.n_params,
+        candidate.n_tokens,
+        point["loss"],
+        train,
+        serve,
+        serving,
+        None,
+        grid,
+        [],
+        candidate,
+        point,
+    )
 
 
 SERVING_BITS = (16.0, 8.0, 6.0, 4.0)
@@ -276,8 +351,10 @@ class Candidate:
         if self.experts not in EXPERTS:
             raise PlanError(f"experts must be one of {EXPERTS}, got {self.experts!r}")
         if self.serve_bits not in SERVING_BITS:
-            raise PlanError(f"serving bits must be one of {tuple(f'{b:g}' for b in SERVING_BITS)}, "
-                             f"got {self.serve_bits:g}")
+            raise PlanError(
+                f"serving bits must be one of {tuple(f'{b:g}' for b in SERVING_BITS)}, "
+                f"got {self.serve_bits:g}"
+            )
 
     def to_param(self) -> str:
         def number(x: float) -> str:
@@ -286,7 +363,7 @@ class Candidate:
         return f"{number(self.n_params)}_{number(self.n_tokens)}_{self.experts}_{self.serve_bits:g}"
 
     @classmethod
-    def from_param(cls, text: str) -> "Candidate":
+    def from_param(cls, text: str) -> Candidate:
         """Parse ``to_param``'s word; ValueError saying what is wrong."""
         parts = str(text).split("_")
         if len(parts) != 4:
@@ -300,22 +377,35 @@ class Candidate:
         return cls(n, d, int(experts), bits)
 
     @classmethod
-    def from_row(cls, row: Any) -> "Candidate":
+    def from_row(cls, row: Any) -> Candidate:
         """From a row of the candidate table (``candidates`` or ``front_view``)."""
-        return cls(float(row["n_params"]), float(row["n_tokens"]), int(row["experts"]), float(row["serve_bits"]))
+        return cls(
+            float(row["n_params"]), float(row["n_tokens"]), int(row["experts"]), float(row["serve_bits"])
+        )
 
 
 def _law_terms(n, d, experts, bits) -> dict[str, np.ndarray]:
     """What the candidates take from the precision and MoE laws, which depend on the grid only
     (not on the scenario's prices, device or region): the MoE gain, the PTQ damage and N_total."""
 
-    return {"moe_gain": LUDZIEJEWSKI.loss(n, d, experts) - LUDZIEJEWSKI.loss(n, d, 1.0),
-            "ptq": np.where(bits < 16, PRECISION.ptq_degradation(n, d, bits), 0.0),
-            "total_params": LUDZIEJEWSKI.total_params(n, experts)}
+    return {
+        "moe_gain": LUDZIEJEWSKI.loss(n, d, experts) - LUDZIEJEWSKI.loss(n, d, 1.0),
+        "ptq": np.where(bits < 16, PRECISION.ptq_degradation(n, d, bits), 0.0),
+        "total_params": LUDZIEJEWSKI.total_params(n, experts),
+    }
 
 
-def _candidate_columns(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity, n, d, experts,
-                       bits, terms: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+def _candidate_columns(
+    inputs: PlanInputs,
+    law: Law,
+    device: Device,
+    grid: GridIntensity,
+    n,
+    d,
+    experts,
+    bits,
+    terms: dict[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
     """Every column of the candidate table for broadcastable arrays of N (active), D, E and bits
     (``terms``: ``_law_terms`` of the same arrays, when already known).
 
@@ -335,20 +425,35 @@ def _candidate_columns(inputs: PlanInputs, law: Law, device: Device, grid: GridI
         co2_kg = co2_kg + embodied
     total = terms["total_params"]
     return {
-        "n_params": n, "n_tokens": d, "flops": flops, "experts": experts, "serve_bits": bits,
-        "total_params": total, "loss": law.loss(n, d) + terms["moe_gain"] + terms["ptq"],
-        "cost_usd": hours * inputs.price, "co2_t": co2_kg / 1000.0,
-        "latency_ms": decode_latency_s(n, device, bits=bits, dtype=inputs.train_dtype, mfu=inputs.mfu_decode) * 1e3,
+        "n_params": n,
+        "n_tokens": d,
+        "flops": flops,
+        "experts": experts,
+        "serve_bits": bits,
+        "total_params": total,
+        "loss": law.loss(n, d) + terms["moe_gain"] + terms["ptq"],
+        "cost_usd": hours * inputs.price,
+        "co2_t": co2_kg / 1000.0,
+        "latency_ms": decode_latency_s(n, device, bits=bits, dtype=inputs.train_dtype, mfu=inputs.mfu_decode)
+        * 1e3,
         "memory_gb": kbit_weight_bytes(total, bits) / 1e9,
     }
 
 
-def candidate_point(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity,
-                    candidate: Candidate) -> dict[str, float]:
+def candidate_point(
+    inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity, candidate: Candidate
+) -> dict[str, float]:
     """One candidate's row of the candidate table (loss, the four objectives, total parameters)."""
-    columns = _candidate_columns(inputs, law, device, grid, np.float64(candidate.n_params),
-                                 np.float64(candidate.n_tokens), np.float64(candidate.experts),
-                                 np.float64(candidate.serve_bits))
+    columns = _candidate_columns(
+        inputs,
+        law,
+        device,
+        grid,
+        np.float64(candidate.n_params),
+        np.float64(candidate.n_tokens),
+        np.float64(candidate.experts),
+        np.float64(candidate.serve_bits),
+    )
     return {k: float(np.asarray(v).reshape(-1)[0]) for k, v in columns.items()}
 
 
@@ -372,8 +477,16 @@ def _candidate_grid(budget: float | None, n_sizes: int, n_ratios: int) -> tuple:
     return n4, d4, experts, bits, terms
 
 
-def _candidate_arrays(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity, *,
-                      n_sizes: int, n_ratios: int, budget: float | None) -> "_LazyColumns":
+def _candidate_arrays(
+    inputs: PlanInputs,
+    law: Law,
+    device: Device,
+    grid: GridIntensity,
+    *,
+    n_sizes: int,
+    n_ratios: int,
+    budget: float | None,
+) -> _LazyColumns:
     """The candidate columns (see ``candidates``), flattened on demand."""
     # Axes: size (S), tokens (R), experts (E), serving bits (B). Each column keeps only the axes it
     # depends on (n is (S, 1, 1, 1)), so its broadcast view has stride 0 along the others: what
@@ -381,8 +494,10 @@ def _candidate_arrays(inputs: PlanInputs, law: Law, device: Device, grid: GridIn
     n4, d4, experts, bits, terms = _candidate_grid(budget, n_sizes, n_ratios)
     shape = (n_sizes, n_ratios, len(EXPERTS), len(SERVING_BITS))
     columns = _candidate_columns(inputs, law, device, grid, n4, d4, experts, bits, terms)
-    return _LazyColumns({k: np.broadcast_to(v, shape) for k, v in columns.items()},
-                        inputs.memory_limit_gb if inputs.memory_limit_gb > 0 else None)
+    return _LazyColumns(
+        {k: np.broadcast_to(v, shape) for k, v in columns.items()},
+        inputs.memory_limit_gb if inputs.memory_limit_gb > 0 else None,
+    )
 
 
 def front_gap(front: pd.DataFrame, objective: str, value: float, loss: float) -> dict[str, Any] | None:
@@ -404,9 +519,11 @@ def front_gap(front: pd.DataFrame, objective: str, value: float, loss: float) ->
 def candidate_laws(law: Law) -> list[tuple[str, str, bool]]:
     """The laws behind every candidate's loss, as (role, law id, verified)."""
 
-    return [("loss", law.info.id, law.info.verified),
-            ("PTQ damage below 16 bits", PRECISION.info.id, PRECISION.info.verified),
-            ("MoE gain for E > 1", LUDZIEJEWSKI.info.id, LUDZIEJEWSKI.info.verified)]
+    return [
+        ("loss", law.info.id, law.info.verified),
+        ("PTQ damage below 16 bits", PRECISION.info.id, PRECISION.info.verified),
+        ("MoE gain for E > 1", LUDZIEJEWSKI.info.id, LUDZIEJEWSKI.info.verified),
+    ]
 
 
 class _LazyColumns(dict):
@@ -416,8 +533,9 @@ class _LazyColumns(dict):
     def __init__(self, views: dict[str, np.ndarray], memory_limit_gb: float | None) -> None:
         super().__init__()
         self.views = views
-        self.rows = None if memory_limit_gb is None else np.flatnonzero(
-            views["memory_gb"].ravel() <= memory_limit_gb)
+        self.rows = (
+            None if memory_limit_gb is None else np.flatnonzero(views["memory_gb"].ravel() <= memory_limit_gb)
+        )
 
     def __missing__(self, key: str) -> np.ndarray:
         flat = np.ascontiguousarray(self.views[key]).ravel()
@@ -427,7 +545,7 @@ class _LazyColumns(dict):
     def __len__(self) -> int:
         return len(self["loss"])
 
-    def keys(self):  # noqa: D102 - all columns, materialised or not
+    def keys(self):
         return self.views.keys()
 
     def front(self, objective: str) -> np.ndarray:
@@ -443,7 +561,9 @@ class _LazyColumns(dict):
         if self.rows is not None:
             loss = np.full(loss.shape, np.inf)
             loss.ravel()[self.rows] = np.asarray(self.views["loss"]).ravel()[self.rows]
-        constant = tuple(i for i, (size, stride) in enumerate(zip(view.shape, view.strides)) if stride == 0 and size > 1)
+        constant = tuple(
+            i for i, (size, stride) in enumerate(zip(view.shape, view.strides)) if stride == 0 and size > 1
+        )
         least = np.fmin.reduce(loss, axis=constant, keepdims=True) if constant else loss  # fmin: NaN-blind
         reduced = view[tuple(slice(0, 1) if i in constant else slice(None) for i in range(view.ndim))]
         on_front = pareto_mask_2d(least.ravel(), np.ascontiguousarray(reduced).ravel()).reshape(least.shape)
@@ -462,9 +582,17 @@ class _LazyColumns(dict):
         return {k: v[index] for k, v in self.views.items()}
 
 
-def candidates(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity, *,
-               n_sizes: int = 250, n_ratios: int = 200, budget: float | None = None,
-               objectives: tuple[str, ...] = tuple(OBJECTIVES)) -> pd.DataFrame:
+def candidates(
+    inputs: PlanInputs,
+    law: Law,
+    device: Device,
+    grid: GridIntensity,
+    *,
+    n_sizes: int = 250,
+    n_ratios: int = 200,
+    budget: float | None = None,
+    objectives: tuple[str, ...] = tuple(OBJECTIVES),
+) -> pd.DataFrame:
     """Candidate configurations: N (active parameters) × D × serving precision (16, 8, 6, 4 bits)
     × experts (1..16): 1e6 by default. Without a budget N spans 1e7..1e13 and D/N 1..10^4; with one,
     the candidates are the ways to spend up to it (N up to C/(6·1e8), a share 1e-3..1 of C).
@@ -512,9 +640,17 @@ class FrontView:
         return self.frame[self.frame[f"pareto_{self.objective}"]].sort_values(self.objective)
 
 
-def front_view(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity, objective: str, *,
-               budget: float | None = None, cells: tuple[int, int] = (56, 28),
-               background_sample: int = 100_000) -> FrontView:
+def front_view(
+    inputs: PlanInputs,
+    law: Law,
+    device: Device,
+    grid: GridIntensity,
+    objective: str,
+    *,
+    budget: float | None = None,
+    cells: tuple[int, int] = (56, 28),
+    background_sample: int = 100_000,
+) -> FrontView:
     """The front for ``objective`` over the 1e6 candidates, without building the whole table.
 
     Window: the front's extent, widened by 8% of its log10 span in x (at least a factor 1.25 each
@@ -529,8 +665,13 @@ def front_view(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity
     drawable = np.isfinite(fx) & (fx > 0) & np.isfinite(fl)
     front_rows, fx, fl = front_rows[drawable], fx[drawable], fl[drawable]
     if len(front_rows) == 0:
-        return FrontView(pd.DataFrame(columns=[*arrays.keys(), f"pareto_{objective}"]), count, objective,
-                         (math.nan, math.nan), (math.nan, math.nan))
+        return FrontView(
+            pd.DataFrame(columns=[*arrays.keys(), f"pareto_{objective}"]),
+            count,
+            objective,
+            (math.nan, math.nan),
+            (math.nan, math.nan),
+        )
     lx = np.log10(fx)
     span = max(float(lx.max() - lx.min()), 1e-9)
     pad_x = max(0.08 * span, math.log10(1.25))
@@ -547,8 +688,9 @@ def front_view(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity
     inside = (loss >= l_lo) & (loss <= l_hi) & (x >= 10**x_lo) & (x <= 10**x_hi)
     rows, x, loss = sample[inside], x[inside], loss[inside]
     nx, ny = cells
-    cell = (np.minimum(((np.log10(x) - x_lo) / (x_hi - x_lo) * nx).astype(np.int64), nx - 1) * ny
-            + np.minimum(((loss - l_lo) / (l_hi - l_lo) * ny).astype(np.int64), ny - 1))
+    cell = np.minimum(((np.log10(x) - x_lo) / (x_hi - x_lo) * nx).astype(np.int64), nx - 1) * ny + np.minimum(
+        ((loss - l_lo) / (l_hi - l_lo) * ny).astype(np.int64), ny - 1
+    )
     first = np.full(nx * ny, -1, dtype=np.int64)
     first[cell[::-1]] = rows[::-1]  # repeated cells keep the last write: the first row of each
     background = first[first >= 0]
@@ -562,10 +704,17 @@ def front_view(inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity
 def export_json(result: PlanResult, law: Law, device: Device) -> str:
     """The scenario, the law (constants and citation), the device and the results, as JSON."""
 
-    return json.dumps({
-        "schema": SCHEMA, "inputs": result.inputs.to_json(), "law": describe(law),
-        "hardware": device.as_row(), "results": result.summary(),
-    }, indent=2, default=float)
+    return json.dumps(
+        {
+            "schema": SCHEMA,
+            "inputs": result.inputs.to_json(),
+            "law": describe(law),
+            "hardware": device.as_row(),
+            "results": result.summary(),
+        },
+        indent=2,
+        default=float,
+    )
 
 
 def import_json(text: str) -> PlanInputs:
@@ -603,23 +752,37 @@ def _from_schema_1(inputs: dict) -> dict:
 def results_frame(*results: PlanResult, labels: tuple[str, ...] = ("A", "B")) -> pd.DataFrame:
     """Headline numbers of one or more results as rows (for the CSV export and the A/B table).
     Units are in the column names; a figure that cannot be estimated (no power figure) is NaN."""
+
     def thousandths(x: float | None) -> float:  # kg -> t, kWh -> MWh
         return math.nan if x is None else x / 1000
 
     rows = []
     for label, r in zip(labels, results):
         point = r.point or {}
-        rows.append({
-            "scenario": label, "n_params": r.n_params, "n_tokens": r.n_tokens,
-            "experts": point.get("experts", 1.0), "serve_bits": point.get("serve_bits", 16.0),
-            "total_params": point.get("total_params", r.n_params), "tokens_per_param": r.tokens_per_param,
-            "loss": r.loss, "flops_train": r.flops, "train_device_hours": r.train.device_hours,
-            "train_wall_days": r.train.wall_days, "train_energy_mwh": thousandths(r.train.energy_kwh),
-            "train_co2_t": thousandths(r.train.co2_kg), "train_embodied_co2_t": thousandths(r.train.embodied_co2_kg),
-            "train_cost_usd": r.train.cost_usd, "serve_cost_usd": r.serve.cost_usd if r.serve else 0.0,
-            "serve_co2_t": thousandths(r.serve.total_co2_kg) if r.serve else 0.0,
-            "total_cost_usd": r.total_cost_usd, "total_co2_t": thousandths(r.total_co2_kg),
-            "decode_ms_per_token": r.inference.decode_s_per_step * 1e3,
-            "serving_memory_gb": point.get("memory_gb", math.nan), "grid_g_per_kwh": r.grid.g_co2_per_kwh,
-        })
+        rows.append(
+            {
+                "scenario": label,
+                "n_params": r.n_params,
+                "n_tokens": r.n_tokens,
+                "experts": point.get("experts", 1.0),
+                "serve_bits": point.get("serve_bits", 16.0),
+                "total_params": point.get("total_params", r.n_params),
+                "tokens_per_param": r.tokens_per_param,
+                "loss": r.loss,
+                "flops_train": r.flops,
+                "train_device_hours": r.train.device_hours,
+                "train_wall_days": r.train.wall_days,
+                "train_energy_mwh": thousandths(r.train.energy_kwh),
+                "train_co2_t": thousandths(r.train.co2_kg),
+                "train_embodied_co2_t": thousandths(r.train.embodied_co2_kg),
+                "train_cost_usd": r.train.cost_usd,
+                "serve_cost_usd": r.serve.cost_usd if r.serve else 0.0,
+                "serve_co2_t": thousandths(r.serve.total_co2_kg) if r.serve else 0.0,
+                "total_cost_usd": r.total_cost_usd,
+                "total_co2_t": thousandths(r.total_co2_kg),
+                "decode_ms_per_token": r.inference.decode_s_per_step * 1e3,
+                "serving_memory_gb": point.get("memory_gb", math.nan),
+                "grid_g_per_kwh": r.grid.g_co2_per_kwh,
+            }
+        )
     return pd.DataFrame(rows)

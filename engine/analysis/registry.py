@@ -14,12 +14,12 @@ from engine.analysis.hyperparams import STEP_LAW, HyperparamLaw
 from engine.cost.footprint import SERVING_DEVICE_HOURS, TRAINING_FOOTPRINT
 from engine.cost.inference import CANDIDATE_LATENCY, SERVING_ROOFLINE
 from engine.cost.lifetime import LIFETIME_OPTIMUM
+from engine.errors import LawError
 from engine.formula import Formula
 from engine.laws import chinchilla, data_constrained, kaplan, moe, precision
 from engine.laws.base import COMPUTE_OPTIMAL, LEAST_COMPUTE_FOR_LOSS, Law
 from engine.laws.chinchilla import CHINCHILLA_FRONTIER
 from engine.laws.precision import KBIT_WEIGHT_MEMORY
-from engine.errors import LawError
 
 LAWS: dict[str, Law] = {
     law.id: law for module in (chinchilla, kaplan, data_constrained, precision, moe) for law in module.LAWS
@@ -41,8 +41,13 @@ def saved_fit_laws(fits: Iterable[dict]) -> dict[str, tuple[Law, np.ndarray | No
         problems = record.get("problems")
         if problems is None:
             problems = assess_constants(record["params"], min_loss=record.get("min_loss"))
-        law = fitted_law(f"{FIT_PREFIX}{row['name']}", row["name"], record["params"],
-                         fitted_on=fitted_on(record, row), problems=problems)
+        law = fitted_law(
+            f"{FIT_PREFIX}{row['name']}",
+            row["name"],
+            record["params"],
+            fitted_on=fitted_on(record, row),
+            problems=problems,
+        )
         samples = np.asarray(record["samples"]) if record.get("samples") else None
         out[law.id] = (law, samples)
     return out
@@ -107,11 +112,21 @@ def describe(law: Law) -> dict:
 
 # --- every formula that is not a law, and the Methodology page's entries --------------------------
 
-ALLOCATION_RULES: tuple[Formula, ...] = (COMPUTE_OPTIMAL, LEAST_COMPUTE_FOR_LOSS, CHINCHILLA_FRONTIER, LIFETIME_OPTIMUM)
+ALLOCATION_RULES: tuple[Formula, ...] = (
+    COMPUTE_OPTIMAL,
+    LEAST_COMPUTE_FOR_LOSS,
+    CHINCHILLA_FRONTIER,
+    LIFETIME_OPTIMUM,
+)
 """How the Plan and Scaling pages choose a model from a law: each declared beside its code."""
 
-COST_MODELS: tuple[Formula, ...] = (TRAINING_FOOTPRINT, SERVING_DEVICE_HOURS, SERVING_ROOFLINE, CANDIDATE_LATENCY,
-                                    KBIT_WEIGHT_MEMORY)
+COST_MODELS: tuple[Formula, ...] = (
+    TRAINING_FOOTPRINT,
+    SERVING_DEVICE_HOURS,
+    SERVING_ROOFLINE,
+    CANDIDATE_LATENCY,
+    KBIT_WEIGHT_MEMORY,
+)
 """What a model costs to train and serve: each declared beside its code (engine.cost, engine.laws.precision)."""
 
 FORMULAS: dict[str, Formula] = {f.id: f for f in (*ALLOCATION_RULES, *COST_MODELS)}
@@ -151,9 +166,22 @@ class Entry:
     @property
     def text(self) -> str:
         """Every text the entry shows, in one string: what a search looks through."""
-        parts = [self.kind, self.id, self.title, self.latex, self.verified_words, self.citation, self.url,
-                 self.source_detail, self.conventions, self.valid_range, self.notes, self.compute_model,
-                 *self.assumptions, *self.problems]
+        parts = [
+            self.kind,
+            self.id,
+            self.title,
+            self.latex,
+            self.verified_words,
+            self.citation,
+            self.url,
+            self.source_detail,
+            self.conventions,
+            self.valid_range,
+            self.notes,
+            self.compute_model,
+            *self.assumptions,
+            *self.problems,
+        ]
         parts += [name for name, _ in self.constants]
         parts += [f"{symbol} {meaning}" for symbol, meaning in (*self.inputs, *self.outputs)]
         return "\n".join(p for p in parts if p)
@@ -165,8 +193,20 @@ class Entry:
         return all(word in text for word in query.casefold().split())
 
 
-_GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "lam": "λ", "lambda": "λ", "mu": "μ", "nu": "ν",
-          "omega": "ω", "zeta": "ζ", "eta": "η", "star": "*"}
+_GREEK = {
+    "alpha": "α",
+    "beta": "β",
+    "gamma": "γ",
+    "delta": "δ",
+    "lam": "λ",
+    "lambda": "λ",
+    "mu": "μ",
+    "nu": "ν",
+    "omega": "ω",
+    "zeta": "ζ",
+    "eta": "η",
+    "star": "*",
+}
 
 
 def constant_label(name: str, symbol: str | None = None) -> str:
@@ -183,10 +223,19 @@ def law_entry(law: Law | HyperparamLaw, kind: str = "law") -> Entry:
     info = law.info
     symbols = dict(info.symbols)
     return Entry(
-        kind="your fit" if info.user_fit else kind, id=info.id, title=info.title, latex=info.equation,
-        verified=info.verified, citation=info.citation, url=info.url, source_detail=info.source_detail,
-        conventions=info.conventions, valid_range=info.valid_range,
-        notes="; ".join(p for p in (info.notes, f"Fitted on {info.fitted_on}" if info.fitted_on else "") if p),
+        kind="your fit" if info.user_fit else kind,
+        id=info.id,
+        title=info.title,
+        latex=info.equation,
+        verified=info.verified,
+        citation=info.citation,
+        url=info.url,
+        source_detail=info.source_detail,
+        conventions=info.conventions,
+        valid_range=info.valid_range,
+        notes="; ".join(
+            p for p in (info.notes, f"Fitted on {info.fitted_on}" if info.fitted_on else "") if p
+        ),
         compute_model=info.compute_model,
         constants=tuple((constant_label(k, symbols.get(k)), float(v)) for k, v in law.parameters.items()),
         problems=tuple(info.problems),
@@ -196,10 +245,20 @@ def law_entry(law: Law | HyperparamLaw, kind: str = "law") -> Entry:
 def formula_entry(formula: Formula, kind: str) -> Entry:
     """A cost model's or allocation rule's entry, from its Formula."""
     return Entry(
-        kind=kind, id=formula.id, title=formula.title, latex=formula.latex, verified=formula.verified,
-        citation=formula.citation, url=formula.url, source_detail=formula.source_detail,
-        conventions=formula.conventions, valid_range=formula.valid_range, notes=formula.notes,
-        inputs=formula.inputs, outputs=formula.outputs, assumptions=formula.assumptions,
+        kind=kind,
+        id=formula.id,
+        title=formula.title,
+        latex=formula.latex,
+        verified=formula.verified,
+        citation=formula.citation,
+        url=formula.url,
+        source_detail=formula.source_detail,
+        conventions=formula.conventions,
+        valid_range=formula.valid_range,
+        notes=formula.notes,
+        inputs=formula.inputs,
+        outputs=formula.outputs,
+        assumptions=formula.assumptions,
     )
 
 

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from engine.conventions import FLOPS_PER_PARAM_TOKEN
-from engine.laws.base import Law
 from engine.errors import LawError
+from engine.laws.base import Law
 
 
 def law_inputs(law: Law, inputs: Mapping[str, Any]) -> dict[str, Any]:

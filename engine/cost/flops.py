@@ -44,7 +44,16 @@ class Architecture:
     tied_embeddings: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("n_layers", "d_model", "n_heads", "d_ff", "vocab_size", "seq_len", "n_kv_heads", "d_head"):
+        for name in (
+            "n_layers",
+            "d_model",
+            "n_heads",
+            "d_ff",
+            "vocab_size",
+            "seq_len",
+            "n_kv_heads",
+            "d_head",
+        ):
             value = getattr(self, name)
             if value is not None or name not in ("n_kv_heads", "d_head"):  # those two are optional
                 positive(name, value, error=ArchitectureError)

@@ -19,15 +19,17 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from engine.cost.hardware import DEFAULT_LIFETIME_YEARS, DRAM_KG_PER_GB, Device
 from engine.conventions import INFERENCE_FLOPS_PER_PARAM_TOKEN
+from engine.cost.hardware import DEFAULT_LIFETIME_YEARS, DRAM_KG_PER_GB, Device
 from engine.errors import FlopwiseError, positive
 from engine.formula import Formula
 
 HOURS_PER_YEAR = 365.0 * 24.0
 
-LLMCARBON_CITATION = ("Faiz, A. et al. (2024). LLMCarbon: Modeling the End-to-End Carbon Footprint of Large Language "
-                      "Models. ICLR 2024. arXiv:2309.14393")
+LLMCARBON_CITATION = (
+    "Faiz, A. et al. (2024). LLMCarbon: Modeling the End-to-End Carbon Footprint of Large Language "
+    "Models. ICLR 2024. arXiv:2309.14393"
+)
 LLMCARBON_URL = "https://arxiv.org/abs/2309.14393"
 _HW_INPUTS = (
     ("peak", "dense peak of one device at the data type (FLOP/s)"),
@@ -50,8 +52,13 @@ _FOOTPRINT_ASSUMPTIONS = (
 )
 _FOOTPRINT_LINES = (
     r"E &= \text{device-h}\cdot \frac{P}{1000}\cdot\text{PUE},\qquad CO_2 = E\cdot \frac{I_{grid}}{1000}\\"
-    r"CO_2^{emb} &= \text{device-h}\cdot\frac{A_{die}\cdot\text{CPA} + " + f"{DRAM_KG_PER_GB:g}"
-    + r"\, M}{" + f"{DEFAULT_LIFETIME_YEARS:g}" + r"\cdot " + f"{HOURS_PER_YEAR:g}" + r"},\qquad "
+    r"CO_2^{emb} &= \text{device-h}\cdot\frac{A_{die}\cdot\text{CPA} + "
+    + f"{DRAM_KG_PER_GB:g}"
+    + r"\, M}{"
+    + f"{DEFAULT_LIFETIME_YEARS:g}"
+    + r"\cdot "
+    + f"{HOURS_PER_YEAR:g}"
+    + r"},\qquad "
     r"\$ = \text{device-h}\cdot p"
 )
 _FOOTPRINT_OUTPUTS = (
@@ -64,17 +71,26 @@ _FOOTPRINT_OUTPUTS = (
 TRAINING_FOOTPRINT = Formula(
     id="training-footprint",
     title="Training footprint: device-hours, days, energy, CO2e and dollars",
-    latex=(r"\begin{aligned}\text{device-h} &= \frac{C}{\text{peak}\cdot\text{MFU}\cdot 3600},\qquad "
-           r"\text{days} = \frac{\text{device-h}}{24\, n}\\" + _FOOTPRINT_LINES + r"\end{aligned}"),
-    inputs=(("C", "training compute (FLOPs)"), ("MFU", "model FLOPs utilisation: the share of the peak that training "
-            "reaches"), *_HW_INPUTS),
-    outputs=(("device-h", "device-hours of training"), ("days", "wall-clock days on n devices"), *_FOOTPRINT_OUTPUTS),
+    latex=(
+        r"\begin{aligned}\text{device-h} &= \frac{C}{\text{peak}\cdot\text{MFU}\cdot 3600},\qquad "
+        r"\text{days} = \frac{\text{device-h}}{24\, n}\\" + _FOOTPRINT_LINES + r"\end{aligned}"
+    ),
+    inputs=(
+        ("C", "training compute (FLOPs)"),
+        ("MFU", "model FLOPs utilisation: the share of the peak that training reaches"),
+        *_HW_INPUTS,
+    ),
+    outputs=(
+        ("device-h", "device-hours of training"),
+        ("days", "wall-clock days on n devices"),
+        *_FOOTPRINT_OUTPUTS,
+    ),
     assumptions=_FOOTPRINT_ASSUMPTIONS,
     citation=LLMCARBON_CITATION,
     url=LLMCARBON_URL,
     source_detail="LLMCarbon's operational model (model.py: E = P·n·t·PUE, CO2 = E·CI) with MFU as its hardware "
-                  "efficiency, and its embodied model; reproduces Patterson et al. 2021's GPT-3 and other rows as "
-                  "LLMCarbon tabulates them (tests/unit/test_footprint.py)",
+    "efficiency, and its embodied model; reproduces Patterson et al. 2021's GPT-3 and other rows as "
+    "LLMCarbon tabulates them (tests/unit/test_footprint.py)",
     verified=True,
     conventions="Peaks are dense (no 2:4 sparsity); 1 kWh = 1000 W × 1 h; emissions in kg CO2e (t on the pages).",
     valid_range="Any budget; the MFU is what the user enters (0.3 to 0.6 is typical for large dense training).",
@@ -83,13 +99,19 @@ TRAINING_FOOTPRINT = Formula(
 SERVING_DEVICE_HOURS = Formula(
     id="serving-device-hours",
     title="Lifetime serving: device-hours, energy, CO2e and dollars of the tokens served",
-    latex=(r"\begin{aligned}\text{device-h} &= \frac{" + f"{INFERENCE_FLOPS_PER_PARAM_TOKEN:g}" + r"N\left("
-           r"\dfrac{D_{in}}{\text{MFU}_{prefill}} + \dfrac{D_{out}}{\text{MFU}_{decode}}\right)}{\text{peak}"
-           r"\cdot 3600}\\" + _FOOTPRINT_LINES + r"\end{aligned}"),
-    inputs=(("N", "parameters that compute each token"), ("D_in", "prompt tokens served over the model's life"),
-            ("D_out", "generated tokens served over the model's life"),
-            ("MFU_prefill", "share of the peak reached reading prompts"),
-            ("MFU_decode", "share of the peak reached generating"), *_HW_INPUTS),
+    latex=(
+        r"\begin{aligned}\text{device-h} &= \frac{" + f"{INFERENCE_FLOPS_PER_PARAM_TOKEN:g}" + r"N\left("
+        r"\dfrac{D_{in}}{\text{MFU}_{prefill}} + \dfrac{D_{out}}{\text{MFU}_{decode}}\right)}{\text{peak}"
+        r"\cdot 3600}\\" + _FOOTPRINT_LINES + r"\end{aligned}"
+    ),
+    inputs=(
+        ("N", "parameters that compute each token"),
+        ("D_in", "prompt tokens served over the model's life"),
+        ("D_out", "generated tokens served over the model's life"),
+        ("MFU_prefill", "share of the peak reached reading prompts"),
+        ("MFU_decode", "share of the peak reached generating"),
+        *_HW_INPUTS,
+    ),
     outputs=(("device-h", "device-hours of serving"), *_FOOTPRINT_OUTPUTS),
     assumptions=(
         f"{INFERENCE_FLOPS_PER_PARAM_TOKEN:g}·N FLOPs per token served, prompt or output (no attention term).",
@@ -97,10 +119,10 @@ SERVING_DEVICE_HOURS = Formula(
         *_FOOTPRINT_ASSUMPTIONS,
     ),
     citation="Sardana, N., Portes, J., Doubov, S., Frankle, J. (2024). Beyond Chinchilla-Optimal: Accounting for "
-             "Inference in Language Model Scaling Laws. ICML 2024. arXiv:2401.00448",
+    "Inference in Language Model Scaling Laws. ICML 2024. arXiv:2401.00448",
     url="https://arxiv.org/abs/2401.00448",
     source_detail="The inference cost of the authors' code (github.com/nikhilsardana/beyond-chinchilla @190f70e): "
-                  "2·N·D_in/MFU_prefill + 2·N·D_out/MFU_decode FLOPs at the peak; footprint as LLMCarbon",
+    "2·N·D_in/MFU_prefill + 2·N·D_out/MFU_decode FLOPs at the peak; footprint as LLMCarbon",
     verified=True,
     conventions="Tokens served: the lifetime demand, prompt and output together, split by the prompt share.",
 )
@@ -129,13 +151,23 @@ class Footprint:
         return asdict(self)
 
 
-def serving_device_hours(n_params, prompt_tokens: float, output_tokens: float, device: Device, *,
-                         dtype: str = "bf16", mfu_prefill: float = 0.5, mfu_decode: float = 0.05):
+def serving_device_hours(
+    n_params,
+    prompt_tokens: float,
+    output_tokens: float,
+    device: Device,
+    *,
+    dtype: str = "bf16",
+    mfu_prefill: float = 0.5,
+    mfu_decode: float = 0.05,
+):
     """Device-hours to serve: 2·N FLOPs per token, prompt tokens at the prefill MFU and generated
     tokens at the (much lower) decode MFU. Vectorized over N."""
     peak = device.peak_flops(dtype)
-    flops_per_param = INFERENCE_FLOPS_PER_PARAM_TOKEN * (prompt_tokens / _positive("mfu_prefill", mfu_prefill)
-                             + output_tokens / _positive("mfu_decode", mfu_decode))
+    flops_per_param = INFERENCE_FLOPS_PER_PARAM_TOKEN * (
+        prompt_tokens / _positive("mfu_prefill", mfu_prefill)
+        + output_tokens / _positive("mfu_decode", mfu_decode)
+    )
     return flops_per_param * np.asarray(n_params, float) / peak / 3600.0
 
 
@@ -192,7 +224,9 @@ def footprint_from_device_hours(
         energy_kwh, co2 = (float(x) for x in operational(hours, watts, _positive("pue", pue), grid_g_per_kwh))
     embodied = embodied_kg(hours, device, _positive("lifetime_years", lifetime_years))
     cost = None if price_per_device_hour is None else hours * float(price_per_device_hour)
-    return Footprint(hours, hours / n / 24.0, energy_kwh, co2, None if embodied is None else float(embodied), cost)
+    return Footprint(
+        hours, hours / n / 24.0, energy_kwh, co2, None if embodied is None else float(embodied), cost
+    )
 
 
 def device_hours_for_flops(flops, device: Device, *, dtype: str = "bf16", mfu: float = 0.4):

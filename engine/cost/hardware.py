@@ -18,14 +18,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from engine.paths import DATASETS_DIR
 from engine.errors import FlopwiseError, positive
+from engine.paths import DATASETS_DIR
 
 CATALOG_FILE = "hardware_catalog.csv"
 DTYPES = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4")
 _PEAK_COLUMNS = {
-    "fp64": "peak_fp64_tflops", "fp32": "peak_fp32_tflops", "tf32": "peak_tf32_tflops", "bf16": "peak_bf16_tflops",
-    "fp16": "peak_fp16_tflops", "fp8": "peak_fp8_tflops", "int8": "peak_int8_tops", "fp4": "peak_fp4_tflops",
+    "fp64": "peak_fp64_tflops",
+    "fp32": "peak_fp32_tflops",
+    "tf32": "peak_tf32_tflops",
+    "bf16": "peak_bf16_tflops",
+    "fp16": "peak_fp16_tflops",
+    "fp8": "peak_fp8_tflops",
+    "int8": "peak_int8_tops",
+    "fp4": "peak_fp4_tflops",
 }
 # LLMCarbon (Faiz et al. 2024) embodied carbon of memory: 0.4 kg CO2e per GB of DRAM.
 DRAM_KG_PER_GB = 0.4
@@ -105,7 +111,9 @@ def _number(row: dict, key: str, *, required: bool) -> float | None:
         if required:
             raise HardwareError(f"{row.get('hardware_id') or 'device'}: {key} is required")
         return None
-    return float(positive(f"{row.get('hardware_id') or 'device'}: {key}", value, error=HardwareError, text=True))
+    return float(
+        positive(f"{row.get('hardware_id') or 'device'}: {key}", value, error=HardwareError, text=True)
+    )
 
 
 _TRUE = {"true", "yes", "1", "y", "t"}
@@ -176,8 +184,22 @@ def load_catalog(datasets_dir: Path = DATASETS_DIR) -> dict[str, Device]:
 
 
 CATALOG_COLUMNS = tuple(
-    ["hardware_id", "name", "vendor", *_PEAK_COLUMNS.values(), "memory_gb", "bandwidth_gb_s", "tdp_w",
-     "tdp_estimated", "power_source", "die_area_cm2", "cpa_kg_per_cm2", "source", "notes", "user_defined"]
+    [
+        "hardware_id",
+        "name",
+        "vendor",
+        *_PEAK_COLUMNS.values(),
+        "memory_gb",
+        "bandwidth_gb_s",
+        "tdp_w",
+        "tdp_estimated",
+        "power_source",
+        "die_area_cm2",
+        "cpa_kg_per_cm2",
+        "source",
+        "notes",
+        "user_defined",
+    ]
 )
 
 

@@ -17,12 +17,21 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from engine.conventions import INFERENCE_FLOPS_PER_PARAM_TOKEN
 from engine.cost.flops import Architecture
 from engine.cost.hardware import Device
-from engine.conventions import INFERENCE_FLOPS_PER_PARAM_TOKEN
 from engine.formula import Formula
 
-BYTES_PER_ELEMENT = {"fp64": 8.0, "fp32": 4.0, "tf32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "fp4": 0.5}
+BYTES_PER_ELEMENT = {
+    "fp64": 8.0,
+    "fp32": 4.0,
+    "tf32": 4.0,
+    "bf16": 2.0,
+    "fp16": 2.0,
+    "fp8": 1.0,
+    "int8": 1.0,
+    "fp4": 0.5,
+}
 
 
 DEFAULT_SEQ_LEN = 4096  # tokens per sequence of the default serving architecture
@@ -32,8 +41,9 @@ DEFAULT_ASPECT_RATIO = 128  # d_model per layer
 PARAMS_PER_LAYER_WIDTH2 = 12  # N ≈ 12·n_layer·d_model² (Kaplan et al. 2020, Table 1)
 
 
-def default_architecture(n_params: float, *, seq_len: int = DEFAULT_SEQ_LEN,
-                         n_kv_heads: int = DEFAULT_KV_HEADS) -> Architecture:
+def default_architecture(
+    n_params: float, *, seq_len: int = DEFAULT_SEQ_LEN, n_kv_heads: int = DEFAULT_KV_HEADS
+) -> Architecture:
     """A plausible modern decoder for N parameters when the user gives no shape: N ≈ 12·L·d²
     (Kaplan Table 1) with aspect ratio d_model ≈ 128·n_layers, heads of 128, grouped-query
     attention with 8 KV heads: the query heads are rounded to a multiple of the KV heads, so a
@@ -45,22 +55,39 @@ def default_architecture(n_params: float, *, seq_len: int = DEFAULT_SEQ_LEN,
     n_heads = max(kv, int(round(heads / kv)) * kv)
     d_model = n_heads * DEFAULT_HEAD_DIM
     n_layers = max(2, int(round(float(n_params) / (PARAMS_PER_LAYER_WIDTH2 * d_model**2))))
-    return Architecture(n_layers=n_layers, d_model=d_model, n_heads=n_heads, n_kv_heads=kv, d_ff=4 * d_model,
-                        seq_len=seq_len, d_head=DEFAULT_HEAD_DIM)
+    return Architecture(
+        n_layers=n_layers,
+        d_model=d_model,
+        n_heads=n_heads,
+        n_kv_heads=kv,
+        d_ff=4 * d_model,
+        seq_len=seq_len,
+        d_head=DEFAULT_HEAD_DIM,
+    )
 
 
 def shape_words(arch: Architecture) -> str:
     """The shape in words, for a caption: '48 layers, d_model 6,144, 48 query heads and 8 KV heads
     of 128 (grouped-query attention)'."""
-    kind = ("multi-head" if arch.kv_heads == arch.n_heads else "multi-query" if arch.kv_heads == 1
-            else "grouped-query")
-    return (f"{arch.n_layers:,} layers, d_model {arch.d_model:,}, {arch.n_heads:,} query heads and "
-            f"{arch.kv_heads:,} KV head{'s' if arch.kv_heads != 1 else ''} of {arch.head_dim:,} ({kind} attention)")
+    kind = (
+        "multi-head"
+        if arch.kv_heads == arch.n_heads
+        else "multi-query"
+        if arch.kv_heads == 1
+        else "grouped-query"
+    )
+    return (
+        f"{arch.n_layers:,} layers, d_model {arch.d_model:,}, {arch.n_heads:,} query heads and "
+        f"{arch.kv_heads:,} KV head{'s' if arch.kv_heads != 1 else ''} of {arch.head_dim:,} ({kind} attention)"
+    )
 
 
 def decode_flops_per_token(n_params, arch: Architecture, context: float) -> np.ndarray:
     """2·N + 2·n_layer·L_ctx·d_attn (Kaplan Eq. 2.2)."""
-    return INFERENCE_FLOPS_PER_PARAM_TOKEN * np.asarray(n_params, float) + 2.0 * arch.n_layers * context * arch.d_attn
+    return (
+        INFERENCE_FLOPS_PER_PARAM_TOKEN * np.asarray(n_params, float)
+        + 2.0 * arch.n_layers * context * arch.d_attn
+    )
 
 
 def kv_cache_bytes(arch: Architecture, context: float, batch: float, dtype: str = "bf16") -> float:
@@ -96,8 +123,10 @@ class InferenceEstimate:
     def explain(self) -> str:
         intensity = float(f"{self.arithmetic_intensity:.2g}")
         unit = "FLOP" if intensity == 1 else "FLOPs"
-        return (f"Decode is {self.decode_bound}: {intensity:g} {unit} per byte moved against the device's ridge "
-                f"point of {self.ridge_point:,.0f}.")
+        return (
+            f"Decode is {self.decode_bound}: {intensity:g} {unit} per byte moved against the device's ridge "
+            f"point of {self.ridge_point:,.0f}."
+        )
 
 
 _TWO = f"{INFERENCE_FLOPS_PER_PARAM_TOKEN:g}"  # forward FLOPs per parameter and token
@@ -105,13 +134,15 @@ _BYTES = ", ".join(f"{dtype} {size:g}" for dtype, size in BYTES_PER_ELEMENT.item
 SERVING_ROOFLINE = Formula(
     id="serving-roofline",
     title="Serving on one device: decode time per token, KV cache and $ per million tokens",
-    latex=(r"\begin{aligned}"
-           r"t_{token} &= \max\left(\frac{b\,(" + _TWO + r"N + 2\,n_{layer} L_{ctx} d_{attn})}"
-           r"{\text{peak}\cdot\text{MFU}_{decode}},\ \frac{W + KV}{BW}\right)\\"
-           r"W &= N\cdot\frac{\text{bits}}{8},\qquad KV = 2\, n_{layer}\, n_{kv}\, d_{head}\, L_{ctx}\, b\cdot"
-           r"\text{bytes}\\"
-           r"\$ / 10^6\ \text{tokens} &= \frac{10^6\, t_{token}}{b \cdot 3600}\, p"
-           r"\end{aligned}"),
+    latex=(
+        r"\begin{aligned}"
+        r"t_{token} &= \max\left(\frac{b\,(" + _TWO + r"N + 2\,n_{layer} L_{ctx} d_{attn})}"
+        r"{\text{peak}\cdot\text{MFU}_{decode}},\ \frac{W + KV}{BW}\right)\\"
+        r"W &= N\cdot\frac{\text{bits}}{8},\qquad KV = 2\, n_{layer}\, n_{kv}\, d_{head}\, L_{ctx}\, b\cdot"
+        r"\text{bytes}\\"
+        r"\$ / 10^6\ \text{tokens} &= \frac{10^6\, t_{token}}{b \cdot 3600}\, p"
+        r"\end{aligned}"
+    ),
     inputs=(
         ("t_token", "time of one decode step (s): one new token for each of the b sequences"),
         ("b", "sequences decoded together (batch); the Plan page serves at batch 1"),
@@ -142,28 +173,37 @@ SERVING_ROOFLINE = Formula(
         "serving device-hours instead.",
     ),
     citation="Kaplan, J. et al. (2020). Scaling Laws for Neural Language Models. arXiv:2001.08361 (FLOPs per "
-             "token); Williams, S., Waterman, A., Patterson, D. (2009). Roofline: an insightful visual performance "
-             "model for multicore architectures. CACM 52(4)",
+    "token); Williams, S., Waterman, A., Patterson, D. (2009). Roofline: an insightful visual performance "
+    "model for multicore architectures. CACM 52(4)",
     url="https://arxiv.org/abs/2001.08361",
     source_detail="FLOPs per token: Kaplan Eq. (2.2); KV cache: 2 (K and V) × n_layer × n_kv × d_head elements per "
-                  "token of context",
+    "token of context",
     verified=False,
     conventions=f"{_TWO}·N forward FLOPs per parameter and token (2 per multiply-accumulate); bytes are 10⁹ per GB.",
     valid_range="One device holding the whole model; no tensor or pipeline parallelism, no speculative decoding.",
     notes="The FLOP and KV-cache counts are the published ones; the assumed shape and the no-overlap roofline are "
-          "this app's simplifications, not checked against measured serving.",
+    "this app's simplifications, not checked against measured serving.",
 )
 
 CANDIDATE_LATENCY = Formula(
     id="candidate-latency",
     title="Decode latency of the Plan page's candidates (weights-only roofline)",
-    latex=(r"t_{token} = \max\left(\frac{b\cdot " + _TWO + r"N}{\text{peak}\cdot\text{MFU}},\ "
-           r"\frac{N\cdot \text{bits}/8}{BW}\right)"),
-    inputs=(("N", "parameters that compute each token"), ("b", "batch (1 on the fronts)"),
-            ("bits", "serving precision of the weights"), ("peak", "dense peak of one device (FLOP/s)"),
-            ("MFU", "decode MFU"), ("BW", "memory bandwidth (bytes/s)")),
-    assumptions=("No KV-cache bytes and no attention FLOPs: a lower bound on the serving roofline's step time, "
-                 "the same for every context length.",),
+    latex=(
+        r"t_{token} = \max\left(\frac{b\cdot " + _TWO + r"N}{\text{peak}\cdot\text{MFU}},\ "
+        r"\frac{N\cdot \text{bits}/8}{BW}\right)"
+    ),
+    inputs=(
+        ("N", "parameters that compute each token"),
+        ("b", "batch (1 on the fronts)"),
+        ("bits", "serving precision of the weights"),
+        ("peak", "dense peak of one device (FLOP/s)"),
+        ("MFU", "decode MFU"),
+        ("BW", "memory bandwidth (bytes/s)"),
+    ),
+    assumptions=(
+        "No KV-cache bytes and no attention FLOPs: a lower bound on the serving roofline's step time, "
+        "the same for every context length.",
+    ),
     citation="Kaplan, J. et al. (2020). Scaling Laws for Neural Language Models. arXiv:2001.08361",
     url="https://arxiv.org/abs/2001.08361",
     source_detail="2·N forward FLOPs per token, Kaplan §2.1",
@@ -213,18 +253,31 @@ def estimate(
     watts = power_w if power_w is not None else device.tdp_w
     energy = None if watts is None else seconds_per_million * watts / 3.6e6
     return InferenceEstimate(
-        flops_per_token=flops_token, weight_bytes=w_bytes, kv_cache_bytes=kv_bytes,
-        fits_in_memory=w_bytes + kv_bytes <= device.memory_bytes, decode_s_per_step=step,
-        decode_bound="memory-bound" if memory_s >= compute_s else "compute-bound", prefill_s=prefill,
-        tokens_per_s=tokens_per_s, cost_per_million_tokens_usd=cost, energy_per_million_tokens_kwh=energy,
-        arithmetic_intensity=batch * flops_token / moved, ridge_point=device.ridge_point(dtype),
-        context_tokens=ctx, architecture=arch, shape_assumed=shape_assumed,
+        flops_per_token=flops_token,
+        weight_bytes=w_bytes,
+        kv_cache_bytes=kv_bytes,
+        fits_in_memory=w_bytes + kv_bytes <= device.memory_bytes,
+        decode_s_per_step=step,
+        decode_bound="memory-bound" if memory_s >= compute_s else "compute-bound",
+        prefill_s=prefill,
+        tokens_per_s=tokens_per_s,
+        cost_per_million_tokens_usd=cost,
+        energy_per_million_tokens_kwh=energy,
+        arithmetic_intensity=batch * flops_token / moved,
+        ridge_point=device.ridge_point(dtype),
+        context_tokens=ctx,
+        architecture=arch,
+        shape_assumed=shape_assumed,
     )
 
 
-def decode_latency_s(n_params, device: Device, *, bits: float = 16.0, dtype: str = "bf16", mfu: float = 0.5,
-                     batch: int = 1) -> np.ndarray:
+def decode_latency_s(
+    n_params, device: Device, *, bits: float = 16.0, dtype: str = "bf16", mfu: float = 0.5, batch: int = 1
+) -> np.ndarray:
     """Vectorized per-token decode latency (weights-only roofline; no KV term): the Pareto
     candidates' latency objective."""
     n = np.asarray(n_params, float)
-    return np.maximum(batch * INFERENCE_FLOPS_PER_PARAM_TOKEN * n / (device.peak_flops(dtype) * mfu), n * bits / 8.0 / device.bandwidth_bytes_per_s)
+    return np.maximum(
+        batch * INFERENCE_FLOPS_PER_PARAM_TOKEN * n / (device.peak_flops(dtype) * mfu),
+        n * bits / 8.0 / device.bandwidth_bytes_per_s,
+    )

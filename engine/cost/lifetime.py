@@ -34,20 +34,32 @@ _RATIO = f"{FLOPS_PER_PARAM_TOKEN / INFERENCE_FLOPS_PER_PARAM_TOKEN:g}"  # the 3
 LIFETIME_OPTIMUM = Formula(
     id="lifetime-optimum",
     title="Inference-aware optimum: least training + serving cost for a loss (Sardana et al. 2024)",
-    latex=(r"\begin{aligned}&\min_{N,\,D}\ " + _TRAIN + r"ND\,\frac{c}{\text{MFU}_{tr}} + " + _SERVE
-           + r"N\left(\frac{D_{in}}{\text{MFU}_{prefill}} + \frac{D_{out}}{\text{MFU}_{decode}}\right)c"
-           r"\quad\text{s.t.}\quad E + \frac{A}{N^{\alpha}} + \frac{B}{D^{\beta}} = \ell\\"
-           r"&\left(\frac{\beta B}{\alpha} + B\right)D^{-\beta} + \frac{w\,\beta B}{" + _RATIO
-           + r"\alpha}\,D^{-\beta-1} + E - \ell = 0,\qquad N = \left(\frac{A}{\ell - E - B D^{-\beta}}"
-           r"\right)^{1/\alpha}\end{aligned}"),
+    latex=(
+        r"\begin{aligned}&\min_{N,\,D}\ "
+        + _TRAIN
+        + r"ND\,\frac{c}{\text{MFU}_{tr}} + "
+        + _SERVE
+        + r"N\left(\frac{D_{in}}{\text{MFU}_{prefill}} + \frac{D_{out}}{\text{MFU}_{decode}}\right)c"
+        r"\quad\text{s.t.}\quad E + \frac{A}{N^{\alpha}} + \frac{B}{D^{\beta}} = \ell\\"
+        r"&\left(\frac{\beta B}{\alpha} + B\right)D^{-\beta} + \frac{w\,\beta B}{"
+        + _RATIO
+        + r"\alpha}\,D^{-\beta-1} + E - \ell = 0,\qquad N = \left(\frac{A}{\ell - E - B D^{-\beta}}"
+        r"\right)^{1/\alpha}\end{aligned}"
+    ),
     inputs=(
         ("ℓ", "the loss to reach: the compute-optimal model's, for the Plan page (nats/token)"),
         ("E, A, B, α, β", "the Chinchilla-form law's constants"),
         ("D_in, D_out", "prompt and generated tokens served over the model's life"),
-        ("MFU_tr, MFU_prefill, MFU_decode", "shares of the peak reached training, reading prompts, generating"),
+        (
+            "MFU_tr, MFU_prefill, MFU_decode",
+            "shares of the peak reached training, reading prompts, generating",
+        ),
         ("c", "dollars per FLOP at the peak: price per device-hour ÷ (3600 × peak)"),
-        ("w", "serving demand in training-cost-equivalent tokens: w = m_inf/m_tr, m_inf = c·(D_in/MFU_prefill + "
-              "D_out/MFU_decode), m_tr = c/MFU_tr (w = D_in + D_out in the FLOPs version)"),
+        (
+            "w",
+            "serving demand in training-cost-equivalent tokens: w = m_inf/m_tr, m_inf = c·(D_in/MFU_prefill + "
+            "D_out/MFU_decode), m_tr = c/MFU_tr (w = D_in + D_out in the FLOPs version)",
+        ),
     ),
     outputs=(("N, D", "the parameters and training tokens that reach ℓ at least lifetime cost"),),
     assumptions=(
@@ -58,11 +70,11 @@ LIFETIME_OPTIMUM = Formula(
         "Only for laws of the Chinchilla form E + A/N^α + B/D^β.",
     ),
     citation="Sardana, N., Portes, J., Doubov, S., Frankle, J. (2024). Beyond Chinchilla-Optimal: Accounting for "
-             "Inference in Language Model Scaling Laws. ICML 2024. arXiv:2401.00448",
+    "Inference in Language Model Scaling Laws. ICML 2024. arXiv:2401.00448",
     url="https://arxiv.org/abs/2401.00448",
     source_detail="Cost version of the objective and its stationarity condition in D, from the authors' code "
-                  "(github.com/nikhilsardana/beyond-chinchilla @190f70e); Fig. 1's numbers reproduced "
-                  "(tests/unit/test_inference_lifetime.py)",
+    "(github.com/nikhilsardana/beyond-chinchilla @190f70e); Fig. 1's numbers reproduced "
+    "(tests/unit/test_inference_lifetime.py)",
     verified=True,
     conventions="N, D, ℓ as the law defines them (Chinchilla: total parameters, nats/token on MassiveText).",
     valid_range="The law's valid range; far more tokens served than trained pushes D past it.",
@@ -98,8 +110,10 @@ class LifetimeOptimum:
 
 def _require_form(law: Law) -> ChinchillaLaw:
     if not isinstance(law, ChinchillaLaw):
-        raise LawError(f"law {law.id} is not of the Chinchilla form E + A/N^alpha + B/D^beta; "
-                       "the lifetime optimum needs one")
+        raise LawError(
+            f"law {law.id} is not of the Chinchilla form E + A/N^alpha + B/D^beta; "
+            "the lifetime optimum needs one"
+        )
     return law
 
 
@@ -108,7 +122,10 @@ def chinchilla_at_loss(law: ChinchillaLaw, loss: float) -> tuple[float, float]:
     _require_form(law)
     c = law.constants
     gap = float(law.check_target_loss(loss)) - c.E
-    return ((c.A * (c.alpha / c.beta + 1) / gap) ** (1 / c.alpha), (c.B * (c.beta / c.alpha + 1) / gap) ** (1 / c.beta))
+    return (
+        (c.A * (c.alpha / c.beta + 1) / gap) ** (1 / c.alpha),
+        (c.B * (c.beta / c.alpha + 1) / gap) ** (1 / c.beta),
+    )
 
 
 def lifetime_optimum(
@@ -138,17 +155,30 @@ def lifetime_optimum(
     residual = gap - c.B * d ** (-c.beta)
     n = (c.A / residual) ** (1 / c.alpha)
     return LifetimeOptimum(
-        loss=float(loss), n_params=float(n), n_tokens=float(d), inference_weight=w,
+        loss=float(loss),
+        n_params=float(n),
+        n_tokens=float(d),
+        inference_weight=w,
         flops_train=FLOPS_PER_PARAM_TOKEN * n * d,
         flops_inference=INFERENCE_FLOPS_PER_PARAM_TOKEN * n * inference_tokens,
-        chinchilla_n_params=float(n_ch), chinchilla_n_tokens=float(d_ch),
-        chinchilla_flops_total=(FLOPS_PER_PARAM_TOKEN * d_ch + INFERENCE_FLOPS_PER_PARAM_TOKEN * inference_tokens) * n_ch,
+        chinchilla_n_params=float(n_ch),
+        chinchilla_n_tokens=float(d_ch),
+        chinchilla_flops_total=(
+            FLOPS_PER_PARAM_TOKEN * d_ch + INFERENCE_FLOPS_PER_PARAM_TOKEN * inference_tokens
+        )
+        * n_ch,
     )
 
 
 def dollar_weight(
-    *, prompt_tokens: float, output_tokens: float, train_price_per_flop: float, infer_price_per_flop: float,
-    mfu_train: float, mfu_prefill: float, mfu_decode: float,
+    *,
+    prompt_tokens: float,
+    output_tokens: float,
+    train_price_per_flop: float,
+    infer_price_per_flop: float,
+    mfu_train: float,
+    mfu_prefill: float,
+    mfu_decode: float,
 ) -> float:
     """w = m_inf/m_tr: inference demand in training-cost-equivalent tokens (Sardana cost version)."""
     m_inf = infer_price_per_flop * (prompt_tokens / mfu_prefill + output_tokens / mfu_decode)

@@ -39,8 +39,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from engine.cost.hardware import load_catalog
-from engine.cost.hardware import Device
+
+from engine.cost.hardware import Device, load_catalog
 from engine.cost.inference import BYTES_PER_ELEMENT
 from engine.errors import FlopwiseError
 
@@ -70,7 +70,7 @@ class BenchmarkError(FlopwiseError, RuntimeError):
 class Cancelled(FlopwiseError, RuntimeError):
     """``should_stop`` asked the benchmark to stop; partial results are attached."""
 
-    def __init__(self, partial: "BenchResult") -> None:
+    def __init__(self, partial: BenchResult) -> None:
         super().__init__("benchmark cancelled")
         self.partial = partial
 
@@ -148,8 +148,13 @@ def machine_identity(device: str = "cpu") -> dict[str, Any]:
         torch = torch_cuda()
         if torch is not None:
             props = torch.cuda.get_device_properties(0)
-            info.update(gpu_name=props.name, gpu_memory_bytes=props.total_memory, torch=torch.__version__,
-                        cuda=torch.version.cuda, driver=_nvml(lambda n, h: n.nvmlSystemGetDriverVersion()))
+            info.update(
+                gpu_name=props.name,
+                gpu_memory_bytes=props.total_memory,
+                torch=torch.__version__,
+                cuda=torch.version.cuda,
+                driver=_nvml(lambda n, h: n.nvmlSystemGetDriverVersion()),
+            )
     return info
 
 
@@ -165,17 +170,25 @@ def _nvml(query: Callable[[Any, Any], Any]) -> Any | None:
             return query(pynvml, pynvml.nvmlDeviceGetHandleByIndex(0))
         finally:
             pynvml.nvmlShutdown()
-    except Exception:  # noqa: BLE001 - NVML errors of any kind mean "not available"
+    except Exception:
         return None
 
 
 # --- checks and timing -----------------------------------------------------------------------
 
-_EPS = {"float64": np.finfo(np.float64).eps, "float32": np.finfo(np.float32).eps, "fp32": 2.0**-23,
-        "tf32": 2.0**-10, "bf16": 2.0**-7, "fp16": 2.0**-10}
+_EPS = {
+    "float64": np.finfo(np.float64).eps,
+    "float32": np.finfo(np.float32).eps,
+    "fp32": 2.0**-23,
+    "tf32": 2.0**-10,
+    "bf16": 2.0**-7,
+    "fp16": 2.0**-10,
+}
 
 
-def check_product(a: np.ndarray, b: np.ndarray, c: np.ndarray, dtype: str, samples: int = 64, seed: int = 0) -> bool:
+def check_product(
+    a: np.ndarray, b: np.ndarray, c: np.ndarray, dtype: str, samples: int = 64, seed: int = 0
+) -> bool:
     """C against a float64 reference on sampled entries, within k·eps·sum|a||b| (+ output rounding)."""
     rng = np.random.default_rng(seed)
     rows = rng.integers(0, a.shape[0], samples)
@@ -204,8 +217,13 @@ def _host_timer(fn: Callable[[], Any], calls: int) -> float:
     return time.perf_counter() - start
 
 
-def _time(fn: Callable[[], Any], *, repeats: int, budget_s: float,
-          timer: Callable[[Callable[[], Any], int], float] = _host_timer) -> Timing:
+def _time(
+    fn: Callable[[], Any],
+    *,
+    repeats: int,
+    budget_s: float,
+    timer: Callable[[Callable[[], Any], int], float] = _host_timer,
+) -> Timing:
     """Warm up with one call, size a sample to last at least MIN_SAMPLE_S (n calls, from one timed
     call), then take at least MIN_SAMPLES and up to ``repeats`` samples within ``budget_s``; the median
     over samples of seconds per call."""
@@ -221,13 +239,23 @@ def _time(fn: Callable[[], Any], *, repeats: int, budget_s: float,
 
 def _gemm_row(dtype: str, m: int, k: int, n: int, timing: Timing, correct: bool, device: str) -> dict:
     """A measured product; above_peak and outlier are settled once all sizes are in (``_settle_flags``)."""
-    return {"dtype": dtype, "m": m, "n": n, "k": k, "seconds": timing.seconds,
-            "flops_per_s": 2.0 * m * n * k / timing.seconds, "correct": correct, "samples": timing.samples,
-            "calls_per_sample": timing.calls_per_sample, "too_small": timing.seconds < MIN_CALL_S[device],
-            "above_peak": False, "outlier": False}
+    return {
+        "dtype": dtype,
+        "m": m,
+        "n": n,
+        "k": k,
+        "seconds": timing.seconds,
+        "flops_per_s": 2.0 * m * n * k / timing.seconds,
+        "correct": correct,
+        "samples": timing.samples,
+        "calls_per_sample": timing.calls_per_sample,
+        "too_small": timing.seconds < MIN_CALL_S[device],
+        "above_peak": False,
+        "outlier": False,
+    }
 
 
-def _settle_flags(result: "BenchResult", like: Any | None) -> None:
+def _settle_flags(result: BenchResult, like: Any | None) -> None:
     """Write the flags of ``assess_gemm`` into the result's rows (what is stored)."""
     for row, assessed in zip(result.gemm, assess_gemm(result.as_dict(), like)):
         row.update({flag: assessed[flag] for flag in FLAGS})
@@ -236,8 +264,14 @@ def _settle_flags(result: "BenchResult", like: Any | None) -> None:
 class _Ticker:
     """Counts finished steps, reports progress, and stops the run when asked (with partial results)."""
 
-    def __init__(self, steps: int, result: BenchResult, started: float, progress: Progress | None,
-                 should_stop: Callable[[], bool] | None) -> None:
+    def __init__(
+        self,
+        steps: int,
+        result: BenchResult,
+        started: float,
+        progress: Progress | None,
+        should_stop: Callable[[], bool] | None,
+    ) -> None:
         self.steps, self.done, self.result, self.started = max(steps, 1), 0, result, started
         self.progress, self.should_stop = progress, should_stop
 
@@ -256,13 +290,23 @@ class _Ticker:
 def _cpu_plan(quick: bool, memory_cap: int) -> tuple[list, list]:
     squares = QUICK_SQUARE if quick else FULL_SQUARE
     shapes = [(s, s, s) for s in squares] + list(LLM_SHAPES if not quick else LLM_SHAPES[:1])
-    gemms = [(dt, m, k, n) for dt in ("float64", "float32") for (m, k, n) in shapes
-             if (m * k + k * n + m * n) * np.dtype(dt).itemsize * 2 <= memory_cap]
-    sizes = [mb * 2**20 for mb in (QUICK_BANDWIDTH_MB if quick else FULL_BANDWIDTH_MB) if 3 * mb * 2**20 <= memory_cap]
+    gemms = [
+        (dt, m, k, n)
+        for dt in ("float64", "float32")
+        for (m, k, n) in shapes
+        if (m * k + k * n + m * n) * np.dtype(dt).itemsize * 2 <= memory_cap
+    ]
+    sizes = [
+        mb * 2**20
+        for mb in (QUICK_BANDWIDTH_MB if quick else FULL_BANDWIDTH_MB)
+        if 3 * mb * 2**20 <= memory_cap
+    ]
     return gemms, sizes
 
 
-def run_cpu(*, quick: bool = True, progress: Progress | None = None, should_stop: Callable[[], bool] | None = None) -> BenchResult:
+def run_cpu(
+    *, quick: bool = True, progress: Progress | None = None, should_stop: Callable[[], bool] | None = None
+) -> BenchResult:
     started = time.perf_counter()
     result = BenchResult(machine=machine_identity("cpu"), device="cpu", mode="quick" if quick else "full")
     memory_cap = available_memory_bytes() // 2
@@ -306,7 +350,9 @@ def run_cpu(*, quick: bool = True, progress: Progress | None = None, should_stop
 _TORCH_DTYPES = ("fp32", "tf32", "bf16", "fp16")
 
 
-def run_cuda(*, quick: bool = True, progress: Progress | None = None, should_stop: Callable[[], bool] | None = None) -> BenchResult:
+def run_cuda(
+    *, quick: bool = True, progress: Progress | None = None, should_stop: Callable[[], bool] | None = None
+) -> BenchResult:
     torch = torch_cuda()
     if torch is None:
         raise BenchmarkError("no CUDA device: PyTorch is not installed or sees no GPU; run with --device cpu")
@@ -338,7 +384,9 @@ def run_cuda(*, quick: bool = True, progress: Progress | None = None, should_sto
     power_w = None
     for dtype, s in plan:
         torch.backends.cuda.matmul.allow_tf32 = dtype == "tf32"
-        tdt = {"fp32": torch.float32, "tf32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[dtype]
+        tdt = {"fp32": torch.float32, "tf32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[
+            dtype
+        ]
         a = torch.randn((s, s), device="cuda", generator=gen).to(tdt)
         b = torch.randn((s, s), device="cuda", generator=gen).to(tdt)
         timing = cuda_time(lambda: a @ b)
@@ -356,8 +404,10 @@ def run_cuda(*, quick: bool = True, progress: Progress | None = None, should_sto
         result.bandwidth.append({"kind": "device copy", "bytes": size, "bytes_per_s": 2 * size / seconds})
         tick(f"device copy {size // 2**20} MiB")
         host = torch.empty(size // 4, dtype=torch.float32, pin_memory=True)
-        for kind, fn in (("host-to-device", lambda: src.copy_(host, non_blocking=True)),
-                         ("device-to-host", lambda: host.copy_(src, non_blocking=True))):
+        for kind, fn in (
+            ("host-to-device", lambda: src.copy_(host, non_blocking=True)),
+            ("device-to-host", lambda: host.copy_(src, non_blocking=True)),
+        ):
             seconds = cuda_time(fn, repeats=5).seconds
             result.transfer.append({"kind": kind, "bytes": size, "bytes_per_s": size / seconds})
         tick(f"transfers {size // 2**20} MiB")
@@ -365,7 +415,6 @@ def run_cuda(*, quick: bool = True, progress: Progress | None = None, should_sto
         tick("released buffers")
     match = catalog_match(result.machine)
     if match is not None:
-
         like = load_catalog().get(match)
     else:
         like = None
@@ -374,16 +423,23 @@ def run_cuda(*, quick: bool = True, progress: Progress | None = None, should_sto
         # the power was read during the largest bf16 product: its rate, if usable, gives J per TFLOP
         largest = [r for r in result.gemm if r["dtype"] == "bf16" and r["m"] == plan[-1][1]]
         rate = largest[0]["flops_per_s"] if largest and _usable(largest[0]) else None
-        result.power = {"watts_during_bf16_gemm": power_w,
-                        "joules_per_tflop": None if rate is None else power_w / (rate / 1e12)}
+        result.power = {
+            "watts_during_bf16_gemm": power_w,
+            "joules_per_tflop": None if rate is None else power_w / (rate / 1e12),
+        }
     else:
         result.notes.append("Power is not available: NVML (pynvml) is not installed or reports nothing.")
     result.duration_s = time.perf_counter() - started
     return result
 
 
-def run(device: str = "cpu", *, quick: bool = True, progress: Progress | None = None,
-        should_stop: Callable[[], bool] | None = None) -> BenchResult:
+def run(
+    device: str = "cpu",
+    *,
+    quick: bool = True,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> BenchResult:
     """Run the microbenchmark on ``device`` ('cpu' or 'cuda')."""
     if device == "cpu":
         return run_cpu(quick=quick, progress=progress, should_stop=should_stop)
@@ -403,9 +459,11 @@ def catalog_dtype(name: str) -> str:
 
 
 FLAGS = ("too_small", "above_peak", "outlier")
-CHOICE_RULE = ("per data type, the median rate of its largest usable product (most FLOPs per call), "
-               "where usable means correct and not flagged too small to time, above the catalog peak "
-               "or an outlier")
+CHOICE_RULE = (
+    "per data type, the median rate of its largest usable product (most FLOPs per call), "
+    "where usable means correct and not flagged too small to time, above the catalog peak "
+    "or an outlier"
+)
 
 
 class NoUsableMeasurement(BenchmarkError, ValueError):
@@ -462,8 +520,11 @@ def assess_gemm(result: dict, like: Any | None = None) -> list[dict]:
     for dtype in {r["dtype"] for r in rows}:
         if _catalog_peak(like, dtype) is not None:
             continue
-        candidates = [r for r in rows if r["dtype"] == dtype and r["correct"] and not r["too_small"]
-                      and not r["above_peak"]]
+        candidates = [
+            r
+            for r in rows
+            if r["dtype"] == dtype and r["correct"] and not r["too_small"] and not r["above_peak"]
+        ]
         for row in candidates:
             others = [r["flops_per_s"] for r in candidates if r is not row]
             if others and row["flops_per_s"] > OUTLIER_RATIO * statistics.median(others):
@@ -485,12 +546,17 @@ def _reason(row: dict, threshold: float, like: Any | None) -> str:
     if not row["correct"]:
         return "the product failed the correctness check"
     if row["too_small"]:
-        return (f"too small to time ({row['seconds'] * 1e3:.3g} ms per product, under "
-                f"{threshold * 1e3:g} ms)")
+        return f"too small to time ({row['seconds'] * 1e3:.3g} ms per product, under {threshold * 1e3:g} ms)"
     if row["above_peak"]:
         peak = row.get("catalog_peak_flops_per_s")
-        against = (f"the {getattr(like, 'name', 'catalog')} dense {catalog_dtype(row['dtype'])} peak of "
-                   f"{_rate_words(peak)}") if peak else "the catalog peak"
+        against = (
+            (
+                f"the {getattr(like, 'name', 'catalog')} dense {catalog_dtype(row['dtype'])} peak of "
+                f"{_rate_words(peak)}"
+            )
+            if peak
+            else "the catalog peak"
+        )
         return f"{_rate_words(row['flops_per_s'])} is above {against}, so the timing is wrong"
     if row["outlier"]:
         ratio = row.get("outlier_ratio")
@@ -508,13 +574,17 @@ def choice_words(rows: list[dict]) -> str:
     """In words, which figure per data type "use measured" takes, from ``assess_gemm``'s rows."""
     chosen = [r for r in rows if r["chosen"]]
     if not chosen:
-        return ("No product of this measurement is usable (each is wrong, too small to time, above the "
-                "catalog peak or an outlier), so \"use measured\" cannot use it.")
-    parts = [f"{catalog_dtype(r['dtype'])} {_rate_words(r['flops_per_s'])} ({r['m']}×{r['k']}×{r['n']})"
-             for r in sorted(chosen, key=lambda r: r["dtype"])]
+        return (
+            "No product of this measurement is usable (each is wrong, too small to time, above the "
+            'catalog peak or an outlier), so "use measured" cannot use it.'
+        )
+    parts = [
+        f"{catalog_dtype(r['dtype'])} {_rate_words(r['flops_per_s'])} ({r['m']}×{r['k']}×{r['n']})"
+        for r in sorted(chosen, key=lambda r: r["dtype"])
+    ]
     left_out = sum(not r["used"] for r in rows)
     tail = f"; {left_out} of {len(rows)} products are not used (see the table)" if left_out else ""
-    return f"\"Use measured\" on the Plan page takes, {CHOICE_RULE}: {', '.join(parts)}{tail}."
+    return f'"Use measured" on the Plan page takes, {CHOICE_RULE}: {", ".join(parts)}{tail}.'
 
 
 def measured_device(result: dict, *, bench_id: str, like: Any | None = None) -> Any:
@@ -529,27 +599,46 @@ def measured_device(result: dict, *, bench_id: str, like: Any | None = None) -> 
     bandwidth = max((row["bytes_per_s"] for row in result["bandwidth"]), default=None)
     if not peaks:
         reasons = "; ".join(f"{r['dtype']} {r['m']}×{r['k']}×{r['n']}: {r['reason']}" for r in rows)
-        raise NoUsableMeasurement(f"benchmark {bench_id} has no usable matmul to take peaks from "
-                                  f"({reasons or 'no matmul was measured'}); "
-                                  "run it again, in full mode if you can")
+        raise NoUsableMeasurement(
+            f"benchmark {bench_id} has no usable matmul to take peaks from "
+            f"({reasons or 'no matmul was measured'}); "
+            "run it again, in full mode if you can"
+        )
     if bandwidth is None:
         raise NoUsableMeasurement(f"benchmark {bench_id} has no bandwidth figure to use")
     machine = result["machine"]
     name = machine.get("gpu_name") or machine.get("cpu_model") or "this machine"
     memory_gb = (machine.get("gpu_memory_bytes") or available_memory_bytes()) / 1e9
     return Device(
-        hardware_id=f"measured:{bench_id}", name=f"{name} (measured)", peak_tflops=peaks, memory_gb=memory_gb,
-        bandwidth_gb_s=bandwidth / 1e9, tdp_w=getattr(like, "tdp_w", None),
-        die_area_cm2=getattr(like, "die_area_cm2", None), cpa_kg_per_cm2=getattr(like, "cpa_kg_per_cm2", None),
-        source=f"FLOPwise microbenchmark {bench_id}", user_defined=True,
-        notes=f"peaks: {CHOICE_RULE}", tdp_estimated=bool(getattr(like, "tdp_estimated", False)),
+        hardware_id=f"measured:{bench_id}",
+        name=f"{name} (measured)",
+        peak_tflops=peaks,
+        memory_gb=memory_gb,
+        bandwidth_gb_s=bandwidth / 1e9,
+        tdp_w=getattr(like, "tdp_w", None),
+        die_area_cm2=getattr(like, "die_area_cm2", None),
+        cpa_kg_per_cm2=getattr(like, "cpa_kg_per_cm2", None),
+        source=f"FLOPwise microbenchmark {bench_id}",
+        user_defined=True,
+        notes=f"peaks: {CHOICE_RULE}",
+        tdp_estimated=bool(getattr(like, "tdp_estimated", False)),
         power_source=getattr(like, "power_source", "") or "",
     )
 
 
-_GPU_NAMES = (("H200", "h200-sxm"), ("H100 PCIe", "h100-pcie"), ("H100", "h100-sxm"), ("A100-SXM4-40GB", "a100-40gb"),
-              ("A100", "a100-80gb"), ("V100", "v100-sxm2"), ("L40S", "l40s"), ("4090", "rtx-4090"),
-              ("MI300X", "mi300x"), ("B200", "b200"), ("GB200", "gb200"))
+_GPU_NAMES = (
+    ("H200", "h200-sxm"),
+    ("H100 PCIe", "h100-pcie"),
+    ("H100", "h100-sxm"),
+    ("A100-SXM4-40GB", "a100-40gb"),
+    ("A100", "a100-80gb"),
+    ("V100", "v100-sxm2"),
+    ("L40S", "l40s"),
+    ("4090", "rtx-4090"),
+    ("MI300X", "mi300x"),
+    ("B200", "b200"),
+    ("GB200", "gb200"),
+)
 
 
 def catalog_match(machine: dict) -> str | None:

@@ -98,7 +98,7 @@ class Law(ABC):
     def parameters(self) -> dict[str, float]:
         return dataclasses.asdict(self.constants)
 
-    def with_constants(self, **overrides: float) -> "Law":
+    def with_constants(self, **overrides: float) -> Law:
         """A copy with some constants replaced (user edits of unverified constants)."""
         unknown = set(overrides) - set(self.parameters)
         if unknown:
@@ -154,8 +154,10 @@ _ALLOCATION_INPUTS = (
     ("D", "training tokens"),
     ("L", "the chosen law's predicted loss (nats/token, on the law's own data set)"),
 )
-_COMPUTE_RULE = (f"Training compute C = {_K}·N·D FLOPs (2 per multiply-accumulate in the forward pass, twice that "
-                 "backward), unless the law counts it otherwise (Kumar et al.: (6/16)·N·D·P).")
+_COMPUTE_RULE = (
+    f"Training compute C = {_K}·N·D FLOPs (2 per multiply-accumulate in the forward pass, twice that "
+    "backward), unless the law counts it otherwise (Kumar et al.: (6/16)·N·D·P)."
+)
 
 COMPUTE_OPTIMAL = Formula(
     id="compute-optimal-allocation",
@@ -171,7 +173,7 @@ COMPUTE_OPTIMAL = Formula(
     citation="Hoffmann, J. et al. (2022). Training Compute-Optimal Large Language Models. arXiv:2203.15556",
     url="https://arxiv.org/abs/2203.15556",
     source_detail="Eq. (3): N_opt(C), D_opt(C) = argmin over FLOPs(N, D) = C of L(N, D); C = 6·N·D from Kaplan et "
-                  "al. 2020 §2.1",
+    "al. 2020 §2.1",
     verified=True,
     conventions="N, D and L as the chosen law defines them; the law's own card states its conventions.",
     valid_range="The chosen law's valid range; outside it the allocation is an extrapolation.",
@@ -181,8 +183,11 @@ LEAST_COMPUTE_FOR_LOSS = Formula(
     id="least-compute-for-loss",
     title="Least compute that reaches a target loss",
     latex=r"C^* = \min\{\, C : L^*(C) \le \ell \,\},\quad L^*(C) = \min_{" + _K + r"ND\, =\, C} L(N, D)",
-    inputs=(("ℓ", "target loss (nats/token, on the law's own data set)"), ("L*(C)", "the law's least loss at "
-            "compute C (its compute-optimal frontier)"), *_ALLOCATION_INPUTS),
+    inputs=(
+        ("ℓ", "target loss (nats/token, on the law's own data set)"),
+        ("L*(C)", "the law's least loss at compute C (its compute-optimal frontier)"),
+        *_ALLOCATION_INPUTS,
+    ),
     assumptions=(
         _COMPUTE_RULE,
         "The frontier loss L*(C) never rises with C, so the least C is unique: closed form where the law has one "
@@ -192,7 +197,7 @@ LEAST_COMPUTE_FOR_LOSS = Formula(
     citation="Hoffmann, J. et al. (2022). Training Compute-Optimal Large Language Models. arXiv:2203.15556",
     url="https://arxiv.org/abs/2203.15556",
     source_detail="The inverse of the compute-optimal frontier, Eq. (3); the closed forms are derived in each law's "
-                  "module",
+    "module",
     verified=True,
     conventions="N, D and L as the chosen law defines them.",
     valid_range="The chosen law's valid range.",

@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 
 from engine.conventions import FLOPS_PER_PARAM_TOKEN
+from engine.errors import LawError
 from engine.formula import Formula
 from engine.laws.base import Allocation, Law, LawInfo, as_positive_array
-from engine.errors import LawError
 
 HOFFMANN_CITATION = (
     "Hoffmann, J. et al. (2022). Training Compute-Optimal Large Language Models. "
@@ -69,20 +69,31 @@ _K = f"{FLOPS_PER_PARAM_TOKEN:g}"
 CHINCHILLA_FRONTIER = Formula(
     id="chinchilla-frontier",
     title="Compute-optimal frontier of a Chinchilla-form law, closed form",
-    latex=(r"N^* = G\left(\frac{C}{" + _K + r"}\right)^{a},\quad D^* = G^{-1}\left(\frac{C}{" + _K
-           + r"}\right)^{b},\quad G = \left(\frac{\alpha A}{\beta B}\right)^{\frac{1}{\alpha+\beta}},\quad "
-           r"a = \frac{\beta}{\alpha+\beta},\ b = \frac{\alpha}{\alpha+\beta}"),
-    inputs=(("C", "training compute (FLOPs)"), ("A, B, α, β", "the law's constants (L = E + A/N^α + B/D^β)"),
-            ("N*, D*", "the loss-minimising parameters and tokens at C"), ("a, b", "the frontier's exponents, "
-            "a + b = 1")),
-    assumptions=(f"C = {_K}·N·D.", "A, B, α, β all positive: otherwise the law has no frontier and says why."),
+    latex=(
+        r"N^* = G\left(\frac{C}{"
+        + _K
+        + r"}\right)^{a},\quad D^* = G^{-1}\left(\frac{C}{"
+        + _K
+        + r"}\right)^{b},\quad G = \left(\frac{\alpha A}{\beta B}\right)^{\frac{1}{\alpha+\beta}},\quad "
+        r"a = \frac{\beta}{\alpha+\beta},\ b = \frac{\alpha}{\alpha+\beta}"
+    ),
+    inputs=(
+        ("C", "training compute (FLOPs)"),
+        ("A, B, α, β", "the law's constants (L = E + A/N^α + B/D^β)"),
+        ("N*, D*", "the loss-minimising parameters and tokens at C"),
+        ("a, b", "the frontier's exponents, a + b = 1"),
+    ),
+    assumptions=(
+        f"C = {_K}·N·D.",
+        "A, B, α, β all positive: otherwise the law has no frontier and says why.",
+    ),
     citation=HOFFMANN_CITATION,
     url=HOFFMANN_URL,
     source_detail="Eq. (4); the frontier loss L*(C) = E + K·(C/6)^(-αβ/(α+β)) and its inverse are derived in "
-                  "engine/laws/chinchilla.py",
+    "engine/laws/chinchilla.py",
     verified=True,
     conventions="Every law of the form E + A/N^α + B/D^β: Hoffmann, Besiroglu, the users' fits, and the Chinchilla "
-                "part of Kumar's precision law.",
+    "part of Kumar's precision law.",
 )
 
 
@@ -129,8 +140,11 @@ class ChinchillaLaw(Law):
                 return f"{name} is not a finite number"
             if np.any(value <= 0):
                 shown = f"{float(np.min(value)):.3g}"
-                return f"{name} = {shown} is not positive, so the loss does not fall with more " + (
-                    "parameters" if name in ("A", "alpha") else "tokens") + "; no compute-optimal allocation exists"
+                return (
+                    f"{name} = {shown} is not positive, so the loss does not fall with more "
+                    + ("parameters" if name in ("A", "alpha") else "tokens")
+                    + "; no compute-optimal allocation exists"
+                )
         return None
 
     def _check_optimum(self) -> None:

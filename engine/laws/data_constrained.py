@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from engine.conventions import FLOPS_PER_PARAM_TOKEN
-from engine.laws.base import Allocation, Law, LawInfo, as_positive_array
 from engine.errors import LawError
+from engine.laws.base import Allocation, Law, LawInfo, as_positive_array
 from engine.laws.optimize import minimize_over_params
 
 
@@ -64,9 +64,7 @@ class DataConstrainedLaw(Law):
         r_star = self.constants.R_star_D
         return u_d + u_d * r_star * (1.0 - np.exp(-r_d / r_star))
 
-    def effective_params(
-        self, n_params: Any, n_tokens: Any, unique_tokens: Any = None
-    ) -> np.ndarray:
+    def effective_params(self, n_params: Any, n_tokens: Any, unique_tokens: Any = None) -> np.ndarray:
         """N', the parameter count discounted for excess over what the unique data supports."""
         n = np.asarray(n_params, dtype=float)
         d = np.asarray(n_tokens, dtype=float)

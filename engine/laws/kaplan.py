@@ -75,9 +75,7 @@ KAPLAN = KaplanLaw(
     info=LawInfo(
         id="kaplan",
         title="Kaplan et al. 2020, L(N, D)",
-        citation=(
-            "Kaplan, J. et al. (2020). Scaling Laws for Neural Language Models. arXiv:2001.08361"
-        ),
+        citation=("Kaplan, J. et al. (2020). Scaling Laws for Neural Language Models. arXiv:2001.08361"),
         url="https://arxiv.org/abs/2001.08361",
         equation=(
             r"L(N, D) = \left[\left(\frac{N_c}{N}\right)^{\alpha_N/\alpha_D}"

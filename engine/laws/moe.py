@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 
 from engine.conventions import FLOPS_PER_PARAM_TOKEN, INFERENCE_FLOPS_PER_PARAM_TOKEN
-from engine.laws.base import Allocation, Law, LawInfo, as_positive_array
 from engine.errors import LawError, positive
+from engine.laws.base import Allocation, Law, LawInfo, as_positive_array
 from engine.laws.chinchilla import ChinchillaConstants, ChinchillaLaw
 from engine.laws.optimize import minimize_over_params
 
@@ -48,6 +48,7 @@ def transformed_experts(experts: Any, e_start: float, e_max: float) -> np.ndarra
 
 
 # --- Krajewski et al. 2024 ------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class FineGrainedConstants:
@@ -88,8 +89,11 @@ class FineGrainedMoeLaw(Law):
         """Eq. (10): (12·d²·c_f + d·E·G·c_r)·D·n_blocks."""
         c = self.constants
         n_blocks, d = self.shape(n_active)
-        return (12.0 * d**2 * c.c_f + d * c.expansion * np.asarray(granularity, float) * c.c_r) * np.asarray(
-            n_tokens, float) * n_blocks
+        return (
+            (12.0 * d**2 * c.c_f + d * c.expansion * np.asarray(granularity, float) * c.c_r)
+            * np.asarray(n_tokens, float)
+            * n_blocks
+        )
 
     def loss(self, n_params: Any, n_tokens: Any, granularity: Any = 1.0, **inputs: Any) -> np.ndarray:
         c = self.constants
@@ -111,7 +115,11 @@ class FineGrainedMoeLaw(Law):
         """Least-loss (N_active, D, G) at F FLOPs (Eq. 10 with routing), G over powers of two
         1..256 unless given. Extras: granularity, total_params."""
         c_arr = as_positive_array("flops", flops)
-        options = GRANULARITIES if granularity is None else np.atleast_1d(as_positive_array("granularity", granularity))
+        options = (
+            GRANULARITIES
+            if granularity is None
+            else np.atleast_1d(as_positive_array("granularity", granularity))
+        )
         best: list[np.ndarray] | None = None  # N, D, G, loss of the best option so far
         for g in options:
             n, d = self._optimal_at(c_arr, float(g))
@@ -124,7 +132,9 @@ class FineGrainedMoeLaw(Law):
                 best = [np.where(better, new, old) for new, old in zip(candidate, best)]
         assert best is not None, "options is never empty"
         best_n, best_d, best_g, best_l = best
-        return Allocation(best_n, best_d, c_arr, best_l, {"granularity": best_g, "total_params": self.total_params(best_n)})
+        return Allocation(
+            best_n, best_d, c_arr, best_l, {"granularity": best_g, "total_params": self.total_params(best_n)}
+        )
 
     def target(self, loss: Any, granularity: Any = None, **inputs: Any) -> Allocation:
         return self.target_by_search(loss, hi_flops=1e32, granularity=granularity)
@@ -134,16 +144,23 @@ KRAJEWSKI = FineGrainedMoeLaw(
     info=LawInfo(
         id="moe-fine-grained",
         title="Fine-grained MoE (Krajewski et al. 2024)",
-        citation=("Krajewski, J., Ludziejewski, J., Adamczewski, K., Pióro, M., Krutul, M., Antoniak, S., et al. (2024). "
-                  "Scaling Laws for Fine-Grained Mixture of Experts. ICML 2024. arXiv:2402.07871"),
+        citation=(
+            "Krajewski, J., Ludziejewski, J., Adamczewski, K., Pióro, M., Krutul, M., Antoniak, S., et al. (2024). "
+            "Scaling Laws for Fine-Grained Mixture of Experts. ICML 2024. arXiv:2402.07871"
+        ),
         url="https://arxiv.org/abs/2402.07871",
         equation=r"L(N, D, G) = c + \frac{g/G^{\gamma} + a}{N^{\alpha}} + \frac{b}{D^{\beta}}",
         source_detail="Eq. (9); Table 1 (E = 64); FLOPs Eq. (10)/(11), c_f = 6, c_r = 14; d_model = 64·n_blocks",
-        conventions=("n_params = active (dense-equivalent) 12·d²·n_blocks; the law's N is total non-embedding "
-                     "d²(8E+4)n_blocks; G = d_ff/d_expert; L = smoothed training loss, nats/token on C4 (GPT-2)."),
+        conventions=(
+            "n_params = active (dense-equivalent) 12·d²·n_blocks; the law's N is total non-embedding "
+            "d²(8E+4)n_blocks; G = d_ff/d_expert; L = smoothed training loss, nats/token on C4 (GPT-2)."
+        ),
         valid_range=f"{KRAJEWSKI_RANGE}, G 1-16",
-        verified=True, family="moe", extra_inputs=("granularity",),
-        compute_model="F = (12·d²·6 + 14·d·E·G)·D·n_blocks", params_meaning="active parameters",
+        verified=True,
+        family="moe",
+        extra_inputs=("granularity",),
+        compute_model="F = (12·d²·6 + 14·d·E·G)·D·n_blocks",
+        params_meaning="active parameters",
     ),
     constants=FineGrainedConstants(a=18.1, alpha=0.115, b=30.8, beta=0.147, g=2.1, gamma=0.58, c=0.47),
 )
@@ -157,11 +174,18 @@ KRAJEWSKI_DENSE = ChinchillaLaw(
         url=KRAJEWSKI.info.url,
         equation=r"L(N, D) = c + \frac{a}{N^{\alpha}} + \frac{b}{D^{\beta}}",
         source_detail="Eq. (1); Table 1, dense row (fitted on the same runs' dense models)",
-        conventions=("N = non-embedding parameters 12·d²·n_blocks, d = 64·n_blocks; C = 6·N·D; L = smoothed "
-                     "training loss, nats/token on C4 (GPT-2 tokenizer): compare with moe-fine-grained, not with Chinchilla."),
+        conventions=(
+            "N = non-embedding parameters 12·d²·n_blocks, d = 64·n_blocks; C = 6·N·D; L = smoothed "
+            "training loss, nats/token on C4 (GPT-2 tokenizer): compare with moe-fine-grained, not with Chinchilla."
+        ),
         valid_range=KRAJEWSKI_RANGE,
-        verified=True, family="moe",
-        symbols=(("E", "c"), ("A", "a"), ("B", "b")),  # the paper's letters for the Chinchilla form's constants
+        verified=True,
+        family="moe",
+        symbols=(
+            ("E", "c"),
+            ("A", "a"),
+            ("B", "b"),
+        ),  # the paper's letters for the Chinchilla form's constants
     ),
     constants=ChinchillaConstants(E=0.47, A=16.3, B=26.7, alpha=0.126, beta=0.127),
 )
@@ -175,6 +199,7 @@ def dense_compute_multiplier(moe: FineGrainedMoeLaw, dense: ChinchillaLaw, flops
 
 
 # --- Ludziejewski et al. 2025 ---------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class JointMoeConstants:
@@ -212,7 +237,9 @@ class JointMoeLaw(Law):
 
     def loss(self, n_params: Any, n_tokens: Any, experts: Any = 1.0, **inputs: Any) -> np.ndarray:
         m, mu, n, nu = self.reduced(experts)
-        return m * np.asarray(n_params, float) ** mu + n * np.asarray(n_tokens, float) ** nu + self.constants.c
+        return (
+            m * np.asarray(n_params, float) ** mu + n * np.asarray(n_tokens, float) ** nu + self.constants.c
+        )
 
     def _optimal_fixed(self, flops: np.ndarray, experts: Any) -> tuple[np.ndarray, np.ndarray]:
         m, mu, n, nu = self.reduced(experts)
@@ -225,14 +252,16 @@ class JointMoeLaw(Law):
         """D from the joint budget of §4.4, 6·N_act·D + 2·N_act·D_inf = F (<= 0 where serving
         D_inf tokens alone uses the budget up)."""
         return np.asarray(flops, float) / (FLOPS_PER_PARAM_TOKEN * np.asarray(n_active, float)) - (
-            INFERENCE_FLOPS_PER_PARAM_TOKEN * inference_tokens / FLOPS_PER_PARAM_TOKEN)
+            INFERENCE_FLOPS_PER_PARAM_TOKEN * inference_tokens / FLOPS_PER_PARAM_TOKEN
+        )
 
     def _loss_or_inf(self, n_active: np.ndarray, n_tokens: np.ndarray, experts: float) -> np.ndarray:
         positive = n_tokens > 0
         return np.where(positive, self.loss(n_active, np.where(positive, n_tokens, 1.0), experts), np.inf)
 
-    def _optimal_with_inference(self, flops: np.ndarray, experts: float,
-                                inference_tokens: float) -> tuple[np.ndarray, np.ndarray]:
+    def _optimal_with_inference(
+        self, flops: np.ndarray, experts: float, inference_tokens: float
+    ) -> tuple[np.ndarray, np.ndarray]:
         """argmin over N_act of L(N_act, D, E) with D = F/(6N) - D_inf/3 (numeric: no closed form)."""
         shift = INFERENCE_FLOPS_PER_PARAM_TOKEN * inference_tokens / FLOPS_PER_PARAM_TOKEN
         n = minimize_over_params(lambda n_, d6: self._loss_or_inf(n_, d6 - shift, experts), flops)
@@ -257,7 +286,9 @@ class JointMoeLaw(Law):
         d = self.d_model_for(n_active)
         return 2.0 * d * GPT2_VOCAB + (4.0 + 9.0 * np.asarray(experts, float)) * (d / 64.0) * d**2
 
-    def memory_bytes(self, n_active: Any, experts: Any, *, kv_tokens: float = 16_384, bytes_per_value: float = 2.0) -> np.ndarray:
+    def memory_bytes(
+        self, n_active: Any, experts: Any, *, kv_tokens: float = 16_384, bytes_per_value: float = 2.0
+    ) -> np.ndarray:
         """Weights (total parameters) plus a KV cache of 2·T·n_blocks·d values, in bytes."""
         d = self.d_model_for(n_active)
         kv = 2.0 * kv_tokens * (d / 64.0) * d
@@ -274,8 +305,16 @@ class JointMoeLaw(Law):
             lo, hi = np.where(fits, mid, lo), np.where(fits, hi, mid)
         return np.exp(lo)
 
-    def optimal(self, flops: Any, experts: Any = None, memory_bytes: Any = None, *, kv_tokens: float = 16_384,
-                inference_tokens: float = 0.0, **inputs: Any) -> Allocation:
+    def optimal(
+        self,
+        flops: Any,
+        experts: Any = None,
+        memory_bytes: Any = None,
+        *,
+        kv_tokens: float = 16_384,
+        inference_tokens: float = 0.0,
+        **inputs: Any,
+    ) -> Allocation:
         """Least-loss (N_act, D) for an expert count, or the best count among 1..32 when ``experts``
         is None.
 
@@ -309,10 +348,18 @@ class JointMoeLaw(Law):
                 best = [np.where(better, new, old) for new, old in zip(candidate, best)]
         assert best is not None, "options is never empty"
         n, d, e_best, l_best = best
-        return Allocation(n, d, c_arr, l_best, {
-            "experts": e_best, "total_params": self.total_params(n, e_best),
-            "memory_bytes": self.memory_bytes(n, e_best, kv_tokens=kv_tokens),
-            "inference_flops": INFERENCE_FLOPS_PER_PARAM_TOKEN * n * inference_tokens})
+        return Allocation(
+            n,
+            d,
+            c_arr,
+            l_best,
+            {
+                "experts": e_best,
+                "total_params": self.total_params(n, e_best),
+                "memory_bytes": self.memory_bytes(n, e_best, kv_tokens=kv_tokens),
+                "inference_flops": INFERENCE_FLOPS_PER_PARAM_TOKEN * n * inference_tokens,
+            },
+        )
 
     def target(self, loss: Any, experts: Any = None, **inputs: Any) -> Allocation:
         return self.target_by_search(loss, experts=experts)
@@ -322,28 +369,52 @@ LUDZIEJEWSKI = JointMoeLaw(
     info=LawInfo(
         id="moe-joint",
         title="Joint MoE scaling (Ludziejewski et al. 2025)",
-        citation=("Ludziejewski, J., Pióro, M., Krajewski, J., Stefaniak, M., Krutul, M., Małaśnicki, J., et al. "
-                  "(2025). Joint MoE Scaling Laws: Mixture of Experts Can Be Memory Efficient. ICML 2025. arXiv:2502.05172"),
+        citation=(
+            "Ludziejewski, J., Pióro, M., Krajewski, J., Stefaniak, M., Krutul, M., Małaśnicki, J., et al. "
+            "(2025). Joint MoE Scaling Laws: Mixture of Experts Can Be Memory Efficient. ICML 2025. arXiv:2502.05172"
+        ),
         url="https://arxiv.org/abs/2502.05172",
-        equation=(r"L(N_{act}, D, \hat E) = a\hat E^{\delta} N_{act}^{\alpha + \gamma\ln\hat E} + "
-                  r"b\hat E^{\omega} D^{\beta + \zeta\ln\hat E} + c"),
-        source_detail=("Eq. (6), Table 3; optimum Eq. (7) with the sign-corrected G exponent; memory model App. A "
-                       "and §4.3 (weights + KV cache); joint training and inference budget §4.4"),
-        conventions=("n_params = active parameters including embeddings; E = experts (Switch top-1); C = 6·N_act·D; "
-                     "L in nats/token on FineWeb-Edu (GPT-2 tokenizer). alpha, beta are negative in this convention."),
+        equation=(
+            r"L(N_{act}, D, \hat E) = a\hat E^{\delta} N_{act}^{\alpha + \gamma\ln\hat E} + "
+            r"b\hat E^{\omega} D^{\beta + \zeta\ln\hat E} + c"
+        ),
+        source_detail=(
+            "Eq. (6), Table 3; optimum Eq. (7) with the sign-corrected G exponent; memory model App. A "
+            "and §4.3 (weights + KV cache); joint training and inference budget §4.4"
+        ),
+        conventions=(
+            "n_params = active parameters including embeddings; E = experts (Switch top-1); C = 6·N_act·D; "
+            "L in nats/token on FineWeb-Edu (GPT-2 tokenizer). alpha, beta are negative in this convention."
+        ),
         valid_range="N_act 79M-2.7B, N_total up to 5B, E 1-32, 0.5B-80B tokens",
-        verified=True, family="moe", extra_inputs=("experts", "memory_bytes", "kv_tokens", "inference_tokens"),
+        verified=True,
+        family="moe",
+        extra_inputs=("experts", "memory_bytes", "kv_tokens", "inference_tokens"),
         params_meaning="active parameters",
-        notes=("Table 2 (optimal E under 24/80/640 GB) reproduces in 9 of 12 cells with this memory model; "
-               "at 1e21 FLOPs/24 GB it gives 32 experts (paper 16), at 1e23/80 GB 4 (paper 8) and at "
-               "1e24/640 GB 8 (paper 16). The paper does not state the inference load it adds there."),
+        notes=(
+            "Table 2 (optimal E under 24/80/640 GB) reproduces in 9 of 12 cells with this memory model; "
+            "at 1e21 FLOPs/24 GB it gives 32 experts (paper 16), at 1e23/80 GB 4 (paper 8) and at "
+            "1e24/640 GB 8 (paper 16). The paper does not state the inference load it adds there."
+        ),
     ),
-    constants=JointMoeConstants(a=35.91, alpha=-0.1889, delta=-0.2285, gamma=0.0098, b=35.98, beta=-0.1775,
-                                omega=0.5529, zeta=-0.0259, E_start=2.0732, E_max=290.4521, c=1.3637),
+    constants=JointMoeConstants(
+        a=35.91,
+        alpha=-0.1889,
+        delta=-0.2285,
+        gamma=0.0098,
+        b=35.98,
+        beta=-0.1775,
+        omega=0.5529,
+        zeta=-0.0259,
+        E_start=2.0732,
+        E_max=290.4521,
+        c=1.3637,
+    ),
 )
 
 
 # --- Clark et al. 2022 (secondary constants) --------------------------------------------------
+
 
 @dataclass(frozen=True)
 class RoutedConstants:
@@ -370,10 +441,14 @@ class RoutedLaw(Law):
         return value
 
     def optimal(self, flops: Any, **inputs: Any) -> Allocation:
-        raise LawError("moe-routed is fitted at a fixed 130B-token budget: it has no compute-optimal allocation")
+        raise LawError(
+            "moe-routed is fitted at a fixed 130B-token budget: it has no compute-optimal allocation"
+        )
 
     def target(self, loss: Any, **inputs: Any) -> Allocation:
-        raise LawError("moe-routed is fitted at a fixed 130B-token budget: it has no compute-optimal allocation")
+        raise LawError(
+            "moe-routed is fitted at a fixed 130B-token budget: it has no compute-optimal allocation"
+        )
 
 
 CLARK_DENSE = {"alpha_N": 0.078, "N_c": 3.568e13}  # the same transcription's dense fit L = (N_c/N)^alpha_N
@@ -382,16 +457,21 @@ CLARK = RoutedLaw(
     info=LawInfo(
         id="moe-routed",
         title="Routed language models, S-BASE (Clark et al. 2022)",
-        citation=("Clark, A., de las Casas, D., Guy, A., Mensch, A., et al. (2022). Unified Scaling Laws for Routed "
-                  "Language Models. ICML 2022. arXiv:2202.01169"),
+        citation=(
+            "Clark, A., de las Casas, D., Guy, A., Mensch, A., et al. (2022). Unified Scaling Laws for Routed "
+            "Language Models. ICML 2022. arXiv:2202.01169"
+        ),
         url="https://arxiv.org/abs/2202.01169",
         equation=r"\log_{10} L = a\log_{10} N + b\log_{10}\hat E + c\log_{10} N\log_{10}\hat E + d",
         source_detail="Eq. (1)-(2) (form quoted in Ludziejewski 2025 and Krajewski 2024); S-BASE row of Table 3 "
-                      "from a secondary transcription",
+        "from a secondary transcription",
         conventions="N = dense (base) parameters; E = experts; all models at 130B tokens (loss at fixed data, not "
-                    "compute-optimal); log base 10; Ê(1) = E_start.",
+        "compute-optimal); log base 10; Ê(1) = E_start.",
         valid_range="Up to ~1.3B base parameters, 512 experts",
-        verified=False, family="moe", extra_inputs=("experts",), compute_model="fixed 130B tokens",
+        verified=False,
+        family="moe",
+        extra_inputs=("experts",),
+        compute_model="fixed 130B tokens",
         params_meaning="dense (base) parameters",
         notes="Constants are from a secondary transcription: check Clark et al. Table 3 and edit them here.",
     ),
@@ -400,6 +480,7 @@ CLARK = RoutedLaw(
 
 
 # --- Abnar et al. 2025 (secondary constants) --------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SparsityConstants:
@@ -435,14 +516,21 @@ class SparsityLaw(Law):
         k = self.constants
         keep = self._dense_share(sparsity)
         n_total = np.asarray(n_params, float) / keep
-        return (k.a / n_total**k.alpha + k.b / np.asarray(n_tokens, float) ** k.beta + k.c / keep**k.lam
-                + k.d / (keep**k.delta * n_total**k.gamma) + k.e)
+        return (
+            k.a / n_total**k.alpha
+            + k.b / np.asarray(n_tokens, float) ** k.beta
+            + k.c / keep**k.lam
+            + k.d / (keep**k.delta * n_total**k.gamma)
+            + k.e
+        )
 
     def optimal(self, flops: Any, sparsity: Any = 0.0, **inputs: Any) -> Allocation:
         c_arr = as_positive_array("flops", flops)
         n = minimize_over_params(lambda n_, d_: self.loss(n_, d_, sparsity), c_arr)
         d = c_arr / (FLOPS_PER_PARAM_TOKEN * n)
-        return Allocation(n, d, c_arr, self.loss(n, d, sparsity), {"total_params": n / self._dense_share(sparsity)})
+        return Allocation(
+            n, d, c_arr, self.loss(n, d, sparsity), {"total_params": n / self._dense_share(sparsity)}
+        )
 
     def target(self, loss: Any, sparsity: Any = 0.0, **inputs: Any) -> Allocation:
         return self.target_by_search(loss, sparsity=sparsity)
@@ -452,21 +540,40 @@ ABNAR = SparsityLaw(
     info=LawInfo(
         id="moe-sparsity",
         title="Optimal MoE sparsity (Abnar et al. 2025)",
-        citation=("Abnar, S., Shah, H., Busbridge, D., Ali, A. M. E., Susskind, J., Thilak, V. (2025). Parameters vs "
-                  "FLOPs: Scaling Laws for Optimal Sparsity for Mixture-of-Experts Language Models. ICML 2025. "
-                  "arXiv:2501.12370"),
+        citation=(
+            "Abnar, S., Shah, H., Busbridge, D., Ali, A. M. E., Susskind, J., Thilak, V. (2025). Parameters vs "
+            "FLOPs: Scaling Laws for Optimal Sparsity for Mixture-of-Experts Language Models. ICML 2025. "
+            "arXiv:2501.12370"
+        ),
         url="https://arxiv.org/abs/2501.12370",
-        equation=(r"L(N, D, S) = \frac{a}{N^{\alpha}} + \frac{b}{D^{\beta}} + \frac{c}{(1-S)^{\lambda}} + "
-                  r"\frac{d}{(1-S)^{\delta}N^{\gamma}} + e"),
+        equation=(
+            r"L(N, D, S) = \frac{a}{N^{\alpha}} + \frac{b}{D^{\beta}} + \frac{c}{(1-S)^{\lambda}} + "
+            r"\frac{d}{(1-S)^{\delta}N^{\gamma}} + e"
+        ),
         source_detail="Eq. (6) (verified form); Table 3 constants from a secondary transcription",
-        conventions=("n_params = active parameters, N_total ≈ N_act/(1-S); S = (E-K)/E inactive share of experts; "
-                     "C = 6·N_act·D; L in nats/token on RedPajama (GPT-NeoX tokenizer)."),
+        conventions=(
+            "n_params = active parameters, N_total ≈ N_act/(1-S); S = (E-K)/E inactive share of experts; "
+            "C = 6·N_act·D; L in nats/token on RedPajama (GPT-NeoX tokenizer)."
+        ),
         valid_range="Budgets 3e19-1e21 FLOPs, sparsity 0-98% (held-out S = 0.98 fits poorly)",
-        verified=False, family="moe", extra_inputs=("sparsity",), params_meaning="active parameters",
+        verified=False,
+        family="moe",
+        extra_inputs=("sparsity",),
+        params_meaning="active parameters",
         notes="Constants are from a secondary transcription: check Abnar et al. Table 3 and edit them here.",
     ),
-    constants=SparsityConstants(a=16612.50, alpha=0.5962, b=5455.67, beta=0.3954, c=0.4598, lam=-0.1666,
-                                d=17.26, delta=0.1603, gamma=0.1595, e=0.94),
+    constants=SparsityConstants(
+        a=16612.50,
+        alpha=0.5962,
+        b=5455.67,
+        beta=0.3954,
+        c=0.4598,
+        lam=-0.1666,
+        d=17.26,
+        delta=0.1603,
+        gamma=0.1595,
+        e=0.94,
+    ),
 )
 
 LAWS = (KRAJEWSKI, KRAJEWSKI_DENSE, LUDZIEJEWSKI, CLARK, ABNAR)

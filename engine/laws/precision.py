@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-from engine.laws.base import Allocation, Law, LawInfo, as_positive_array
 from engine.errors import LawError
 from engine.formula import Formula
+from engine.laws.base import Allocation, Law, LawInfo, as_positive_array
 from engine.laws.chinchilla import ChinchillaConstants, ChinchillaLaw
 
 KUMAR_CITATION = (
@@ -85,7 +85,9 @@ class PrecisionLaw(Law):
     def loss_floor(self) -> float:
         return self.constants.E
 
-    def precision_factor(self, bits_weights: Any = None, bits_activations: Any = None, bits_kv: Any = None) -> Any:
+    def precision_factor(
+        self, bits_weights: Any = None, bits_activations: Any = None, bits_kv: Any = None
+    ) -> Any:
         """f = N_eff/N = prod over the given precisions of (1 - exp(-P/gamma + n))."""
         c = self.constants
         factor: Any = 1.0
@@ -98,14 +100,18 @@ class PrecisionLaw(Law):
                 continue
             bits = _bits(name, value)
             if name != "bits_weights" and np.any(bits <= MIN_STABLE_BITS):
-                raise LawError(f"{name} at {MIN_STABLE_BITS:g} bits or fewer is outside the law "
-                               "(Kumar et al. App. L: not stable, not fitted); not extrapolated")
+                raise LawError(
+                    f"{name} at {MIN_STABLE_BITS:g} bits or fewer is outside the law "
+                    "(Kumar et al. App. L: not stable, not fitted); not extrapolated"
+                )
             factor = factor * (1.0 - np.exp(-bits / gamma + offset))
         if np.any(np.asarray(factor) <= 0):
             raise LawError("these precisions give no effective parameters under the law")
         return factor
 
-    def ptq_degradation(self, n_params: Any, n_tokens: Any, bits_post: Any, bits_train: Any = 16.0) -> np.ndarray:
+    def ptq_degradation(
+        self, n_params: Any, n_tokens: Any, bits_post: Any, bits_train: Any = 16.0
+    ) -> np.ndarray:
         """delta_PTQ: loss added by quantising the weights to bits_post after training (0 when
         bits_post >= the training precision)."""
         c = self.constants
@@ -121,10 +127,19 @@ class PrecisionLaw(Law):
         n = np.asarray(n_params, float)
         post = _bits("bits_post", bits_post)
         return (c.beta * c.B * n**c.gamma_N * np.exp(post / c.gamma_post - c.b) / (c.gamma_D * c.C_T)) ** (
-            1.0 / (c.gamma_D + c.beta))
+            1.0 / (c.gamma_D + c.beta)
+        )
 
-    def loss(self, n_params: Any, n_tokens: Any, bits_weights: Any = None, bits_activations: Any = None,
-             bits_kv: Any = None, bits_post: Any = None, **inputs: Any) -> np.ndarray:
+    def loss(
+        self,
+        n_params: Any,
+        n_tokens: Any,
+        bits_weights: Any = None,
+        bits_activations: Any = None,
+        bits_kv: Any = None,
+        bits_post: Any = None,
+        **inputs: Any,
+    ) -> np.ndarray:
         c = self.constants
         n = np.asarray(n_params, float)
         d = np.asarray(n_tokens, float)
@@ -137,12 +152,18 @@ class PrecisionLaw(Law):
 
     def _chinchilla(self) -> ChinchillaLaw:
         c = self.constants
-        return ChinchillaLaw(info=self.info, constants=ChinchillaConstants(E=c.E, A=c.A, B=c.B, alpha=c.alpha, beta=c.beta))
+        return ChinchillaLaw(
+            info=self.info, constants=ChinchillaConstants(E=c.E, A=c.A, B=c.B, alpha=c.alpha, beta=c.beta)
+        )
 
     def optimal_precision(self) -> float:
         """P* (tied precision, bits) maximising f(P)/P: compute-optimal with N, D, P free (Eq. 7)."""
-        result = minimize_scalar(lambda p: -float(self.precision_factor(p, p, p)) / p, bounds=(3.05, 16.0),
-                                 method="bounded", options={"xatol": 1e-6})
+        result = minimize_scalar(
+            lambda p: -float(self.precision_factor(p, p, p)) / p,
+            bounds=(3.05, 16.0),
+            method="bounded",
+            options={"xatol": 1e-6},
+        )
         return float(result.x)
 
     def optimal(self, flops: Any, bits: Any = None, **inputs: Any) -> Allocation:
@@ -154,7 +175,9 @@ class PrecisionLaw(Law):
         effective = self._chinchilla().optimal(equivalent_6nd_budget(c_arr, p) * f)
         n = effective.n_params / f
         d = effective.n_tokens
-        return Allocation(n, d, c_arr, self.loss(n, d, p, p, p), {"precision_bits": np.broadcast_to(p, c_arr.shape)})
+        return Allocation(
+            n, d, c_arr, self.loss(n, d, p, p, p), {"precision_bits": np.broadcast_to(p, c_arr.shape)}
+        )
 
     def target(self, loss: Any, bits: Any = None, **inputs: Any) -> Allocation:
         l_arr = self.check_target_loss(loss)
@@ -162,8 +185,13 @@ class PrecisionLaw(Law):
         f = self.precision_factor(p, p, p)
         effective = self._chinchilla().target(l_arr)
         flops = effective.flops / equivalent_6nd_budget(1.0, p) / f
-        return Allocation(effective.n_params / f, effective.n_tokens, flops, l_arr,
-                          {"precision_bits": np.broadcast_to(p, np.shape(flops))})
+        return Allocation(
+            effective.n_params / f,
+            effective.n_tokens,
+            flops,
+            l_arr,
+            {"precision_bits": np.broadcast_to(p, np.shape(flops))},
+        )
 
 
 PRECISION = PrecisionLaw(
@@ -172,11 +200,15 @@ PRECISION = PrecisionLaw(
         title="Precision-aware scaling (Kumar et al. 2025)",
         citation=KUMAR_CITATION,
         url="https://arxiv.org/abs/2411.04330",
-        equation=(r"L = A\,N_{\mathrm{eff}}^{-\alpha} + B\,D^{-\beta} + E + \delta_{PTQ},\quad "
-                  r"N_{\mathrm{eff}} = N\prod_{x\in\{w,a,kv\}}\left(1 - e^{-P_x/\gamma_x + n_x}\right)"),
+        equation=(
+            r"L = A\,N_{\mathrm{eff}}^{-\alpha} + B\,D^{-\beta} + E + \delta_{PTQ},\quad "
+            r"N_{\mathrm{eff}} = N\prod_{x\in\{w,a,kv\}}\left(1 - e^{-P_x/\gamma_x + n_x}\right)"
+        ),
         source_detail="Eq. (1), (4), (8), (13); compute C = (6/16)NDP, Eq. (5); constants App. K Table 2 with offsets",
-        conventions=("N = non-embedding parameters; D = tokens; P in bits (integer fake quantisation, forward pass); "
-                     "C = (6/16)·N·D·P. L in nats/token on Dolma v1.7. Unset precisions mean full precision."),
+        conventions=(
+            "N = non-embedding parameters; D = tokens; P in bits (integer fake quantisation, forward pass); "
+            "C = (6/16)·N·D·P. L in nats/token on Dolma v1.7. Unset precisions mean full precision."
+        ),
         valid_range="Fit on 30M-220M parameters, 1.5B-26B tokens, 3-12 bit training; validated to 1.7B",
         verified=True,
         family="precision",
@@ -185,9 +217,22 @@ PRECISION = PrecisionLaw(
         compute_model="C = (6/16)·N·D·P",
     ),
     constants=KumarConstants(
-        A=4.299e3, alpha=0.4965, B=1.806e4, beta=0.4965, E=2.7648, gamma_w=2.6745, n_w=0.3037,
-        gamma_a=2.2102, n_a=1.4072, gamma_kv=0.9578, n_kv=2.4185, C_T=0.0598, gamma_D=0.5068,
-        gamma_N=0.3439, gamma_post=0.5907, b=1.1277,
+        A=4.299e3,
+        alpha=0.4965,
+        B=1.806e4,
+        beta=0.4965,
+        E=2.7648,
+        gamma_w=2.6745,
+        n_w=0.3037,
+        gamma_a=2.2102,
+        n_a=1.4072,
+        gamma_kv=0.9578,
+        n_kv=2.4185,
+        C_T=0.0598,
+        gamma_D=0.5068,
+        gamma_N=0.3439,
+        gamma_post=0.5907,
+        b=1.1277,
     ),
 )
 
@@ -210,15 +255,23 @@ KBIT_WEIGHT_MEMORY = Formula(
     id="kbit-weight-memory",
     title="Memory of k-bit weights with block-wise scales (Dettmers & Zettlemoyer 2023)",
     latex=r"\text{bytes} = \frac{N\left(k + s/B\right)}{8}\quad (k < 16),\qquad \frac{N k}{8}\quad (k \ge 16)",
-    inputs=(("N", "parameters held in memory (every expert of a mixture)"), ("k", "bits per weight"),
-            ("s", "bits of each block's scale constant"), ("B", "weights per block")),
+    inputs=(
+        ("N", "parameters held in memory (every expert of a mixture)"),
+        ("k", "bits per weight"),
+        ("s", "bits of each block's scale constant"),
+        ("B", "weights per block"),
+    ),
     outputs=(("bytes", "weight memory (bytes; 10⁹ per GB)"),),
-    assumptions=(f"One {SCALE_BITS:g}-bit scale per block of {DEFAULT_BLOCK_SIZE} weights: "
-                 f"{SCALE_BITS / DEFAULT_BLOCK_SIZE:g} extra bits per parameter.",
-                 "Unquantized (16-bit and wider) weights carry no block constants.",
-                 "Weights only: the KV cache and activations are counted apart."),
-    citation=("Dettmers, T., Zettlemoyer, L. (2023). The case for 4-bit precision: k-bit Inference Scaling Laws. "
-              "ICML 2023, PMLR 202:7750-7774. arXiv:2212.09720"),
+    assumptions=(
+        f"One {SCALE_BITS:g}-bit scale per block of {DEFAULT_BLOCK_SIZE} weights: "
+        f"{SCALE_BITS / DEFAULT_BLOCK_SIZE:g} extra bits per parameter.",
+        "Unquantized (16-bit and wider) weights carry no block constants.",
+        "Weights only: the KV cache and activations are counted apart.",
+    ),
+    citation=(
+        "Dettmers, T., Zettlemoyer, L. (2023). The case for 4-bit precision: k-bit Inference Scaling Laws. "
+        "ICML 2023, PMLR 202:7750-7774. arXiv:2212.09720"
+    ),
     url="https://arxiv.org/abs/2212.09720",
     source_detail="§4 and App. C: 16-bit constants per block of 64 add 16/64 = 0.25 bit per parameter",
     verified=True,
@@ -226,8 +279,9 @@ KBIT_WEIGHT_MEMORY = Formula(
 )
 
 
-def kbit_weight_bytes(n_params: Any, bits: float = 4.0, block_size: int = DEFAULT_BLOCK_SIZE,
-                      scale_bits: float = SCALE_BITS) -> np.ndarray:
+def kbit_weight_bytes(
+    n_params: Any, bits: float = 4.0, block_size: int = DEFAULT_BLOCK_SIZE, scale_bits: float = SCALE_BITS
+) -> np.ndarray:
     """Weights at k bits with one ``scale_bits`` constant per block: N·(k + scale_bits/block)/8 bytes
     (16/64 = 0.25 extra bits per parameter at block 64): ``KBIT_WEIGHT_MEMORY``."""
     as_positive_array("block_size", block_size)
@@ -236,13 +290,16 @@ def kbit_weight_bytes(n_params: Any, bits: float = 4.0, block_size: int = DEFAUL
     return np.asarray(n_params, float) * (k + overhead) / 8.0
 
 
-def largest_model_that_fits(memory_bytes: float, bits: float = 4.0, block_size: int = DEFAULT_BLOCK_SIZE) -> float:
+def largest_model_that_fits(
+    memory_bytes: float, bits: float = 4.0, block_size: int = DEFAULT_BLOCK_SIZE
+) -> float:
     """The most parameters whose k-bit weights (with block constants) fit in ``memory_bytes``."""
     return float(memory_bytes / kbit_weight_bytes(1.0, bits, block_size))
 
 
-def recommend_kbit(memory_bytes: float, family_sizes: list[float],
-                  block_size: int = DEFAULT_BLOCK_SIZE) -> tuple[float, float] | None:
+def recommend_kbit(
+    memory_bytes: float, family_sizes: list[float], block_size: int = DEFAULT_BLOCK_SIZE
+) -> tuple[float, float] | None:
     """Dettmers' rule over a model family: the largest size that fits at 4 bits, then the highest
     precision (up to 8 bits) at which that same size still fits. None when nothing fits at 4 bits."""
     fits = [n for n in family_sizes if kbit_weight_bytes(n, 4.0, block_size) <= memory_bytes]

@@ -13,9 +13,11 @@ from ui.widgets import explain_key
 
 pytestmark = pytest.mark.app
 
-ENGINE_LATEX = ({law.info.equation for law in registry.LAWS.values()}
-                | {law.info.equation for law in registry.HYPERPARAM_LAWS}
-                | {formula.latex for formula in registry.FORMULAS.values()})
+ENGINE_LATEX = (
+    {law.info.equation for law in registry.LAWS.values()}
+    | {law.info.equation for law in registry.HYPERPARAM_LAWS}
+    | {formula.latex for formula in registry.FORMULAS.values()}
+)
 
 
 def drawn(elements) -> list[str]:
@@ -38,11 +40,16 @@ def test_the_plan_pages_panels_draw_the_engines_formulas(app):
     panels = open_explanations(app(inference_tokens_t="1.0"))
     law = registry.get_law("chinchilla-epoch")  # the Plan page's default law
     expected = {
-        "How the model was chosen": [registry.FORMULAS["compute-optimal-allocation"].latex, law.info.equation],
+        "How the model was chosen": [
+            registry.FORMULAS["compute-optimal-allocation"].latex,
+            law.info.equation,
+        ],
         "How the learning rate and batch size were chosen": [registry.HYPERPARAM_LAWS[0].info.equation],
         "How the footprint is computed": [registry.FORMULAS["training-footprint"].latex],
-        "How the serving numbers are computed": [registry.FORMULAS["serving-roofline"].latex,
-                                                 registry.FORMULAS["serving-device-hours"].latex],
+        "How the serving numbers are computed": [
+            registry.FORMULAS["serving-roofline"].latex,
+            registry.FORMULAS["serving-device-hours"].latex,
+        ],
         "How the inference-aware alternative is computed": [registry.FORMULAS["lifetime-optimum"].latex],
     }
     assert set(panels) == set(expected)
@@ -51,21 +58,30 @@ def test_the_plan_pages_panels_draw_the_engines_formulas(app):
     # the inputs table lists the engine's symbols of the formula, in its order, with this scenario's values
     footprint = panels["How the footprint is computed"].table[0].value
     assert list(footprint.index) == list(registry.FORMULAS["training-footprint"].symbols)
-    assert footprint.loc["PUE", "value here"] == "1.10" and footprint.loc["C", "value here"] == "1.00e23 FLOPs"
+    assert (
+        footprint.loc["PUE", "value here"] == "1.10" and footprint.loc["C", "value here"] == "1.00e23 FLOPs"
+    )
     # and its assumptions, the engine's words
-    assumptions = " ".join(m.value for m in panels["How the footprint is computed"].markdown).replace("\\", "")
+    assumptions = " ".join(m.value for m in panels["How the footprint is computed"].markdown).replace(
+        "\\", ""
+    )
     assert all(a in assumptions for a in registry.FORMULAS["training-footprint"].assumptions)
 
 
 def test_in_target_loss_mode_the_model_is_the_least_compute_that_reaches_it(app):
     at = app(plan_mode="Target loss", target_loss="2.1")
     panels = open_explanations(at)
-    assert drawn(panels["How the model was chosen"].latex)[0] == registry.FORMULAS["least-compute-for-loss"].latex
+    assert (
+        drawn(panels["How the model was chosen"].latex)[0]
+        == registry.FORMULAS["least-compute-for-loss"].latex
+    )
 
 
 def test_the_precision_pages_weight_memory_is_the_engines(app):
     panels = open_explanations(app("precision.py"))
-    assert drawn(panels["How the weight memory is computed"].latex) == [registry.FORMULAS["kbit-weight-memory"].latex]
+    assert drawn(panels["How the weight memory is computed"].latex) == [
+        registry.FORMULAS["kbit-weight-memory"].latex
+    ]
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda page: page.file)
@@ -85,4 +101,7 @@ def test_the_serving_caption_states_the_engines_default_context_and_kv_heads(app
     assert "shape assumed from N" in caption
     # and the engine's own description of the roofline says the same
     assumptions = " ".join(registry.FORMULAS["serving-roofline"].assumptions)
-    assert f"{inference.DEFAULT_SEQ_LEN:,} tokens" in assumptions and f"{inference.DEFAULT_KV_HEADS} KV heads" in assumptions
+    assert (
+        f"{inference.DEFAULT_SEQ_LEN:,} tokens" in assumptions
+        and f"{inference.DEFAULT_KV_HEADS} KV heads" in assumptions
+    )

@@ -25,10 +25,15 @@ def test_quick_benchmark_stores_a_row_and_drives_the_plan(app):
     assert not at.exception
     assert any(s.value.startswith("Stored bench-") for s in at.success)
     gemm = next(df.value for df in at.dataframe if "GFLOP/s" in df.value.columns)
-    assert {"samples", "median time per product (ms)", "used for estimates", "taken by “Use measured”"} <= set(gemm)
+    assert {
+        "samples",
+        "median time per product (ms)",
+        "used for estimates",
+        "taken by “Use measured”",
+    } <= set(gemm)
     assert set(gemm["used for estimates"].map(lambda v: v.split(":")[0])) <= {"yes", "no"}
     assert (gemm["taken by “Use measured”"] == "yes").sum() == 2  # one per data type (float64, float32)
-    assert any(c.value.startswith("\"Use measured\" on the Plan page takes, per data type") for c in at.caption)
+    assert any(c.value.startswith('"Use measured" on the Plan page takes, per data type') for c in at.caption)
 
     at.switch_page(str(next(p for p in PAGES if p.file == "plan.py").path)).run()
     before = next(m.value for m in at.metric if m.label == "Training device-hours")
@@ -70,11 +75,28 @@ def test_an_old_format_measurement_shows_its_flags(app):
     from ui import db
 
     rate = {256: 180e9, 512: 8e9, 1024: 31e9, 2048: 24e9}  # the reported outlier at 256³
-    old = {"machine": {"cpu_model": "Old CPU", "cpu_count": 2, "numpy": "1.26"}, "device": "cpu", "mode": "quick",
-           "gemm": [{"dtype": "float32", "m": s, "n": s, "k": s, "seconds": 2 * s**3 / r, "flops_per_s": r,
-                     "correct": True} for s, r in rate.items()],
-           "bandwidth": [{"kind": "copy", "bytes": 2**25, "bytes_per_s": 1e10}], "transfer": [], "power": None,
-           "duration_s": 3.0, "notes": []}
+    old = {
+        "machine": {"cpu_model": "Old CPU", "cpu_count": 2, "numpy": "1.26"},
+        "device": "cpu",
+        "mode": "quick",
+        "gemm": [
+            {
+                "dtype": "float32",
+                "m": s,
+                "n": s,
+                "k": s,
+                "seconds": 2 * s**3 / r,
+                "flops_per_s": r,
+                "correct": True,
+            }
+            for s, r in rate.items()
+        ],
+        "bandwidth": [{"kind": "copy", "bytes": 2**25, "bytes_per_s": 1e10}],
+        "transfer": [],
+        "power": None,
+        "duration_s": 3.0,
+        "notes": [],
+    }
     bench_id = save_benchmark(db.get_store().cursor(), old)
     at = app("hardware.py")
     at.selectbox(key="bench_shown").set_value(bench_id).run()

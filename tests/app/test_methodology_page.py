@@ -23,9 +23,16 @@ def saved_fit():
 
     with db.get_store().connect() as con:
         if FIT_NAME not in {f["name"] for f in list_fits(con)}:
-            save_fit(con, FIT_NAME, "chinchilla", 40,
-                     {"params": {"E": 1.8, "A": 400.0, "B": 900.0, "alpha": 0.33, "beta": 0.31},
-                      "selection": {"sources": ["user"]}})
+            save_fit(
+                con,
+                FIT_NAME,
+                "chinchilla",
+                40,
+                {
+                    "params": {"E": 1.8, "A": 400.0, "B": 900.0, "alpha": 0.33, "beta": 0.31},
+                    "selection": {"sources": ["user"]},
+                },
+            )
 
 
 def stored_fits() -> list:
@@ -41,7 +48,9 @@ def shown_latex(at) -> list[str]:
 
 
 def headings(at) -> list[str]:
-    return [m.value.removeprefix("#### ").replace("\\", "") for m in at.markdown if m.value.startswith("#### ")]
+    return [
+        m.value.removeprefix("#### ").replace("\\", "") for m in at.markdown if m.value.startswith("#### ")
+    ]
 
 
 def texts(elements) -> str:
@@ -114,7 +123,9 @@ def test_a_law_whose_constants_are_not_verified_says_so(app):
     assert unverified.info.title in headings(at)
     assert "⚠ not verified" in texts(at.markdown)
     verified = search(app(PAGE), "kaplan et al. 2020, L(N")
-    assert "verified against the source" in texts(verified.markdown) and "⚠ not verified" not in texts(verified.markdown)
+    assert "verified against the source" in texts(verified.markdown) and "⚠ not verified" not in texts(
+        verified.markdown
+    )
 
 
 def test_a_saved_fit_is_listed_as_your_fit_not_verified(app):

@@ -49,8 +49,18 @@ def test_chinchillas_budget_gives_about_70b_on_20_tokens_per_parameter(app):
 def test_gpt3_footprint_entered_through_the_pages_inputs(app):
     # Patterson et al. 2021, Table 4: GPT-3, 3.14e23 FLOPs on 10,000 V100s at 330 W average, PUE
     # 1.1, 429 gCO2e/kWh: 1,287 MWh and 552 tCO2e. MFU 0.197 is their 24.6 TFLOP/s of 125.
-    at = app(log10_flops="23.5", hardware="v100-sxm2", train_dtype="fp16", n_devices="10000", mfu_train="0.197",
-             power_w="330.0", pue="1.1", use_custom_grid="true", custom_grid="429.0", inference_tokens_t="0.0")
+    at = app(
+        log10_flops="23.5",
+        hardware="v100-sxm2",
+        train_dtype="fp16",
+        n_devices="10000",
+        mfu_train="0.197",
+        power_w="330.0",
+        pue="1.1",
+        use_custom_grid="true",
+        custom_grid="429.0",
+        inference_tokens_t="0.0",
+    )
     assert not at.exception and not at.warning
     shown = metrics(at)
     # the slider's 23.50 is 3.16e23, 0.7% above 3.14e23
@@ -69,12 +79,15 @@ def test_changing_the_region_changes_tco2e_by_the_grid_ratio_and_nothing_else(ap
     assert ratio == pytest.approx(grid["France"] / grid["United States"], rel=0.02)
 
 
-@pytest.mark.parametrize(("params", "key", "fallback"), [
-    ({"log10_flops": "40"}, "log10_flops", 23.0),
-    ({"n_devices": "2000000"}, "n_devices", 1024),
-    ({"pue": "0.5"}, "pue", 1.1),
-    ({"hardware": "no-such-gpu"}, "hardware", "h100-sxm"),
-])
+@pytest.mark.parametrize(
+    ("params", "key", "fallback"),
+    [
+        ({"log10_flops": "40"}, "log10_flops", 23.0),
+        ({"n_devices": "2000000"}, "n_devices", 1024),
+        ({"pue": "0.5"}, "pue", 1.1),
+        ({"hardware": "no-such-gpu"}, "hardware", "h100-sxm"),
+    ],
+)
 def test_out_of_range_link_values_are_said_and_the_fallback_used(app, params, key, fallback):
     at = app(**params)
     assert not at.exception
@@ -100,7 +113,9 @@ def test_a_link_with_scenario_b_shows_the_comparison(app):
     table = next(t for t in at.table if "Scenario B" in t.value.columns).value  # st.table takes no key
     assert list(table.columns) == ["Scenario A", "Scenario B"]
     assert table.loc["Active parameters N", "Scenario B"] == "10 B"
-    assert table.loc["Experts", "Scenario B"] == "8" and table.loc["Serving precision", "Scenario B"] == "4-bit"
+    assert (
+        table.loc["Experts", "Scenario B"] == "8" and table.loc["Serving precision", "Scenario B"] == "4-bit"
+    )
     # 6 · 1e10 · 2e11 = 1.2e22 FLOPs
     assert table.loc["Training compute (FLOPs)", "Scenario B"] == "1.20e22"
     assert "None" not in table.to_numpy().ravel().tolist()
@@ -114,7 +129,7 @@ def test_target_loss_and_devices_modes_run(app):
     assert not at.exception and metrics(at)["Predicted loss (nats/token)"] == "2.2000"
     # the least compute that reaches 2.2, by hand: L*(C) = E + K (C/6)^(-ab/(a+b))
     g = (ALPHA * A / (BETA * B)) ** (1 / (ALPHA + BETA))
-    k = A * g ** -ALPHA + B * g**BETA
+    k = A * g**-ALPHA + B * g**BETA
     flops = 6 * (k / (2.2 - E)) ** ((ALPHA + BETA) / (ALPHA * BETA))
     assert any(f"{flops:.2e}".replace("e+", "e") in c.value for c in at.caption)
     at = app(plan_mode="Devices × days", n_devices="4000", days="30.0")
@@ -134,13 +149,17 @@ def test_a_device_added_on_the_hardware_page_is_offered_on_plan(app):
     at = app(hardware="my-asic")
     assert not at.exception and at.selectbox(key="hardware").value == "my-asic"
     # 1e23 FLOPs / (500 TFLOP/s × MFU 0.4) / 3600 s: 139 k device-hours
-    assert number(metrics(at)["Training device-hours"]) == pytest.approx(1e23 / (500e12 * 0.4) / 3600, rel=0.005)
+    assert number(metrics(at)["Training device-hours"]) == pytest.approx(
+        1e23 / (500e12 * 0.4) / 3600, rel=0.005
+    )
 
 
 def test_the_memory_front_mixes_precisions_and_expert_counts(app):
     at = app(plan_front="memory")
     assert not at.exception
-    line = next(c.value for c in at.caption if "on the front, by precision and by experts" in c.value).replace("\\", "")
+    line = next(
+        c.value for c in at.caption if "on the front, by precision and by experts" in c.value
+    ).replace("\\", "")
     mix = line.split("by precision and by experts: ")[1].split(". Laws")[0]
     by_bits, by_experts = mix.split("; ")
     assert len(by_bits.split(", ")) > 1 and len(by_experts.split(", ")) > 1
@@ -152,15 +171,22 @@ def test_no_metric_value_is_a_long_unformatted_number(app):
         at = app(**params)
         for m in at.metric:
             assert len(m.value) <= 14, (m.label, m.value)
-            assert not any(part.isdigit() and len(part) > 7 for part in m.value.replace(",", " ").split()), m.value
+            assert not any(part.isdigit() and len(part) > 7 for part in m.value.replace(",", " ").split()), (
+                m.value
+            )
 
 
 def test_the_share_link_and_the_json_export_carry_the_scenario(app):
     import json
     from urllib.parse import parse_qs
 
-    at = app(log10_flops="22.0", use_custom_grid="true", custom_grid="123.0", plan_b="1e9_2e10_1_8",
-             plan_front="memory")
+    at = app(
+        log10_flops="22.0",
+        use_custom_grid="true",
+        custom_grid="123.0",
+        plan_b="1e9_2e10_1_8",
+        plan_front="memory",
+    )
     assert not [c for c in at.code if c.language == "json"]  # built only once its expander is opened
     at.session_state["plan_json_shown"] = True
     at.run()

@@ -58,16 +58,24 @@ def test_precision_page_bits_change_memory_and_loss(app):
 def test_precision_metrics_are_short_with_units_in_the_labels(app):
     at = app("precision.py")
     shown = metrics(at)
-    assert set(shown) == {"Parameters N", "Training tokens D", "Weights served (GB)", "Trained loss (nats/token)",
-                          "Served at 4-bit (nats/token)", "Optimal precision (bits)"}
+    assert set(shown) == {
+        "Parameters N",
+        "Training tokens D",
+        "Weights served (GB)",
+        "Trained loss (nats/token)",
+        "Served at 4-bit (nats/token)",
+        "Optimal precision (bits)",
+    }
     assert all(len(v) <= 7 for v in shown.values()), shown
     # Dettmers & Zettlemoyer: 4 bits + 16/64 bits of block constant = 4.25 bits = 0.53125 bytes a weight
-    assert float(shown["Weights served (GB)"]) == pytest.approx(number(shown["Parameters N"]) * 4.25 / 8 / 1e9,
-                                                                rel=5e-3)
+    assert float(shown["Weights served (GB)"]) == pytest.approx(
+        number(shown["Parameters N"]) * 4.25 / 8 / 1e9, rel=5e-3
+    )
     at.slider(key="bits_post").set_value(8).run()
     shown = metrics(at)
-    assert float(shown["Weights served (GB)"]) == pytest.approx(number(shown["Parameters N"]) * 8.25 / 8 / 1e9,
-                                                                rel=5e-3)
+    assert float(shown["Weights served (GB)"]) == pytest.approx(
+        number(shown["Parameters N"]) * 8.25 / 8 / 1e9, rel=5e-3
+    )
 
 
 def test_precision_legends_and_hovers_are_in_words(app):
@@ -79,11 +87,15 @@ def test_precision_legends_and_hovers_are_in_words(app):
     assert names and all(n.startswith("served at ") and n.endswith(" bits") for n in names), names
     assert "served at 4 bits" in names  # whole bits, never '4.0000'
     bits = chart(at, "Loss against bits")
-    assert bits["data"][0]["text"][0].startswith("Training precision P (bits, weights = activations = KV): 4<br>")
+    assert bits["data"][0]["text"][0].startswith(
+        "Training precision P (bits, weights = activations = KV): 4<br>"
+    )
     for spec in (ptq, front, bits):
         assert not [n for n in legend(spec) if "_" in n]
         for trace in spec["data"]:
-            assert ":.3s" not in trace.get("hovertemplate", "") and ":.4g" not in trace.get("hovertemplate", "")
+            assert ":.3s" not in trace.get("hovertemplate", "") and ":.4g" not in trace.get(
+                "hovertemplate", ""
+            )
     assert front["layout"]["xaxis"]["type"] == "log" and "GB" in front["layout"]["xaxis"]["title"]["text"]
     assert any("3-bit: 3 models" in c.value for c in at.caption)  # counts are whole: not '3.00 models'
 
@@ -126,7 +138,9 @@ def test_moe_legends_are_words(app):
             ax = spec["layout"][axis]
             assert ax["title"]["text"], axis  # every axis is named
             if ax.get("type") == "log":
-                assert ax.get("dtick") == 1 or ax.get("tickvals"), ax  # decades or whole labels, not lone digits
+                assert ax.get("dtick") == 1 or ax.get("tickvals"), (
+                    ax
+                )  # decades or whole labels, not lone digits
 
 
 def test_moe_link_values_out_of_range_are_said(app):

@@ -34,7 +34,9 @@ def test_upload_fit_save_and_find_the_fit_on_the_scaling_page(app):
 
     at.file_uploader(key="uploads").set_value(("my_sweep.csv", SWEEP, "text/csv")).run()
     assert metric(at, "Accepted rows") == "234" and metric(at, "Rejected rows") == "1"
-    rejected = next(d for d in at.dataframe if "reason" in d.value.columns).value  # the rejected rows (no key)
+    rejected = next(
+        d for d in at.dataframe if "reason" in d.value.columns
+    ).value  # the rejected rows (no key)
     assert rejected.iloc[0].to_dict() == {"row": 235, "column": "N", "reason": "not positive: -5"}
 
     button = store_button(at, SWEEP)
@@ -66,7 +68,9 @@ def test_upload_fit_save_and_find_the_fit_on_the_scaling_page(app):
 
 def test_a_file_with_no_usable_rows_says_so(app):
     at = app("runs.py")
-    at.file_uploader(key="uploads").set_value(("bad.csv", b"params,tokens,loss\n-1,1e9,2\n", "text/csv")).run()
+    at.file_uploader(key="uploads").set_value(
+        ("bad.csv", b"params,tokens,loss\n-1,1e9,2\n", "text/csv")
+    ).run()
     assert not at.exception
     assert any("No usable rows" in e.value for e in at.error)
     assert not [b for b in at.button if b.label.startswith("Store") or (b.key or "").startswith("store_")]
@@ -93,7 +97,9 @@ def test_the_runs_table_reads_cleanly(app):
     table = next(d for d in at.dataframe if "Parameters N" in d.value.columns)
     shown = _shown(table)
     assert not [c for c in shown.columns if "_" in c], list(shown.columns)  # labels, not engine names
-    assert {"Model", "Parameters N", "Tokens D", "Compute C (FLOPs)", "Loss (nats/token)"} <= set(shown.columns)
+    assert {"Model", "Parameters N", "Tokens D", "Compute C (FLOPs)", "Loss (nats/token)"} <= set(
+        shown.columns
+    )
     cells = shown.astype(str).to_numpy().ravel().tolist()
     assert "None" not in cells and "nan" not in cells and "<NA>" not in cells
     # Chinchilla's 74M-parameter, 3.2B-token run (Hoffmann et al. Fig. 4, digitised): 6ND ≈ 1.40e18 FLOPs
@@ -109,8 +115,15 @@ def test_the_isoflop_budgets_table_is_labelled(app):
     at = app("runs.py")
     budgets = next(d for d in at.dataframe if "Budget C (FLOPs)" in d.value.columns)
     shown = _shown(budgets)
-    assert list(shown.columns) == ["Budget C (FLOPs)", "Runs", "N_opt (parameters)", "D_opt (tokens)",
-                                   "Loss at N_opt (nats/token)", "Used for a", "Note"]
+    assert list(shown.columns) == [
+        "Budget C (FLOPs)",
+        "Runs",
+        "N_opt (parameters)",
+        "D_opt (tokens)",
+        "Loss at N_opt (nats/token)",
+        "Used for a",
+        "Note",
+    ]
     assert all(len(v.split("e")) == 2 for v in shown["Budget C (FLOPs)"])  # 6.00e18, not 5999999999999999488
     assert set(shown["Used for a"]) <= {"yes", "no"}
     assert "None" not in shown.astype(str).to_numpy().ravel().tolist()

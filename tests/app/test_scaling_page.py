@@ -22,8 +22,9 @@ E, A, B, ALPHA, BETA = 1.69, 406.4, 410.7, 0.34, 0.28
 EPOCH = {"e": 1.8172, "a": 482.01, "b": 2085.43, "alpha": 0.3478, "beta": 0.3658}
 
 
-def chinchilla_optimum(flops: float, e: float = E, a: float = A, b: float = B, alpha: float = ALPHA,
-                       beta: float = BETA) -> tuple[float, float, float]:
+def chinchilla_optimum(
+    flops: float, e: float = E, a: float = A, b: float = B, alpha: float = ALPHA, beta: float = BETA
+) -> tuple[float, float, float]:
     """N*, D*, loss: N* = G·(C/6)^(beta/(alpha+beta)), G = (alpha·A/(beta·B))^(1/(alpha+beta))."""
     g = (alpha * a / (beta * b)) ** (1 / (alpha + beta))
     n = g * (flops / 6) ** (beta / (alpha + beta))
@@ -110,12 +111,15 @@ def test_besiroglu_at_1e21_matches_the_worked_number(app):
     assert metric_values(at, "Tokens per parameter") == ["21.6"]
 
 
-@pytest.mark.parametrize(("params", "key", "fallback", "shown"), [
-    ({"log10_flops": "40"}, "log10_flops", 23.76, "23.76"),
-    ({"log10_flops": "many"}, "log10_flops", 23.76, "23.76"),
-    ({"mode": "Target loss", "target_loss": "99"}, "target_loss", 2.0, "2"),
-    ({"mode": "Guess"}, "mode", "Budget", "Budget"),
-])
+@pytest.mark.parametrize(
+    ("params", "key", "fallback", "shown"),
+    [
+        ({"log10_flops": "40"}, "log10_flops", 23.76, "23.76"),
+        ({"log10_flops": "many"}, "log10_flops", 23.76, "23.76"),
+        ({"mode": "Target loss", "target_loss": "99"}, "target_loss", 2.0, "2"),
+        ({"mode": "Guess"}, "mode", "Budget", "Budget"),
+    ],
+)
 def test_out_of_range_link_values_are_said_and_the_fallback_used(app, params, key, fallback, shown):
     at = app("scaling.py", **params)
     assert not at.exception
@@ -133,8 +137,12 @@ def test_a_link_value_for_a_control_not_shown_says_nothing(app):
 
 
 def test_target_loss_mode_gives_least_compute_and_explains_unreachable(app):
-    at = app("scaling.py", mode="Target loss", target_loss="1.75",
-             laws=["chinchilla", "chinchilla-epoch", "chinchilla-approach1"])
+    at = app(
+        "scaling.py",
+        mode="Target loss",
+        target_loss="1.75",
+        laws=["chinchilla", "chinchilla-epoch", "chinchilla-approach1"],
+    )
     compute = metric_values(at, "Compute (FLOPs)")
     assert number(compute[0]) == pytest.approx(chinchilla_least_compute(1.75), rel=5e-3)
     infos = " ".join(i.value.replace("\\", "") for i in at.info)
@@ -150,19 +158,35 @@ def test_target_mode_at_2_nats_by_hand(app):
 
 def test_the_table_is_labelled_formatted_and_has_no_none(app):
     at = app("scaling.py", laws=["chinchilla", "kaplan", "chinchilla-epoch", "chinchilla-approach1"])
-    assert not [d for d in at.dataframe if "N* (parameters)" in d.value.columns]  # built once its expander opens
+    assert not [
+        d for d in at.dataframe if "N* (parameters)" in d.value.columns
+    ]  # built once its expander opens
     at.session_state["scaling_table_shown"] = True
     at.run()
     table = shown_table(next(d for d in at.dataframe if "N* (parameters)" in d.value.columns))
-    assert list(table.columns) == ["Law", "Constants checked", "Compute C (FLOPs)", "N* (parameters)", "D* (tokens)",
-                                   "Tokens per parameter", "Loss (nats/token)"]  # no law has a note here
+    assert list(table.columns) == [
+        "Law",
+        "Constants checked",
+        "Compute C (FLOPs)",
+        "N* (parameters)",
+        "D* (tokens)",
+        "Tokens per parameter",
+        "Loss (nats/token)",
+    ]  # no law has a note here
     cells = table.astype(str).to_numpy().ravel().tolist()
     assert "None" not in cells and "nan" not in cells and "NaN" not in cells
     assert set(table["Compute C (FLOPs)"]) == {"5.75e23"}  # e-notation, not 575439937337159e9
     row = table.set_index("Law").loc["Chinchilla, Approach 3 (Hoffmann et al. 2022)"]
-    assert (row["N* (parameters)"], row["D* (tokens)"], row["Loss (nats/token)"]) == ("32.2 B", "2.98 T", "1.9308")
+    assert (row["N* (parameters)"], row["D* (tokens)"], row["Loss (nats/token)"]) == (
+        "32.2 B",
+        "2.98 T",
+        "1.9308",
+    )
     # an allocation rule predicts no loss: a dash, not 'None'
-    assert table.set_index("Law").loc["Chinchilla, Approach 1 power law (N_opt ∝ C^0.5)", "Loss (nats/token)"] == "–"
+    assert (
+        table.set_index("Law").loc["Chinchilla, Approach 1 power law (N_opt ∝ C^0.5)", "Loss (nats/token)"]
+        == "–"
+    )
 
 
 def test_unique_token_limit_changes_the_data_constrained_optimum(app):

@@ -34,8 +34,14 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 HEALTH_TIMEOUT_S = 90.0
 
@@ -55,9 +61,14 @@ def _tail(path: Path, lines: int = 40) -> str:
 
 
 @contextlib.contextmanager
-def serve_app(db_path: str | os.PathLike, *, repo_root: str | os.PathLike = REPO_ROOT,
-              log_path: str | os.PathLike | None = None, port: int | None = None,
-              file_watcher: str = "none") -> Iterator[str]:
+def serve_app(
+    db_path: str | os.PathLike,
+    *,
+    repo_root: str | os.PathLike = REPO_ROOT,
+    log_path: str | os.PathLike | None = None,
+    port: int | None = None,
+    file_watcher: str = "none",
+) -> Iterator[str]:
     """Run ``streamlit run app.py`` of ``repo_root`` (cwd there, ``FLOPWISE_DB=db_path``, headless,
     on 127.0.0.1) and yield its base URL once ``/_stcore/health`` answers; the server is stopped on
     exit. ``repo_root`` is also put first on PYTHONPATH, so another checkout serves its own code.
@@ -68,15 +79,36 @@ def serve_app(db_path: str | os.PathLike, *, repo_root: str | os.PathLike = REPO
     of its classes, and the watcher costs CPU)."""
     repo_root = Path(repo_root).resolve()
     port = port or free_port()
-    log_path = Path(log_path) if log_path else Path(tempfile.mkstemp(prefix="flopwise-streamlit-", suffix=".log")[1])
-    env = {**os.environ, "FLOPWISE_DB": str(db_path),
-           "PYTHONPATH": os.pathsep.join(p for p in (str(repo_root), os.environ.get("PYTHONPATH")) if p)}
+    log_path = (
+        Path(log_path) if log_path else Path(tempfile.mkstemp(prefix="flopwise-streamlit-", suffix=".log")[1])
+    )
+    env = {
+        **os.environ,
+        "FLOPWISE_DB": str(db_path),
+        "PYTHONPATH": os.pathsep.join(p for p in (str(repo_root), os.environ.get("PYTHONPATH")) if p),
+    }
     url = f"http://127.0.0.1:{port}"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--server.fileWatcherType", file_watcher],
-            cwd=repo_root, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--server.fileWatcherType",
+                file_watcher,
+            ],
+            cwd=repo_root,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         try:
             deadline = time.monotonic() + HEALTH_TIMEOUT_S
@@ -88,10 +120,14 @@ def serve_app(db_path: str | os.PathLike, *, repo_root: str | os.PathLike = REPO
                 except OSError:
                     pass
                 if proc.poll() is not None:
-                    raise RuntimeError(f"the app server exited ({proc.returncode}); {log_path}:\n{_tail(log_path)}")
+                    raise RuntimeError(
+                        f"the app server exited ({proc.returncode}); {log_path}:\n{_tail(log_path)}"
+                    )
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"the app server was not healthy after {HEALTH_TIMEOUT_S:.0f} s; "
-                                       f"{log_path}:\n{_tail(log_path)}")
+                    raise RuntimeError(
+                        f"the app server was not healthy after {HEALTH_TIMEOUT_S:.0f} s; "
+                        f"{log_path}:\n{_tail(log_path)}"
+                    )
                 time.sleep(0.3)
             yield url
         finally:
@@ -162,11 +198,23 @@ async ({settleMs, startTimeoutMs, timeoutMs, since, fromInput, require}) => {
 """
 
 
-def wait_idle_args(settle_ms: float = 300, start_timeout_ms: float = 1500, timeout_ms: float = 60000,
-                   since: float | None = None, require: str | None = None, from_input: bool = False) -> dict:
+def wait_idle_args(
+    settle_ms: float = 300,
+    start_timeout_ms: float = 1500,
+    timeout_ms: float = 60000,
+    since: float | None = None,
+    require: str | None = None,
+    from_input: bool = False,
+) -> dict:
     """The argument of WAIT_IDLE_JS."""
-    return {"settleMs": settle_ms, "startTimeoutMs": start_timeout_ms, "timeoutMs": timeout_ms,
-            "since": since, "fromInput": from_input, "require": require}
+    return {
+        "settleMs": settle_ms,
+        "startTimeoutMs": start_timeout_ms,
+        "timeoutMs": timeout_ms,
+        "since": since,
+        "fromInput": from_input,
+        "require": require,
+    }
 
 
 # Starts a mark: notes the page time of the latest user-input event (capture phase, so the app
@@ -216,8 +264,15 @@ def wait_idle_info(page, **kwargs) -> dict:
     return _checked(page.evaluate(WAIT_IDLE_JS, wait_idle_args(**kwargs)))
 
 
-def wait_idle(page, *, settle_ms: float = 300, start_timeout_ms: float = 1500, timeout_ms: float = 60000,
-              since: float | None = None, require: str | None = None) -> float:
+def wait_idle(
+    page,
+    *,
+    settle_ms: float = 300,
+    start_timeout_ms: float = 1500,
+    timeout_ms: float = 60000,
+    since: float | None = None,
+    require: str | None = None,
+) -> float:
     """Wait until the app is idle after an input; milliseconds from the call (or from ``since``, a
     ``performance.now()`` value in the page) until idle began, the settle window not counted.
 
@@ -227,8 +282,14 @@ def wait_idle(page, *, settle_ms: float = 300, start_timeout_ms: float = 1500, t
     drawn (has ``_fullLayout``) and, if given, an element matching the CSS selector ``require``
     present; all holding for ``settle_ms``. TimeoutError after ``timeout_ms`` says what was still
     busy. Sync Playwright API; ``async_wait_idle_info`` is the async one."""
-    return wait_idle_info(page, settle_ms=settle_ms, start_timeout_ms=start_timeout_ms, timeout_ms=timeout_ms,
-                          since=since, require=require)["ms"]
+    return wait_idle_info(
+        page,
+        settle_ms=settle_ms,
+        start_timeout_ms=start_timeout_ms,
+        timeout_ms=timeout_ms,
+        since=since,
+        require=require,
+    )["ms"]
 
 
 def time_action_info(page, action: Callable[[], object], **wait_kwargs) -> dict:
@@ -261,7 +322,10 @@ async def async_time_action_info(page, action: Callable[[], Awaitable[object]], 
     start = time.perf_counter()
     await action()
     action_ms = (time.perf_counter() - start) * 1e3
-    return {**(await async_wait_idle_info(page, since=t0, from_input=True, **wait_kwargs)), "action_ms": action_ms}
+    return {
+        **(await async_wait_idle_info(page, since=t0, from_input=True, **wait_kwargs)),
+        "action_ms": action_ms,
+    }
 
 
 def assert_no_exception(page) -> None:
@@ -280,14 +344,18 @@ def exception_text(page) -> str | None:
 
 # --- driving controls ------------------------------------------------------------------------
 
+
 def _label_pattern(label: str | re.Pattern) -> re.Pattern:
     """A string matches a widget label that starts with it; a pattern is used as given."""
     return label if isinstance(label, re.Pattern) else re.compile("^\\s*" + re.escape(label))
 
 
 def _widget(page, testid: str, label: str | re.Pattern):
-    return page.locator(f'[data-testid="{testid}"]').filter(
-        has=page.locator('[data-testid="stWidgetLabel"]', has_text=_label_pattern(label))).first
+    return (
+        page.locator(f'[data-testid="{testid}"]')
+        .filter(has=page.locator('[data-testid="stWidgetLabel"]', has_text=_label_pattern(label)))
+        .first
+    )
 
 
 def slider_input(page, label: str | re.Pattern, thumb: int = 0):
@@ -335,7 +403,9 @@ def plot_points(page, chart, trace: int | str) -> tuple[list, list]:
     """The x and y values of a trace as drawn (from ``gd._fullData``, so typed arrays sent as
     base64 ``bdata`` come back decoded); ``trace`` is an index or a name prefix."""
     i = trace if isinstance(trace, int) else trace_index(chart, trace)
-    xs, ys = _on_plot(chart, "(gd, i) => [Array.from(gd._fullData[i].x || []), Array.from(gd._fullData[i].y || [])]", i)
+    xs, ys = _on_plot(
+        chart, "(gd, i) => [Array.from(gd._fullData[i].x || []), Array.from(gd._fullData[i].y || [])]", i
+    )
     return xs, ys
 
 
@@ -363,8 +433,12 @@ def plot_point_position(chart, trace: int | str, point_index: int) -> dict:
 def visible_points(chart, trace: int | str) -> list[int]:
     """Indices of the trace's points that lie inside the plot area (clickable)."""
     i = trace if isinstance(trace, int) else trace_index(chart, trace)
-    return _on_plot(chart, "(gd, i) => Array.from(gd._fullData[i].x || []).map((_, j) => j)"
-                           f".filter(j => ({POINT_JS})(gd, [i, j]).inside)", i)
+    return _on_plot(
+        chart,
+        "(gd, i) => Array.from(gd._fullData[i].x || []).map((_, j) => j)"
+        f".filter(j => ({POINT_JS})(gd, [i, j]).inside)",
+        i,
+    )
 
 
 def click_plot_point(page, chart, trace_index: int | str, point_index: int) -> tuple[float, float]:
@@ -384,6 +458,7 @@ def click_plot_point(page, chart, trace_index: int | str, point_index: int) -> t
 
 
 # --- reading metrics -------------------------------------------------------------------------
+
 
 def metric_values(page) -> dict[str, str]:
     """Label -> value text of every ``st.metric`` on the page."""

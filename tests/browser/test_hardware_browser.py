@@ -43,7 +43,9 @@ def test_quick_benchmark_then_use_measured_on_the_plan(page, server_url):
     page.get_by_role("button", name="Run benchmark").click()
     page.get_by_text(re.compile(r"^Stored bench-")).wait_for(timeout=BENCH_TIMEOUT_MS)
     wait_idle(page, BENCH_TIMEOUT_MS)
-    page.locator('[data-testid="stSelectbox"]').filter(has_text="Measurement").first.wait_for(timeout=TIMEOUT_MS)
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Measurement").first.wait_for(
+        timeout=TIMEOUT_MS
+    )
     choice = page.get_by_text(re.compile(r"^\"Use measured\" on the Plan page takes, per data type"))
     choice.wait_for(timeout=TIMEOUT_MS)
     assert_no_exception(page)

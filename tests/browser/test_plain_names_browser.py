@@ -21,9 +21,17 @@ WORD_JOINER = "\u2060"  # invisible; what stops Markdown's autolinks (ui.format.
 def shown(locator) -> str:
     """The text a reader sees (the invisible word joiners left out)."""
     return locator.inner_text().replace(WORD_JOINER, "")
+
+
 PARAMS = {"E": 1.8, "A": 480.0, "B": 2000.0, "alpha": 0.35, "beta": 0.37}  # a plausible fit
 BROKEN = "degenerate"
-BROKEN_PARAMS = {"E": 0.5, "A": 300.0, "B": 9.0, "alpha": 0.31, "beta": -0.059}  # saved before fits were assessed
+BROKEN_PARAMS = {
+    "E": 0.5,
+    "A": 300.0,
+    "B": 9.0,
+    "alpha": 0.31,
+    "beta": -0.059,
+}  # saved before fits were assessed
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,17 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from tests.browser.harness import (
-    assert_no_exception, choose, click_plot_point, metric_values, plot_points, press, slider_input, time_action,
-    trace_index, truncated_metrics, wait_idle,
+    assert_no_exception,
+    choose,
+    click_plot_point,
+    metric_values,
+    plot_points,
+    press,
+    slider_input,
+    time_action,
+    trace_index,
+    truncated_metrics,
+    wait_idle,
 )
 from tests.numbers import number
 
@@ -81,7 +90,10 @@ def test_b_survives_a_rerun_reopens_from_the_link_and_clear_b_removes_it(browser
     # a rerun elsewhere on the page keeps B
     time_action(page, lambda: choose(page, "Grid region", "France"))
     assert_no_exception(page)
-    assert b_param(page) == b_word and comparison_table(page)["Active parameters N"] == table["Active parameters N"]
+    assert (
+        b_param(page) == b_word
+        and comparison_table(page)["Active parameters N"] == table["Active parameters N"]
+    )
 
     # the link reopens A and B in a fresh browser session
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -90,7 +102,10 @@ def test_b_survives_a_rerun_reopens_from_the_link_and_clear_b_removes_it(browser
         open_plan(other, page.url)
         reopened = comparison_table(other)
         assert reopened["Active parameters N"] == table["Active parameters N"]
-        assert reopened["Experts"] == table["Experts"] and reopened["Serving precision"] == table["Serving precision"]
+        assert (
+            reopened["Experts"] == table["Experts"]
+            and reopened["Serving precision"] == table["Serving precision"]
+        )
         trace_index(front_chart(other), "scenario B")
     finally:
         context.close()

@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.harness import (assert_no_exception, metric_values, truncated_metric_labels,
-                                   truncated_metrics, wait_idle)
+from tests.browser.harness import (
+    assert_no_exception,
+    metric_values,
+    truncated_metric_labels,
+    truncated_metrics,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -66,8 +71,13 @@ def test_precision_and_moe_read_cleanly_with_legends_in_words(browser, server_ur
         if path == "precision":
             assert {"trained in 16 bits", "after 4-bit quantization", "served at 4 bits"} <= set(names)
         else:
-            assert {"experts (Ludziejewski)", "granularity (Krajewski)", "active parameters",
-                    "total parameters", "dense (E = 1)"} <= set(names)
+            assert {
+                "experts (Ludziejewski)",
+                "granularity (Krajewski)",
+                "active parameters",
+                "total parameters",
+                "dense (E = 1)",
+            } <= set(names)
     finally:
         context.close()
 

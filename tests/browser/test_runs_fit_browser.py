@@ -55,6 +55,8 @@ def test_step_law_fit_of_an_uploaded_sweep(page, served, tmp_path):
     page.get_by_text(re.compile(r"9 cells, 441 runs, 0 diverged")).wait_for(timeout=120_000)
     wait_idle(page, timeout_ms=120_000)
     charts = page.locator(".js-plotly-plot").all()
-    titles = " ".join(c.locator(".gtitle").first.text_content() or "" for c in charts if c.locator(".gtitle").count())
+    titles = " ".join(
+        c.locator(".gtitle").first.text_content() or "" for c in charts if c.locator(".gtitle").count()
+    )
     assert "Optimal learning rate" in titles and "Optimal batch size" in titles
     assert_no_exception(page)

@@ -37,7 +37,9 @@ def test_a_shared_link_shows_the_same_view_in_a_new_context(browser, server_url)
         page = context.new_page()
         page.goto(f"{server_url}/scaling?log10_flops=21.5&laws=kaplan&laws=chinchilla-epoch")
         page.get_by_text(fmt.count(kaplan_n_star(10**21.5)), exact=True).wait_for(timeout=TIMEOUT_MS)
-        page.get_by_text(fmt.count(chinchilla_optimum(10**21.5, **EPOCH)[0]), exact=True).wait_for(timeout=TIMEOUT_MS)
+        page.get_by_text(fmt.count(chinchilla_optimum(10**21.5, **EPOCH)[0]), exact=True).wait_for(
+            timeout=TIMEOUT_MS
+        )
         assert page.get_by_text("1.00e22 FLOPs").count() == 0
         assert page.get_by_text("10^21.5 = 3.16e21 FLOPs").count() == 1
     finally:

@@ -53,7 +53,9 @@ def test_a_page_opened_while_another_process_writes_waits_then_shows(page, share
     holder = hold_lock(db, 5.0)
     try:
         page.goto(f"{url}/scaling")
-        page.get_by_text(re.compile("The run store is busy: process \\d+ is writing")).wait_for(timeout=30_000)
+        page.get_by_text(re.compile("The run store is busy: process \\d+ is writing")).wait_for(
+            timeout=30_000
+        )
         assert_no_exception(page)
     finally:
         holder.wait(timeout=30)
@@ -74,7 +76,9 @@ def test_upload_store_and_delete_in_the_browser(page, shared_db, tmp_path):
     page.get_by_text("Accepted rows").wait_for(timeout=60_000)
     wait_idle(page, timeout_ms=90_000)
     shown = metric_values(page)
-    assert shown["Accepted rows"] == "2" and shown["Rejected rows"] == "1"  # the bad row named, the good ones kept
+    assert (
+        shown["Accepted rows"] == "2" and shown["Rejected rows"] == "1"
+    )  # the bad row named, the good ones kept
     page.get_by_role("button", name="Store 2 rows").click()
     page.get_by_text(re.compile(r"Stored 2 runs as upload u-")).wait_for(timeout=60_000)
     wait_idle(page, timeout_ms=90_000)
@@ -83,5 +87,7 @@ def test_upload_store_and_delete_in_the_browser(page, shared_db, tmp_path):
     page.get_by_role("button", name="Delete this upload and its runs").wait_for(timeout=30_000)
     # the most recent upload is first in the list: this one
     page.get_by_role("button", name="Delete this upload and its runs").click()
-    page.get_by_text(re.compile(r"Deleted journey\.csv \(u-[0-9a-f]+\) and its 2 runs")).wait_for(timeout=60_000)
+    page.get_by_text(re.compile(r"Deleted journey\.csv \(u-[0-9a-f]+\) and its 2 runs")).wait_for(
+        timeout=60_000
+    )
     assert_no_exception(page)

@@ -15,9 +15,19 @@ from hypothesis import HealthCheck, given, settings
 from engine.data.ingest import IngestError, guess_mapping, parse_quantities, read_table, read_upload, validate
 from engine.data.store import open_store, query_runs, store_upload
 from tests.strategies import (
-    decimal_commas, delimiters, encodings, garbage_rows, hostile_headers, quantity_cells, ragged_delimiters,
-    random_bytes, row_widths, three_cell_rows, valid_runs,
+    decimal_commas,
+    delimiters,
+    encodings,
+    garbage_rows,
+    hostile_headers,
+    quantity_cells,
+    ragged_delimiters,
+    random_bytes,
+    row_widths,
+    three_cell_rows,
+    valid_runs,
 )
+
 
 def to_csv(header: list[str], rows: list[list[str]]) -> bytes:
     buffer = io.StringIO()
@@ -89,6 +99,7 @@ def test_thousands_of_columns(fuzz_store):
 
 # --- dialects ------------------------------------------------------------------------------
 
+
 @given(runs=valid_runs, delimiter=delimiters, decimal_comma=decimal_commas, encoding=encodings)
 @settings(max_examples=150, deadline=None)
 def test_dialects_read_back_the_values_written(runs, delimiter, decimal_comma, encoding):
@@ -113,24 +124,38 @@ def test_ragged_rows_are_named_and_every_good_row_kept(widths, delimiter):
     header = ["N", "D", "loss", "notes"]
     lines = [delimiter.join(header)]
     for i, width in enumerate(widths, start=1):
-        lines.append(delimiter.join(["1e9", "2e10", f"{2 + i / 100:.2f}", f'"note {i}, here"', "x", "y", "z"][:width]))
+        lines.append(
+            delimiter.join(["1e9", "2e10", f"{2 + i / 100:.2f}", f'"note {i}, here"', "x", "y", "z"][:width])
+        )
     data = ("\n".join(lines) + "\n").encode()
     report = read_upload(data, "ragged.csv")
     good = [i for i, w in enumerate(widths, start=1) if w == 4]
     assert report.n_rows == len(widths) and report.accepted["row"].tolist() == good
     assert report.accepted["loss"].tolist() == pytest.approx([2 + i / 100 for i in good])
     bad = {e.row: e.reason for e in report.errors}
-    assert bad == {i: f"row has {w} field{'s' if w > 1 else ''}; the header has 4"
-                   for i, w in enumerate(widths, start=1) if w != 4}
+    assert bad == {
+        i: f"row has {w} field{'s' if w > 1 else ''}; the header has 4"
+        for i, w in enumerate(widths, start=1)
+        if w != 4
+    }
 
 
 # The pattern the vectorised parser must agree with: pandas' to_numeric, then the suffix regex.
 _REFERENCE = re.compile(
     r"^\s*(?P<num>[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?(?:e[+-]?\d+)?|[+-]?\.\d+(?:e[+-]?\d+)?)"
-    r"\s*(?P<suffix>[kmbgtp]?)\s*$", re.IGNORECASE)
+    r"\s*(?P<suffix>[kmbgtp]?)\s*$",
+    re.IGNORECASE,
+)
 _SCALE = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "p": 1e15}
-_SPECIAL = {"nan": math.nan, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf, "infinity": math.inf,
-            "+infinity": math.inf, "-infinity": -math.inf}
+_SPECIAL = {
+    "nan": math.nan,
+    "inf": math.inf,
+    "+inf": math.inf,
+    "-inf": -math.inf,
+    "infinity": math.inf,
+    "+infinity": math.inf,
+    "-infinity": -math.inf,
+}
 
 
 def reference_quantity(cell: str) -> tuple[float, bool]:

@@ -65,8 +65,13 @@ def test_no_point_of_an_isoflop_line_beats_its_optimum(law, x, log_factor, u):
 SLOW_TARGET = {"data-constrained"}
 
 
-@pytest.mark.parametrize("law", [pytest.param(law, id=law.id, marks=[pytest.mark.slow] if law.id in SLOW_TARGET else [])
-                                 for law in LOSS_LAWS])
+@pytest.mark.parametrize(
+    "law",
+    [
+        pytest.param(law, id=law.id, marks=[pytest.mark.slow] if law.id in SLOW_TARGET else [])
+        for law in LOSS_LAWS
+    ],
+)
 @given(x=log10_flops)
 @settings(max_examples=60, deadline=None)
 def test_target_inverts_optimal(law, x):

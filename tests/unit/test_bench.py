@@ -64,7 +64,9 @@ def test_the_correctness_check_catches_a_wrong_product():
 def test_cancel_stops_with_partial_results():
     calls = []
     with pytest.raises(microbench.Cancelled) as info:
-        microbench.run("cpu", quick=True, should_stop=lambda: len(calls) >= 0 and not calls.append(1) and len(calls) >= 2)
+        microbench.run(
+            "cpu", quick=True, should_stop=lambda: len(calls) >= 0 and not calls.append(1) and len(calls) >= 2
+        )
     assert 1 <= len(info.value.partial.gemm) <= 2
 
 
@@ -84,8 +86,21 @@ def test_measured_device_and_achieved_fraction(quick_cpu):
     assert device.peak_tflops["fp64"] * 1e12 == pytest.approx(quick_cpu.best_flops()["float64"])
     assert device.bandwidth_gb_s * 1e9 == pytest.approx(quick_cpu.best_bandwidth())
     assert microbench.catalog_match(result["machine"]) is None
-    fake = {**result, "machine": {"gpu_name": "NVIDIA H100 80GB HBM3"},
-            "gemm": [{"dtype": "bf16", "m": 8192, "n": 8192, "k": 8192, "seconds": 1.0, "flops_per_s": 700e12, "correct": True}]}
+    fake = {
+        **result,
+        "machine": {"gpu_name": "NVIDIA H100 80GB HBM3"},
+        "gemm": [
+            {
+                "dtype": "bf16",
+                "m": 8192,
+                "n": 8192,
+                "k": 8192,
+                "seconds": 1.0,
+                "flops_per_s": 700e12,
+                "correct": True,
+            }
+        ],
+    }
     assert microbench.catalog_match(fake["machine"]) == "h100-sxm"
     row = microbench.achieved_fractions(fake, load_catalog()["h100-sxm"])[0]
     assert row["fraction"] == pytest.approx(700 / 989.4)
@@ -107,23 +122,50 @@ def test_benchmarks_are_stored(store, quick_cpu):
 def _row(dtype: str, size: int | tuple[int, int, int], gflops: float, **extra) -> dict:
     m, k, n = (size, size, size) if isinstance(size, int) else size
     rate = gflops * 1e9
-    return {"dtype": dtype, "m": m, "n": n, "k": k, "seconds": 2.0 * m * n * k / rate, "flops_per_s": rate,
-            "correct": True, **extra}
+    return {
+        "dtype": dtype,
+        "m": m,
+        "n": n,
+        "k": k,
+        "seconds": 2.0 * m * n * k / rate,
+        "flops_per_s": rate,
+        "correct": True,
+        **extra,
+    }
 
 
 def _result(rows: list[dict], *, device: str = "cpu", machine: dict | None = None) -> dict:
-    return {"machine": machine or {"cpu_model": "Test CPU", "cpu_count": 2}, "device": device, "mode": "quick",
-            "gemm": rows, "bandwidth": [{"kind": "copy", "bytes": 2**25, "bytes_per_s": 10e9}], "transfer": [],
-            "power": None, "duration_s": 1.0, "notes": []}
+    return {
+        "machine": machine or {"cpu_model": "Test CPU", "cpu_count": 2},
+        "device": device,
+        "mode": "quick",
+        "gemm": rows,
+        "bandwidth": [{"kind": "copy", "bytes": 2**25, "bytes_per_s": 10e9}],
+        "transfer": [],
+        "power": None,
+        "duration_s": 1.0,
+        "notes": [],
+    }
 
 
 def _flags(row: dict) -> dict:
-    return {"samples": 7, "calls_per_sample": 1, "too_small": False, "above_peak": False, "outlier": False, **row}
+    return {
+        "samples": 7,
+        "calls_per_sample": 1,
+        "too_small": False,
+        "above_peak": False,
+        "outlier": False,
+        **row,
+    }
 
 
 # The user's report: 256³ float32 at 180 GFLOP/s (0.19 ms a product) against 8-31 GFLOP/s at 512-2048.
-USER_REPORT = [_row("float32", 256, 180.0), _row("float32", 512, 8.0), _row("float32", 1024, 31.0),
-               _row("float32", 2048, 24.0)]
+USER_REPORT = [
+    _row("float32", 256, 180.0),
+    _row("float32", 512, 8.0),
+    _row("float32", 1024, 31.0),
+    _row("float32", 2048, 24.0),
+]
 
 
 @pytest.mark.parametrize("stored", ["old format, no flags", "new format"])
@@ -156,22 +198,31 @@ def test_an_outlier_is_rejected_when_no_catalog_peak_can_check_it():
 def test_a_rate_above_the_catalog_peak_is_flagged_and_not_used():
     h100 = load_catalog()["h100-sxm"]  # bf16 dense peak 989.4 TFLOP/s
     machine = {"gpu_name": "NVIDIA H100 80GB HBM3", "gpu_memory_bytes": 80e9}
-    rows = [_row("bf16", 1024, 150_000.0),  # 14 µs a product: too small to time on a GPU (under 50 µs)
-            _row("bf16", 4096, 600_000.0),
-            _row("bf16", 8192, 1_200_000.0)]  # above 989.4 TFLOP/s: impossible, a timing error
+    rows = [
+        _row("bf16", 1024, 150_000.0),  # 14 µs a product: too small to time on a GPU (under 50 µs)
+        _row("bf16", 4096, 600_000.0),
+        _row("bf16", 8192, 1_200_000.0),
+    ]  # above 989.4 TFLOP/s: impossible, a timing error
     result = _result(rows, device="cuda", machine=machine)
     assessed = microbench.assess_gemm(result, h100)
     assert [(r["too_small"], r["above_peak"], r["used"]) for r in assessed] == [
-        (True, False, False), (False, False, True), (False, True, False)]
-    assert assessed[2]["verdict"] == ("no: 1200.0 TFLOP/s is above the NVIDIA H100 SXM5 80GB dense bf16 peak of "
-                                      "989.4 TFLOP/s, so the timing is wrong")
+        (True, False, False),
+        (False, False, True),
+        (False, True, False),
+    ]
+    assert assessed[2]["verdict"] == (
+        "no: 1200.0 TFLOP/s is above the NVIDIA H100 SXM5 80GB dense bf16 peak of "
+        "989.4 TFLOP/s, so the timing is wrong"
+    )
     device = microbench.measured_device(result, bench_id="b-gpu", like=h100)
     assert device.peak_tflops == {"bf16": pytest.approx(600.0)}
     assert device.tdp_w == 700 and not device.tdp_estimated
     words = [r["words"] for r in microbench.achieved_fractions(result, h100)]
     assert words[1] == "bf16 matmul reaches 61% of the catalog peak at 4096×4096×4096"
-    assert words[2].endswith("(not used for estimates: 1200.0 TFLOP/s is above the NVIDIA H100 SXM5 80GB dense "
-                             "bf16 peak of 989.4 TFLOP/s, so the timing is wrong)")
+    assert words[2].endswith(
+        "(not used for estimates: 1200.0 TFLOP/s is above the NVIDIA H100 SXM5 80GB dense "
+        "bf16 peak of 989.4 TFLOP/s, so the timing is wrong)"
+    )
 
 
 def test_with_a_catalog_peak_a_fast_large_size_is_not_an_outlier():
@@ -184,12 +235,16 @@ def test_with_a_catalog_peak_a_fast_large_size_is_not_an_outlier():
 
 
 def test_too_small_sizes_are_ignored_and_nothing_usable_is_a_clear_error():
-    rows = [_row("float64", 256, 30.0),  # 1.1 ms: timed
-            _row("float64", 128, 30.0),  # 0.14 ms: too small
-            _row("float32", 128, 60.0)]  # float32 has nothing usable: left out
+    rows = [
+        _row("float64", 256, 30.0),  # 1.1 ms: timed
+        _row("float64", 128, 30.0),  # 0.14 ms: too small
+        _row("float32", 128, 60.0),
+    ]  # float32 has nothing usable: left out
     device = microbench.measured_device(_result(rows), bench_id="b")
     assert device.peak_tflops == {"fp64": pytest.approx(0.030)}
-    with pytest.raises(microbench.BenchmarkError, match=r"b-none has no usable matmul .*too small to time") as info:
+    with pytest.raises(
+        microbench.BenchmarkError, match=r"b-none has no usable matmul .*too small to time"
+    ) as info:
         microbench.measured_device(_result([_row("float32", 128, 60.0)]), bench_id="b-none")
     assert isinstance(info.value, ValueError)  # pages that show bad input as a message show this too
     wrong = _row("float32", 512, 20.0, correct=False)

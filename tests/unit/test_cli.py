@@ -13,7 +13,9 @@ from engine.paths import REPO_ROOT
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "engine", *args], cwd=REPO_ROOT, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "engine", *args], cwd=REPO_ROOT, capture_output=True, text=True
+    )
 
 
 def json_of(capsys, *args: str) -> dict:
@@ -38,8 +40,18 @@ def test_laws_lists_ids_citations_and_parameters(capsys):
 
 
 def test_loss_with_unique_tokens(capsys):
-    result = json_of(capsys, "loss", "--law", "data-constrained", "--params", "6.34e9", "--tokens", "242e9",
-                     "--unique-tokens", "25e9")
+    result = json_of(
+        capsys,
+        "loss",
+        "--law",
+        "data-constrained",
+        "--params",
+        "6.34e9",
+        "--tokens",
+        "242e9",
+        "--unique-tokens",
+        "25e9",
+    )
     assert result == {"law": "data-constrained", "loss": pytest.approx(2.2256440889984477, abs=1e-9)}
 
 
@@ -60,9 +72,14 @@ def test_allocation_rule_reports_no_loss(capsys):
         (("optimal", "--law", "kaplan", "--flops", "-5"), "must be a positive"),
         (("optimal", "--law", "kaplan", "--flops", "lots"), "must be a number"),
         (("target", "--law", "chinchilla", "--loss", "1.2"), "irreducible loss E=1.69"),
-        (("loss", "--law", "chinchilla", "--params", "1e9", "--tokens", "1e10", "--unique-tokens", "1e9"),
-         "takes no --unique-tokens"),
-        (("loss", "--law", "chinchilla-approach2", "--params", "1e9", "--tokens", "1e10"), "predicts no loss"),
+        (
+            ("loss", "--law", "chinchilla", "--params", "1e9", "--tokens", "1e10", "--unique-tokens", "1e9"),
+            "takes no --unique-tokens",
+        ),
+        (
+            ("loss", "--law", "chinchilla-approach2", "--params", "1e9", "--tokens", "1e10"),
+            "predicts no loss",
+        ),
     ],
 )
 def test_bad_arguments_exit_2_naming_the_problem(args, message):
@@ -94,7 +111,11 @@ def test_ingest_reports_accepted_rejected_and_reasons(tmp_path):
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [(b"params,tokens,loss\n-1,1e9,2\n", "no usable rows"), (bytes(range(256)), "binary"), (None, "cannot read")],
+    [
+        (b"params,tokens,loss\n-1,1e9,2\n", "no usable rows"),
+        (bytes(range(256)), "binary"),
+        (None, "cannot read"),
+    ],
 )
 def test_ingest_of_an_unusable_file_exits_2_without_traceback(tmp_path, content, message):
     path = tmp_path / "bad.csv"
@@ -106,11 +127,29 @@ def test_ingest_of_an_unusable_file_exits_2_without_traceback(tmp_path, content,
 
 @pytest.mark.slow
 def test_fit_command_returns_constants_errors_and_exponents():
-    out = run_cli("fit", str(REPO_ROOT / "datasets" / "hoffmann2022_chinchilla_runs.csv"),
-                  "--drop-top-loss", "5", "--bootstrap", "30", "--seed", "3", "--json")
+    out = run_cli(
+        "fit",
+        str(REPO_ROOT / "datasets" / "hoffmann2022_chinchilla_runs.csv"),
+        "--drop-top-loss",
+        "5",
+        "--bootstrap",
+        "30",
+        "--seed",
+        "3",
+        "--json",
+    )
     assert out.returncode == 0, out.stderr
     result = json.loads(out.stdout)
-    for key in ("n_points", "params", "stderr", "ci95", "objective", "converged", "exponent_n_opt", "exponent_d_opt"):
+    for key in (
+        "n_points",
+        "params",
+        "stderr",
+        "ci95",
+        "objective",
+        "converged",
+        "exponent_n_opt",
+        "exponent_d_opt",
+    ):
         assert key in result
     assert result["n_points"] == 229 and set(result["params"]) == {"E", "A", "B", "alpha", "beta"}
     assert result["exponent_n_opt"] + result["exponent_d_opt"] == pytest.approx(1.0)
@@ -131,34 +170,85 @@ def test_hardware_catalog_as_json(capsys):
 
 
 def test_footprint_reproduces_gpt3(capsys):
-    result = json_of(capsys, "footprint", "--flops", "3.14e23", "--hardware", "v100-sxm2", "--devices", "10000",
-                     "--mfu", "0.197", "--dtype", "fp16", "--power-w", "330", "--pue", "1.1", "--grid-intensity", "429",
-                     "--price-per-hour", "1.5")
+    result = json_of(
+        capsys,
+        "footprint",
+        "--flops",
+        "3.14e23",
+        "--hardware",
+        "v100-sxm2",
+        "--devices",
+        "10000",
+        "--mfu",
+        "0.197",
+        "--dtype",
+        "fp16",
+        "--power-w",
+        "330",
+        "--pue",
+        "1.1",
+        "--grid-intensity",
+        "429",
+        "--price-per-hour",
+        "1.5",
+    )
     assert set(result) == {"device_hours", "wall_days", "energy_kwh", "co2_kg", "embodied_co2_kg", "cost_usd"}
-    assert result["energy_kwh"] == pytest.approx(1287e3, rel=0.01) and result["co2_kg"] == pytest.approx(552.1e3, rel=0.01)
+    assert result["energy_kwh"] == pytest.approx(1287e3, rel=0.01) and result["co2_kg"] == pytest.approx(
+        552.1e3, rel=0.01
+    )
     assert result["cost_usd"] == pytest.approx(result["device_hours"] * 1.5)
 
 
 def test_footprint_by_region(capsys):
-    fr = json_of(capsys, "footprint", "--flops", "1e23", "--hardware", "h100-sxm", "--devices", "512", "--region", "France")
-    us = json_of(capsys, "footprint", "--flops", "1e23", "--hardware", "h100-sxm", "--devices", "512",
-                 "--region", "United States")
+    fr = json_of(
+        capsys,
+        "footprint",
+        "--flops",
+        "1e23",
+        "--hardware",
+        "h100-sxm",
+        "--devices",
+        "512",
+        "--region",
+        "France",
+    )
+    us = json_of(
+        capsys,
+        "footprint",
+        "--flops",
+        "1e23",
+        "--hardware",
+        "h100-sxm",
+        "--devices",
+        "512",
+        "--region",
+        "United States",
+    )
     assert fr["energy_kwh"] == us["energy_kwh"] and fr["co2_kg"] < us["co2_kg"]
 
 
 def test_lifetime_command(capsys):
-    result = json_of(capsys, "lifetime", "--law", "chinchilla", "--loss", "2.05", "--inference-tokens", "2e12")
+    result = json_of(
+        capsys, "lifetime", "--law", "chinchilla", "--loss", "2.05", "--inference-tokens", "2e12"
+    )
     assert result["n_params"] < result["chinchilla"]["n_params"]
     assert result["flops_total"] < result["chinchilla"]["flops_total"]
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(("footprint", "--flops", "1e23", "--hardware", "nope", "--devices", "8"), "unknown hardware"),
-     (("footprint", "--flops", "1e23", "--hardware", "h100-sxm", "--devices", "8", "--mfu", "40"), "at most 1"),
-     (("footprint", "--flops", "1e23", "--hardware", "h100-sxm", "--devices", "8", "--power-w", "-5"),
-      "must be a positive finite number"),
-     (("lifetime", "--law", "kaplan", "--loss", "2.5", "--inference-tokens", "1e12"), "Chinchilla form")],
+    [
+        (("footprint", "--flops", "1e23", "--hardware", "nope", "--devices", "8"), "unknown hardware"),
+        (
+            ("footprint", "--flops", "1e23", "--hardware", "h100-sxm", "--devices", "8", "--mfu", "40"),
+            "at most 1",
+        ),
+        (
+            ("footprint", "--flops", "1e23", "--hardware", "h100-sxm", "--devices", "8", "--power-w", "-5"),
+            "must be a positive finite number",
+        ),
+        (("lifetime", "--law", "kaplan", "--loss", "2.5", "--inference-tokens", "1e12"), "Chinchilla form"),
+    ],
 )
 def test_plan_commands_refuse_bad_input(args, message):
     out = run_cli(*args, "--json")
@@ -170,7 +260,9 @@ def test_law_specific_inputs_with_arg(capsys):
     assert moe["n_params"] == pytest.approx(3.79e9, rel=0.02) and moe["experts"] == 8
     prec = json_of(capsys, "optimal", "--law", "precision", "--flops", "1e22")
     assert prec["precision_bits"] == pytest.approx(7.0, abs=0.5)
-    ptq = json_of(capsys, "loss", "--law", "precision", "--params", "3e7", "--tokens", "2.6e10", "--arg", "bits_post=4")
+    ptq = json_of(
+        capsys, "loss", "--law", "precision", "--params", "3e7", "--tokens", "2.6e10", "--arg", "bits_post=4"
+    )
     full = json_of(capsys, "loss", "--law", "precision", "--params", "3e7", "--tokens", "2.6e10")
     assert ptq["loss"] - full["loss"] == pytest.approx(0.108, abs=0.002)
 
@@ -219,4 +311,6 @@ def test_ingest_says_and_takes_the_parameter_convention(tmp_path, capsys):
     assert result["convention"] == "non_embedding" and "non-embedding" in result["convention_reason"]
     other = tmp_path / "stated.csv"
     other.write_text("params,tokens,loss\n1e8,2e9,3.1\n")
-    assert json_of(capsys, "ingest", str(other), "--db", db, "--convention", "active")["convention"] == "active"
+    assert (
+        json_of(capsys, "ingest", str(other), "--db", db, "--convention", "active")["convention"] == "active"
+    )

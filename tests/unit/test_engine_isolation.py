@@ -23,14 +23,20 @@ def test_importing_every_engine_module_loads_no_ui_library():
         f"for m in {modules!r}: importlib.import_module(m)\n"
         "print(json.dumps(sorted(k for k in sys.modules if k.split('.')[0] in ('streamlit', 'plotly'))))"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
     assert json.loads(out.stdout) == []
     assert len(modules) >= 8  # the check really imported the engine
 
 
 def test_import_engine_alone_is_light():
-    code = "import engine, sys; print(sorted(k for k in ('streamlit', 'plotly', 'duckdb') if k in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    code = (
+        "import engine, sys; print(sorted(k for k in ('streamlit', 'plotly', 'duckdb') if k in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "[]"
 
 

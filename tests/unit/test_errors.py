@@ -22,8 +22,17 @@ from engine.data.store import StoreBusyError
 from engine.errors import FlopwiseError, LawError, number_problem, positive
 from engine.paths import REPO_ROOT
 
-ENGINE_ERRORS = (LawError, IngestError, FootprintError, HardwareError, BenchmarkError, Cancelled,
-                 StoreBusyError, CliError, ArchitectureError)
+ENGINE_ERRORS = (
+    LawError,
+    IngestError,
+    FootprintError,
+    HardwareError,
+    BenchmarkError,
+    Cancelled,
+    StoreBusyError,
+    CliError,
+    ArchitectureError,
+)
 
 
 @pytest.mark.parametrize("cls", ENGINE_ERRORS, ids=lambda c: c.__name__)
@@ -44,8 +53,22 @@ def test_no_engine_module_defines_an_error_outside_the_root():
     assert set(ENGINE_ERRORS) <= set(found)
 
 
-@pytest.mark.parametrize("bad", [0, -1, 0.0, float("nan"), float("inf"), -float("inf"), "3", "abc", None,
-                                 [1.0, -2.0], np.array([1.0, np.nan])])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        0,
+        -1,
+        0.0,
+        float("nan"),
+        float("inf"),
+        -float("inf"),
+        "3",
+        "abc",
+        None,
+        [1.0, -2.0],
+        np.array([1.0, np.nan]),
+    ],
+)
 def test_positive_rejects_what_is_not_a_positive_finite_number_naming_it(bad):
     with pytest.raises(LawError, match=r"^budget must be a (number|positive finite number), got "):
         positive("budget", bad)
@@ -142,16 +165,29 @@ def test_law_inputs_that_may_be_zero_are_checked_by_the_rule():
 
 
 def footprint_cli(*args: str) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "engine", "footprint", "--flops", "1e23", "--hardware", "h100-sxm",
-               "--devices", "8", *args]
+    command = [
+        sys.executable,
+        "-m",
+        "engine",
+        "footprint",
+        "--flops",
+        "1e23",
+        "--hardware",
+        "h100-sxm",
+        "--devices",
+        "8",
+        *args,
+    ]
     return subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
 
 
 def test_the_cli_refuses_a_negative_mfu_with_exit_2_and_a_message():
     out = footprint_cli("--mfu", "-1")
     assert out.returncode == 2 and "Traceback" not in out.stderr
-    assert "argument --mfu: '-1' must be a finite number above 0 and at most 1 (a fraction of peak)" \
+    assert (
+        "argument --mfu: '-1' must be a finite number above 0 and at most 1 (a fraction of peak)"
         in out.stderr
+    )
     out = footprint_cli("--grid-intensity", "nan")
     assert out.returncode == 2
     assert "argument --grid-intensity: 'nan' must be a non-negative finite" in out.stderr

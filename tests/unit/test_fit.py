@@ -44,13 +44,18 @@ def test_analytic_gradient_matches_finite_differences():
     for j in range(5):
         step = np.zeros_like(theta)
         step[:, j] = h
-        numeric = (objective_and_gradient(theta + step, data)[0] - objective_and_gradient(theta - step, data)[0]) / (2 * h)
+        numeric = (
+            objective_and_gradient(theta + step, data)[0] - objective_and_gradient(theta - step, data)[0]
+        ) / (2 * h)
         assert g[:, j] == pytest.approx(numeric, rel=1e-4, abs=1e-9)
 
 
 def test_batched_lbfgs_minimises_independent_quadratics():
     centres = np.array([[1.0, -2.0], [3.0, 0.5], [-1.0, 4.0]])
-    fg = lambda x, rows: (((x - centres[rows]) ** 2 * [1.0, 10.0]).sum(axis=1), 2 * (x - centres[rows]) * [1.0, 10.0])  # noqa: E731
+    fg = lambda x, rows: (
+        ((x - centres[rows]) ** 2 * [1.0, 10.0]).sum(axis=1),
+        2 * (x - centres[rows]) * [1.0, 10.0],
+    )
     result = batched_lbfgs(fg, np.zeros((3, 2)), gtol=1e-10)
     assert result.converged.all()
     assert result.x == pytest.approx(centres, abs=1e-6)

@@ -10,9 +10,9 @@ import pytest
 from engine.analysis.fit import fit_chinchilla
 from engine.analysis.fit_guidance import compare_fits, find_outliers, selection_warnings
 from engine.data.ingest import read_upload
-from engine.paths import DATASETS_DIR
 from engine.data.runs import RunFilter
 from engine.data.store import open_store, query_runs, selection_profile, store_upload
+from engine.paths import DATASETS_DIR
 
 # Besiroglu et al. 2024, Table 1: the generating constants
 TRUE = {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}
@@ -33,7 +33,9 @@ def test_planted_outliers_are_found_and_dropping_them_gives_the_constants_back()
     outliers = find_outliers(first)
     assert sorted(outliers["run"]) == sorted(planted)
     assert all("robust standard deviations above the fit" in r for r in outliers["reason"])
-    refit = fit_chinchilla(runs["n_params"], runs["n_tokens"], runs["loss"], exclude=outliers["run"].to_numpy())
+    refit = fit_chinchilla(
+        runs["n_params"], runs["n_tokens"], runs["loss"], exclude=outliers["run"].to_numpy()
+    )
     assert refit.n_points == len(runs) - 5 and not set(planted) & set(refit.used)
     # E and the exponents are well determined; A and B trade off against them (Besiroglu's 95%
     # intervals: A 285-744, B 1042-5810), so they get a wider tolerance
@@ -67,12 +69,18 @@ def test_published_runs_beside_an_uploaded_copy_of_them_are_called_mixed_and_dup
         con = store.cursor()
         shipped = query_runs(con, ["hoffmann2022"]).head(3)
         # a digitised copy of three of Hoffmann's runs: equal within rounding, no data set stated
-        rows = "".join(f"{n * 1.0001:.6g},{d:.6g},{loss:.6g}\n"
-                       for n, d, loss in shipped[["n_params", "n_tokens", "loss"]].itertuples(index=False))
+        rows = "".join(
+            f"{n * 1.0001:.6g},{d:.6g},{loss:.6g}\n"
+            for n, d, loss in shipped[["n_params", "n_tokens", "loss"]].itertuples(index=False)
+        )
         copy = upload(con, "copy.csv", "params,tokens,loss\n" + rows)
         profile = selection_profile(con, RunFilter(sources=("hoffmann2022", "user")))
     text = " ".join(selection_warnings(profile))
-    assert "mixes 2 loss data sets" in text and "(234 runs)" in text and f"(not stated) in {copy.upload_id}" in text
+    assert (
+        "mixes 2 loss data sets" in text
+        and "(234 runs)" in text
+        and f"(not stated) in {copy.upload_id}" in text
+    )
     assert "3 runs appear in more than one upload or source" in text
 
 
@@ -83,7 +91,9 @@ def test_one_data_set_is_not_mixed_and_conventions_are_checked(tmp_path):
         assert selection_warnings(selection_profile(con, RunFilter())) == []
         upload(con, "b.csv", "non_embedding_params,tokens,loss,eval_set\n2e8,2e9,2.9,C4\n2e9,2e10,2.4,C4\n")
         warnings = selection_warnings(selection_profile(con, RunFilter()))
-    assert any("mixes parameter conventions: total (2 runs), non_embedding (2 runs)" in w for w in warnings), warnings
+    assert any(
+        "mixes parameter conventions: total (2 runs), non_embedding (2 runs)" in w for w in warnings
+    ), warnings
 
 
 def test_the_shipped_hoffmann_runs_give_kyo_takano_chinchillas_fit():

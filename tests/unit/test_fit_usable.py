@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 
 from engine.analysis import registry, scaling
-from engine.cli import main, strict_json
 from engine.analysis.fit import assess_constants, fit_chinchilla, fitted_law
+from engine.cli import main, strict_json
 from engine.errors import LawError
 from tests.strategies import nested_json
 
@@ -65,7 +65,9 @@ def test_published_like_fit_is_usable():
 
 def test_the_runaway_moe_fit_has_three_reasons():
     # what a Step Law MoE sweep fitted to: A = Infinity, alpha = 106, E = 3e-108
-    problems = assess_constants({"E": 3e-108, "A": math.inf, "B": 2.0, "alpha": 106.0, "beta": 0.3}, min_loss=2.1)
+    problems = assess_constants(
+        {"E": 3e-108, "A": math.inf, "B": 2.0, "alpha": 106.0, "beta": 0.3}, min_loss=2.1
+    )
     text = " ".join(problems)
     assert "A is infinite" in text
     assert "alpha = 106" in text
@@ -73,9 +75,13 @@ def test_the_runaway_moe_fit_has_three_reasons():
 
 
 def test_negative_exponent_law_raises_a_clear_law_error_not_a_type_error():
-    law = fitted_law("fit:bad", "bad", {"E": 0.5, "A": 300.0, "B": 9.0, "alpha": 0.31, "beta": -0.059},
-                     fitted_on="9 runs", problems=assess_constants({"E": 0.5, "A": 300.0, "B": 9.0, "alpha": 0.31,
-                                                                    "beta": -0.059}))
+    law = fitted_law(
+        "fit:bad",
+        "bad",
+        {"E": 0.5, "A": 300.0, "B": 9.0, "alpha": 0.31, "beta": -0.059},
+        fitted_on="9 runs",
+        problems=assess_constants({"E": 0.5, "A": 300.0, "B": 9.0, "alpha": 0.31, "beta": -0.059}),
+    )
     assert law.info.problems and "beta = -0.059 is not positive" in law.info.problems[0]
     with pytest.raises(LawError, match="beta = -0.059 is not positive"):
         law.optimal(5.76e23)
@@ -89,19 +95,33 @@ def test_negative_exponent_law_raises_a_clear_law_error_not_a_type_error():
 def test_a_user_fit_is_never_verified_and_says_what_it_was_fitted_on():
     from datetime import datetime
 
-    row = {"name": "my **sweep**", "n_points": 245, "created_at": datetime(2026, 12, 1),
-           "record": {"params": {"E": 1.8, "A": 480.0, "B": 2000.0, "alpha": 0.35, "beta": 0.37},
-                      "selection": {"sources": ["user"], "uploads": ["runs.csv"], "drop_top_loss": 5}}}
+    row = {
+        "name": "my **sweep**",
+        "n_points": 245,
+        "created_at": datetime(2026, 12, 1),
+        "record": {
+            "params": {"E": 1.8, "A": 480.0, "B": 2000.0, "alpha": 0.35, "beta": 0.37},
+            "selection": {"sources": ["user"], "uploads": ["runs.csv"], "drop_top_loss": 5},
+        },
+    }
     law, _ = registry.saved_fit_laws([row])["fit:my **sweep**"]
     assert law.info.verified is False and law.info.user_fit
     assert "not verified" in law.info.title
-    assert "245 runs" in law.info.fitted_on and "runs.csv" in law.info.fitted_on and "5 highest-loss" in law.info.fitted_on
+    assert (
+        "245 runs" in law.info.fitted_on
+        and "runs.csv" in law.info.fitted_on
+        and "5 highest-loss" in law.info.fitted_on
+    )
     assert law.info.problems == ()
 
 
 def test_an_old_saved_fit_is_assessed_from_its_constants():
-    row = {"name": "old", "n_points": 9, "created_at": None,
-           "record": {"params": {"E": 0.5, "A": 300.0, "B": 9.0, "alpha": 0.31, "beta": -0.059}}}
+    row = {
+        "name": "old",
+        "n_points": 9,
+        "created_at": None,
+        "record": {"params": {"E": 0.5, "A": 300.0, "B": 9.0, "alpha": 0.31, "beta": -0.059}},
+    }
     law, _ = registry.saved_fit_laws([row])["fit:old"]
     assert any("beta" in p for p in law.info.problems)
 
@@ -116,7 +136,9 @@ def test_strict_json_always_gives_strict_json(value):
 def test_cli_fit_of_a_degenerate_sweep_prints_strict_json(tmp_path, capsys):
     n, d, loss = collinear_runs()
     path = tmp_path / "collinear.csv"
-    path.write_text("params,tokens,loss\n" + "".join(f"{a:.6g},{b:.6g},{c:.6g}\n" for a, b, c in zip(n, d, loss)))
+    path.write_text(
+        "params,tokens,loss\n" + "".join(f"{a:.6g},{b:.6g},{c:.6g}\n" for a, b, c in zip(n, d, loss))
+    )
     assert main(["fit", str(path), "--bootstrap", "20", "--json"]) == 0
     captured = capsys.readouterr()
     result = strict_loads(captured.out)
@@ -127,7 +149,9 @@ def test_cli_fit_of_a_degenerate_sweep_prints_strict_json(tmp_path, capsys):
 def test_cli_json_names_the_values_that_were_not_finite(capsys, monkeypatch):
     import engine.cli as cli
 
-    monkeypatch.setattr(cli, "cmd_laws", lambda args: {"params": {"A": math.inf, "E": 3e-108}, "rmse": math.nan})
+    monkeypatch.setattr(
+        cli, "cmd_laws", lambda args: {"params": {"A": math.inf, "E": 3e-108}, "rmse": math.nan}
+    )
     assert main(["laws", "--json"]) == 0
     result = strict_loads(capsys.readouterr().out)
     assert result["params"] == {"A": None, "E": 3e-108} and result["rmse"] is None

@@ -21,14 +21,25 @@ A9 = pd.read_csv(REPO_ROOT / "datasets" / "hoffmann2022_table_a9_architectures.c
 def a9_arch(params: int) -> Architecture:
     row = A9.loc[params]
     return Architecture(
-        n_layers=int(row.n_layers), d_model=int(row.d_model), n_heads=int(row.n_heads),
-        d_ff=int(row.ffw_size), d_head=int(row.kv_size), vocab_size=32_000, seq_len=2048,
+        n_layers=int(row.n_layers),
+        d_model=int(row.d_model),
+        n_heads=int(row.n_heads),
+        d_ff=int(row.ffw_size),
+        d_head=int(row.kv_size),
+        vocab_size=32_000,
+        seq_len=2048,
     )
 
 
 # Table A4: ratio of the App. F count to 6ND, for these Table A9 shapes (73M is A9's 74M row).
-TABLE_A4 = [(74_000_000, 1.03), (306_000_000, 1.10), (552_000_000, 1.08),
-            (1_143_000_000, 1.04), (1_593_000_000, 1.03), (6_796_000_000, 0.99)]
+TABLE_A4 = [
+    (74_000_000, 1.03),
+    (306_000_000, 1.10),
+    (552_000_000, 1.08),
+    (1_143_000_000, 1.04),
+    (1_593_000_000, 1.03),
+    (6_796_000_000, 0.99),
+]
 
 
 @pytest.mark.parametrize(("params", "ratio"), TABLE_A4)
@@ -65,8 +76,15 @@ def test_grouped_query_attention_shrinks_kv_projections():
 
 
 def test_llama2_7b_shape_counts_6_7_billion_parameters():
-    arch = Architecture(n_layers=32, d_model=4096, n_heads=32, d_ff=11008, gated_mlp=True,
-                        vocab_size=32_000, tied_embeddings=False)
+    arch = Architecture(
+        n_layers=32,
+        d_model=4096,
+        n_heads=32,
+        d_ff=11008,
+        gated_mlp=True,
+        vocab_size=32_000,
+        tied_embeddings=False,
+    )
     assert total_params(arch) == pytest.approx(6.74e9, rel=0.005)
 
 

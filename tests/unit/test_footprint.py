@@ -19,8 +19,13 @@ DEVICE = {"TPUV3": ("tpu-v3", "bf16"), "V100": ("v100-sxm2", "fp16")}
 def test_llmcarbon_published_footprints_within_10_percent(row):
     hardware_id, dtype = DEVICE[row["computing device"]]
     fp = training_footprint(
-        row["total zettaFLOPs"] * 1e21, CATALOG[hardware_id], n_devices=int(row["device #"]), dtype=dtype,
-        mfu=row["hardware efficiency"], power_w=row["avg. system power (W)"], pue=row["PUE"],
+        row["total zettaFLOPs"] * 1e21,
+        CATALOG[hardware_id],
+        n_devices=int(row["device #"]),
+        dtype=dtype,
+        mfu=row["hardware efficiency"],
+        power_w=row["avg. system power (W)"],
+        pue=row["PUE"],
         grid_g_per_kwh=row["CO2eq/KWh"] * 1000,
     )
     assert fp.energy_kwh / 1000 == pytest.approx(row["energy MWh"], rel=0.10)
@@ -37,14 +42,19 @@ LLAMA2_G_PER_KWH = 31.22e6 / (184_320 * 400 / 1000)
 
 @pytest.mark.parametrize(("gpu_hours", "watts", "tco2"), LLAMA2)
 def test_llama2_gpu_hours_to_tco2e(gpu_hours, watts, tco2):
-    fp = footprint_from_device_hours(gpu_hours, CATALOG["a100-80gb"], n_devices=2048, power_w=watts,
-                                     grid_g_per_kwh=LLAMA2_G_PER_KWH)
+    fp = footprint_from_device_hours(
+        gpu_hours, CATALOG["a100-80gb"], n_devices=2048, power_w=watts, grid_g_per_kwh=LLAMA2_G_PER_KWH
+    )
     assert fp.co2_kg / 1000 == pytest.approx(tco2, rel=0.01)
 
 
 def test_llama2_total_is_539_tco2e():
-    total = sum(footprint_from_device_hours(h, CATALOG["a100-80gb"], n_devices=2048, power_w=w,
-                                            grid_g_per_kwh=LLAMA2_G_PER_KWH).co2_kg for h, w, _ in LLAMA2)
+    total = sum(
+        footprint_from_device_hours(
+            h, CATALOG["a100-80gb"], n_devices=2048, power_w=w, grid_g_per_kwh=LLAMA2_G_PER_KWH
+        ).co2_kg
+        for h, w, _ in LLAMA2
+    )
     assert total / 1000 == pytest.approx(539, rel=0.01)
 
 
@@ -57,8 +67,22 @@ def test_embodied_carbon_follows_llmcarbon():
 
 
 def test_catalog_has_the_devices_and_only_dense_peaks():
-    wanted = {"v100-sxm2", "a100-40gb", "a100-80gb", "h100-sxm", "h100-pcie", "h200-sxm", "b200", "gb200", "mi300x",
-              "l40s", "rtx-4090", "tpu-v4", "tpu-v5e", "tpu-v5p"}
+    wanted = {
+        "v100-sxm2",
+        "a100-40gb",
+        "a100-80gb",
+        "h100-sxm",
+        "h100-pcie",
+        "h200-sxm",
+        "b200",
+        "gb200",
+        "mi300x",
+        "l40s",
+        "rtx-4090",
+        "tpu-v4",
+        "tpu-v5e",
+        "tpu-v5p",
+    }
     assert wanted <= set(CATALOG)
     h100 = CATALOG["h100-sxm"]
     assert h100.peak_flops("bf16") == pytest.approx(989.4e12)  # not the 1979 sparse headline
@@ -75,7 +99,9 @@ def test_bad_devices_and_inputs_are_named():
         CATALOG["v100-sxm2"].peak_flops("fp8")
     with pytest.raises(FootprintError, match=r"mfu \(a fraction of peak\) must be .* at most 1"):
         training_footprint(1e23, CATALOG["h100-sxm"], n_devices=8, mfu=40, grid_g_per_kwh=400)
-    no_power = device_from_row({"hardware_id": "x", "peak_bf16_tflops": 100, "memory_gb": 16, "bandwidth_gb_s": 800})
+    no_power = device_from_row(
+        {"hardware_id": "x", "peak_bf16_tflops": 100, "memory_gb": 16, "bandwidth_gb_s": 800}
+    )
     with pytest.raises(FootprintError, match="no TDP"):
         training_footprint(1e23, no_power, n_devices=8, grid_g_per_kwh=400)
 
@@ -89,9 +115,9 @@ def test_every_catalog_device_has_power_and_estimates_say_so():
     estimated = {h for h, d in CATALOG.items() if d.tdp_estimated}
     assert estimated == {"tpu-v5e", "tpu-v5p"}
     # the stated basis: bf16 dense peak × 0.7075 W per TFLOP/s (H100 SXM: 700 W / 989.4), rounded up to 10 W
-    assert 700 / 989.4 == pytest.approx(0.7075, abs=1e-4) and 700 / 989.4 > 192 / 275
-    assert CATALOG["tpu-v5e"].tdp_w == 140 and 197 * 0.7075 == pytest.approx(139.4, abs=0.05)
-    assert CATALOG["tpu-v5p"].tdp_w == 330 and 459 * 0.7075 == pytest.approx(324.7, abs=0.05)
+    assert pytest.approx(0.7075, abs=1e-4) == 700 / 989.4 and 700 / 989.4 > 192 / 275
+    assert CATALOG["tpu-v5e"].tdp_w == 140 and pytest.approx(139.4, abs=0.05) == 197 * 0.7075
+    assert CATALOG["tpu-v5p"].tdp_w == 330 and pytest.approx(324.7, abs=0.05) == 459 * 0.7075
     fp = training_footprint(1e23, CATALOG["tpu-v5p"], n_devices=8, grid_g_per_kwh=400)
     assert fp.energy_kwh > 0 and fp.co2_kg > 0
 
@@ -99,8 +125,15 @@ def test_every_catalog_device_has_power_and_estimates_say_so():
 def test_power_fields_default_for_rows_stored_before_them(store):
     import json
 
-    old = {"hardware_id": "lab", "name": "Lab", "peak_bf16_tflops": 100, "memory_gb": 16, "bandwidth_gb_s": 800,
-           "tdp_w": 300, "source": "added by a user"}
+    old = {
+        "hardware_id": "lab",
+        "name": "Lab",
+        "peak_bf16_tflops": 100,
+        "memory_gb": 16,
+        "bandwidth_gb_s": 800,
+        "tdp_w": 300,
+        "source": "added by a user",
+    }
     store.cursor().execute("INSERT INTO hardware VALUES ('lab', 'Lab', now(), ?)", [json.dumps(old)])
     from engine.data.store import all_devices
 

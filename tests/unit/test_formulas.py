@@ -15,9 +15,11 @@ from engine.laws.chinchilla import frontier_exponents
 from engine.laws.precision import DEFAULT_BLOCK_SIZE, SCALE_BITS, kbit_weight_bytes
 
 H100 = load_catalog()["h100-sxm"]
-ALL_LATEX = ([law.info.equation for law in registry.LAWS.values()]
-             + [law.info.equation for law in registry.HYPERPARAM_LAWS]
-             + [f.latex for f in registry.FORMULAS.values()])
+ALL_LATEX = (
+    [law.info.equation for law in registry.LAWS.values()]
+    + [law.info.equation for law in registry.HYPERPARAM_LAWS]
+    + [f.latex for f in registry.FORMULAS.values()]
+)
 
 
 def test_every_formula_is_described_in_full():
@@ -42,9 +44,14 @@ def test_every_latex_string_is_balanced(latex):
 def test_the_serving_assumptions_are_written_from_the_codes_constants():
     words = " ".join(inference.SERVING_ROOFLINE.assumptions)
     assert f"{inference.DEFAULT_SEQ_LEN:,} tokens" in words
-    assert f"{inference.DEFAULT_KV_HEADS} KV heads" in words and f"heads of {inference.DEFAULT_HEAD_DIM}" in words
+    assert (
+        f"{inference.DEFAULT_KV_HEADS} KV heads" in words
+        and f"heads of {inference.DEFAULT_HEAD_DIM}" in words
+    )
     footprint = " ".join(registry.TRAINING_FOOTPRINT.assumptions)
-    assert f"{DRAM_KG_PER_GB:g} kg CO2e per GB" in footprint and f"{DEFAULT_LIFETIME_YEARS:g}-year" in footprint
+    assert (
+        f"{DRAM_KG_PER_GB:g} kg CO2e per GB" in footprint and f"{DEFAULT_LIFETIME_YEARS:g}-year" in footprint
+    )
     assert f"{DRAM_KG_PER_GB:g}\\, M" in registry.TRAINING_FOOTPRINT.latex
     memory = " ".join(registry.FORMULAS["kbit-weight-memory"].assumptions)
     assert f"{SCALE_BITS:g}-bit scale per block of {DEFAULT_BLOCK_SIZE}" in memory
@@ -57,7 +64,9 @@ def test_the_default_shape_has_the_default_kv_heads(n_params):
     arch = inference.default_architecture(n_params)
     assert arch.kv_heads == inference.DEFAULT_KV_HEADS and arch.n_heads % arch.kv_heads == 0
     assert arch.head_dim == inference.DEFAULT_HEAD_DIM and arch.seq_len == inference.DEFAULT_SEQ_LEN
-    assert f"{inference.DEFAULT_KV_HEADS} KV heads of {inference.DEFAULT_HEAD_DIM}" in inference.shape_words(arch)
+    assert f"{inference.DEFAULT_KV_HEADS} KV heads of {inference.DEFAULT_HEAD_DIM}" in inference.shape_words(
+        arch
+    )
 
 
 def test_a_small_model_has_one_kv_head_per_query_head():
@@ -70,7 +79,10 @@ def test_the_estimate_records_the_shape_and_context_it_assumed():
     assert est.shape_assumed and est.architecture == inference.default_architecture(7e9)
     assert est.context_tokens == inference.DEFAULT_SEQ_LEN
     arch = est.architecture
-    assert est.kv_cache_bytes == 2 * arch.n_layers * arch.kv_heads * arch.head_dim * inference.DEFAULT_SEQ_LEN * 2
+    assert (
+        est.kv_cache_bytes
+        == 2 * arch.n_layers * arch.kv_heads * arch.head_dim * inference.DEFAULT_SEQ_LEN * 2
+    )
     given = inference.estimate(7e9, H100, arch=arch, context=1024)
     assert not given.shape_assumed and given.context_tokens == 1024
 
@@ -101,4 +113,8 @@ def test_constants_are_labelled_with_their_symbols():
     assert registry.constant_label("alpha") == "α (alpha)" and registry.constant_label("E") == "E"
     assert registry.constant_label("R_star_D") == "R*_D (R_star_D)"
     step = registry.law_entry(registry.HYPERPARAM_LAWS[0])
-    assert [name for name, _ in step.constants][:3] == ["a (lr_coefficient)", "p (lr_exponent_n)", "q (lr_exponent_d)"]
+    assert [name for name, _ in step.constants][:3] == [
+        "a (lr_coefficient)",
+        "p (lr_exponent_n)",
+        "q (lr_exponent_d)",
+    ]

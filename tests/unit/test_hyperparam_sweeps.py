@@ -75,8 +75,10 @@ def test_a_step_law_format_file_counts_its_batch_in_sequences_of_2048(tmp_path, 
             for f_bs in FACTORS * 2**-0.3:
                 loss = 2.0 + 0.04 * np.log(f_lr) ** 2 + 0.02 * np.log(f_bs) ** 2
                 bs_sequences = bs_opt * f_bs / 2048
-                lines.append(f"1024,4096,16,12,{lr_opt * f_lr:.6g},{bs_sequences:.6g},{d / (bs_sequences * 2048):.0f},"
-                             f"{loss:.6f},{loss:.6f},run,{d:.6g},{n:.6g},{d / n:.6g}")
+                lines.append(
+                    f"1024,4096,16,12,{lr_opt * f_lr:.6g},{bs_sequences:.6g},{d / (bs_sequences * 2048):.0f},"
+                    f"{loss:.6f},{loss:.6f},run,{d:.6g},{n:.6g},{d / n:.6g}"
+                )
     path = tmp_path / "steplaw.csv"
     path.write_text("\n".join(lines) + "\n")
     assert main(["fit-hyperparams", str(path), "--json"]) == 0

@@ -175,8 +175,10 @@ def test_fit_recovers_the_generating_exponents():
     assert len(fit.residuals) == 9 and fit.residuals.lr_residual_log.abs().max() < 0.05
     # the bare argmin per cell is off-grid and recovers the exponents worse
     bare = fit_hyperparams(runs, optimum="argmin")
-    err = lambda f: sum(abs(f.params[k].value - t) for k, t in  # noqa: E731
-                        [("lr_exponent_n", P), ("lr_exponent_d", Q), ("bs_exponent_d", R)])
+    err = lambda f: sum(
+        abs(f.params[k].value - t)
+        for k, t in [("lr_exponent_n", P), ("lr_exponent_d", Q), ("bs_exponent_d", R)]
+    )
     assert err(fit) < err(bare)
 
 
@@ -244,8 +246,13 @@ def test_summary_is_strict_json(runs):
     summary = fit_hyperparams(runs.drop(columns="planted")).summary()
     back = _strict(json.dumps(summary))
     assert back["usable"] == summary["usable"]
-    assert set(back["params"]) == {"lr_coefficient", "lr_exponent_n", "lr_exponent_d", "bs_coefficient",
-                                   "bs_exponent_d"}
+    assert set(back["params"]) == {
+        "lr_coefficient",
+        "lr_exponent_n",
+        "lr_exponent_d",
+        "bs_coefficient",
+        "bs_exponent_d",
+    }
     for est in back["params"].values():
         assert est["value"] is not None or est["note"]
     if not back["usable"]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 
+from engine.analysis.registry import get_law
 from engine.cost.flops import Architecture
 from engine.cost.hardware import load_catalog
 from engine.cost.inference import default_architecture, estimate, kv_cache_bytes, weight_bytes
+from engine.cost.lifetime import chinchilla_at_loss, lifetime_optimum
 from engine.errors import LawError
 from engine.laws.chinchilla import CHINCHILLA
-from engine.cost.lifetime import chinchilla_at_loss, lifetime_optimum
-from engine.analysis.registry import get_law
 from tests.strategies import log10_inference_tokens, target_losses
 
 H100 = load_catalog()["h100-sxm"]
@@ -20,7 +20,9 @@ SARDANA = CHINCHILLA.with_constants(alpha=0.336, beta=0.283)
 
 
 def test_kv_cache_of_a_grouped_query_model():
-    llama70 = Architecture(n_layers=80, d_model=8192, n_heads=64, n_kv_heads=8, d_ff=28672, gated_mlp=True, seq_len=4096)
+    llama70 = Architecture(
+        n_layers=80, d_model=8192, n_heads=64, n_kv_heads=8, d_ff=28672, gated_mlp=True, seq_len=4096
+    )
     assert kv_cache_bytes(llama70, 4096, 1, "bf16") == 2 * 80 * 8 * 128 * 4096 * 2  # 1.34 GB per sequence
     mha = Architecture(n_layers=80, d_model=8192, n_heads=64, d_ff=28672, seq_len=4096)
     assert kv_cache_bytes(mha, 4096, 1) == 8 * kv_cache_bytes(llama70, 4096, 1)
@@ -49,8 +51,12 @@ def test_default_architecture_has_about_n_parameters():
 
 
 def test_sardana_figure_1():
-    loss = float(SARDANA.constants.E + SARDANA.constants.A * (SARDANA.constants.alpha / SARDANA.constants.beta + 1)
-                 / 13e9 ** SARDANA.constants.alpha)
+    loss = float(
+        SARDANA.constants.E
+        + SARDANA.constants.A
+        * (SARDANA.constants.alpha / SARDANA.constants.beta + 1)
+        / 13e9**SARDANA.constants.alpha
+    )
     assert loss == pytest.approx(2.045282, abs=1e-6)  # the 13B Chinchilla-optimal model's loss
     result = lifetime_optimum(SARDANA, loss, 2e12)
     assert result.n_params == pytest.approx(6.969e9, rel=0.005)
@@ -85,8 +91,11 @@ def test_more_inference_never_gives_a_larger_model(loss, a, b):
     n_low = lifetime_optimum(SARDANA, loss, low).n_params
     n_high = lifetime_optimum(SARDANA, loss, high).n_params
     assert n_high <= n_low * (1 + 1e-9)
-    reached = float(SARDANA.loss(lifetime_optimum(SARDANA, loss, high).n_params,
-                                 lifetime_optimum(SARDANA, loss, high).n_tokens))
+    reached = float(
+        SARDANA.loss(
+            lifetime_optimum(SARDANA, loss, high).n_params, lifetime_optimum(SARDANA, loss, high).n_tokens
+        )
+    )
     assert reached == pytest.approx(loss, abs=1e-9)
 
 

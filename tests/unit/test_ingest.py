@@ -18,37 +18,73 @@ def csv_bytes(text: str) -> bytes:
 
 @pytest.mark.parametrize(
     ("column", "field"),
-    [("N", "n_params"), ("params", "n_params"), ("num_params", "n_params"), ("Model Size", "n_params"),
-     ("model_size", "n_params"), ("PARAMETERS", "n_params"), ("D", "n_tokens"), ("train_tokens", "n_tokens"),
-     ("Training tokens", "n_tokens"), ("C", "flops"), ("Training FLOP", "flops"), ("compute", "flops"),
-     ("val_loss", "loss"), ("eval loss", "loss"), ("final_loss", "loss"), ("Validation Loss", "loss"),
-     ("unique_tokens", "unique_tokens"), ("precision", "precision"), ("num_experts", "n_experts"),
-     ("lr", "learning_rate"), ("peak_lr", "learning_rate"), ("max_lr", "learning_rate"), ("bs", "batch_size"),
-     ("global_batch_size", "batch_size"), ("batch_tokens", "batch_size"), ("warmup", "warmup_steps"),
-     ("warmup_steps", "warmup_steps"), ("schedule", "lr_schedule"), ("scheduler", "lr_schedule"),
-     ("smooth loss", "loss_smoothed"), ("smoothed_loss", "loss_smoothed"), ("loss_smooth", "loss_smoothed"),
-     ("Na", "n_params_active"), ("active_params", "n_params_active"), ("activated_params", "n_params_active"),
-     ("nume", "n_experts"), ("topk", "top_k"), ("exp_name", "model_name"),
-     ("non_embedding_params", "n_params"), ("n_nonembed", "n_params"), ("total_params", "n_params")],
+    [
+        ("N", "n_params"),
+        ("params", "n_params"),
+        ("num_params", "n_params"),
+        ("Model Size", "n_params"),
+        ("model_size", "n_params"),
+        ("PARAMETERS", "n_params"),
+        ("D", "n_tokens"),
+        ("train_tokens", "n_tokens"),
+        ("Training tokens", "n_tokens"),
+        ("C", "flops"),
+        ("Training FLOP", "flops"),
+        ("compute", "flops"),
+        ("val_loss", "loss"),
+        ("eval loss", "loss"),
+        ("final_loss", "loss"),
+        ("Validation Loss", "loss"),
+        ("unique_tokens", "unique_tokens"),
+        ("precision", "precision"),
+        ("num_experts", "n_experts"),
+        ("lr", "learning_rate"),
+        ("peak_lr", "learning_rate"),
+        ("max_lr", "learning_rate"),
+        ("bs", "batch_size"),
+        ("global_batch_size", "batch_size"),
+        ("batch_tokens", "batch_size"),
+        ("warmup", "warmup_steps"),
+        ("warmup_steps", "warmup_steps"),
+        ("schedule", "lr_schedule"),
+        ("scheduler", "lr_schedule"),
+        ("smooth loss", "loss_smoothed"),
+        ("smoothed_loss", "loss_smoothed"),
+        ("loss_smooth", "loss_smoothed"),
+        ("Na", "n_params_active"),
+        ("active_params", "n_params_active"),
+        ("activated_params", "n_params_active"),
+        ("nume", "n_experts"),
+        ("topk", "top_k"),
+        ("exp_name", "model_name"),
+        ("non_embedding_params", "n_params"),
+        ("n_nonembed", "n_params"),
+        ("total_params", "n_params"),
+    ],
 )
 def test_published_and_common_names_are_recognised(column, field):
     assert guess_mapping([column]) == {field: column}
 
 
 def test_suffixes_and_separators():
-    values, bad = parse_quantities(pd.Series(["70M", "1.3B", "1.4T", "2e9", "1,000,000", " 5k ", "3.5", "", "1.2.3", "7X"]))
+    values, bad = parse_quantities(
+        pd.Series(["70M", "1.3B", "1.4T", "2e9", "1,000,000", " 5k ", "3.5", "", "1.2.3", "7X"])
+    )
     assert values[:7].tolist() == pytest.approx([70e6, 1.3e9, 1.4e12, 2e9, 1e6, 5e3, 3.5])
     assert np.isnan(values[7]) and not bad[7]  # empty is missing, not "not a number"
     assert bad[8] and bad[9]
 
 
 def test_two_of_three_suffice_and_the_derived_one_is_marked():
-    report = read_upload(csv_bytes("""
+    report = read_upload(
+        csv_bytes("""
 params,tokens,flops,loss
 1e9,2e10,,2.5
 1e9,,1.2e20,2.6
 ,2e10,1.2e20,2.7
-"""), "s.csv")
+"""),
+        "s.csv",
+    )
     rows = report.accepted.set_index("row")
     assert rows.loc[1, "flops"] == pytest.approx(1.2e20) and rows.loc[1, "derived_field"] == "flops"
     assert rows.loc[2, "n_tokens"] == pytest.approx(2e10) and rows.loc[2, "derived_field"] == "n_tokens"
@@ -56,7 +92,8 @@ params,tokens,flops,loss
 
 
 def test_each_rejection_names_row_column_and_reason():
-    report = read_upload(csv_bytes("""
+    report = read_upload(
+        csv_bytes("""
 Model Size,Training tokens,val_loss
 70M,1.4B,3.5
 abc,1e9,3.0
@@ -66,7 +103,9 @@ abc,1e9,3.0
 1e9,2e10,45
 70M,1.4B,3.5
 100,1e9,3.0
-"""), "s.csv")
+"""),
+        "s.csv",
+    )
     reasons = {e.row: (e.column, e.reason) for e in report.errors}
     assert report.n_accepted == 1 and report.n_rejected == 7
     assert reasons[2] == ("Model Size", "not a number: 'abc'")
@@ -143,11 +182,28 @@ def step_law_dense() -> tuple[bytes, list[dict]]:
             for i, lr in enumerate(LEARNING_RATES):
                 for j, bs in enumerate(BATCH_SIZES):
                     diverged = i >= 8 and j <= 1
-                    loss = DIVERGED_LOSS if diverged else round(base + 0.02 * (i - 4) ** 2 + 0.03 * abs(j - 1.5), 4)
-                    rows.append({"h": h, "ffnh": 4 * h, "numh": h // 64, "numl": numl, "lr": lr, "bs": bs,
-                                 "ti": d // (bs * 2048), "loss": loss, "smooth loss": round(loss + 0.0123, 4),
-                                 "exp_name": f"dense_h{h}_l{numl}_d{tokens_per_param}", "D": d, "N": n,
-                                 "D/N": tokens_per_param})
+                    loss = (
+                        DIVERGED_LOSS
+                        if diverged
+                        else round(base + 0.02 * (i - 4) ** 2 + 0.03 * abs(j - 1.5), 4)
+                    )
+                    rows.append(
+                        {
+                            "h": h,
+                            "ffnh": 4 * h,
+                            "numh": h // 64,
+                            "numl": numl,
+                            "lr": lr,
+                            "bs": bs,
+                            "ti": d // (bs * 2048),
+                            "loss": loss,
+                            "smooth loss": round(loss + 0.0123, 4),
+                            "exp_name": f"dense_h{h}_l{numl}_d{tokens_per_param}",
+                            "D": d,
+                            "N": n,
+                            "D/N": tokens_per_param,
+                        }
+                    )
     lines = [STEP_LAW_HEADER] + [",".join(str(r[c]) for c in STEP_LAW_HEADER.split(",")) for r in rows]
     return ("\n".join(lines) + "\n").encode(), rows
 
@@ -197,8 +253,12 @@ def test_a_step_law_moe_sweep_maps_active_parameters_and_experts():
 
 @pytest.mark.parametrize(
     ("column", "convention", "says"),
-    [("non_embedding_params", "non_embedding", "non-embedding"), ("n_nonembed", "non_embedding", "non-embedding"),
-     ("total_params", "total", "says total"), ("params", "total", "assumed")],
+    [
+        ("non_embedding_params", "non_embedding", "non-embedding"),
+        ("n_nonembed", "non_embedding", "non-embedding"),
+        ("total_params", "total", "says total"),
+        ("params", "total", "assumed"),
+    ],
 )
 def test_the_parameter_convention_is_detected_from_the_header(column, convention, says):
     report = read_upload(f"{column},tokens,loss\n1e9,2e10,2.5\n".encode(), "c.csv")
@@ -210,8 +270,9 @@ def test_the_parameter_convention_can_be_stated():
     data = csv_bytes("active_params,tokens,loss\n2e8,2e10,2.5\n")
     report = read_upload(data, "a.csv", {"n_params": "active_params", "n_tokens": "tokens", "loss": "loss"})
     assert report.convention == "active"
-    report = read_upload(data, "a.csv", {"n_params": "active_params", "n_tokens": "tokens", "loss": "loss"},
-                         convention="total")
+    report = read_upload(
+        data, "a.csv", {"n_params": "active_params", "n_tokens": "tokens", "loss": "loss"}, convention="total"
+    )
     assert report.convention == "total" and report.convention_reason == "as stated for the upload"
     with pytest.raises(IngestError, match="parameter convention"):
         read_upload(data, "a.csv", convention="embedding")
@@ -219,10 +280,12 @@ def test_the_parameter_convention_can_be_stated():
 
 @pytest.mark.parametrize(
     ("column", "sizes", "unit", "says"),
-    [("batch_size_tokens", [256, 512], "tokens", "says tokens"),
-     ("batch_size", [256, 2048], "sequences", "below 100,000"),
-     ("global_batch_size", [524288, 4194304], "tokens", "reach 4,194,304"),
-     ("bs", [1e4, 1e5], "tokens", "reach 100,000")],
+    [
+        ("batch_size_tokens", [256, 512], "tokens", "says tokens"),
+        ("batch_size", [256, 2048], "sequences", "below 100,000"),
+        ("global_batch_size", [524288, 4194304], "tokens", "reach 4,194,304"),
+        ("bs", [1e4, 1e5], "tokens", "reach 100,000"),
+    ],
 )
 def test_the_batch_size_unit_is_detected(column, sizes, unit, says):
     lines = [f"N,D,loss,{column}"] + [f"1e9,2e10,{2.5 + i / 10},{bs}" for i, bs in enumerate(sizes)]
@@ -244,7 +307,8 @@ def test_the_batch_size_unit_can_be_stated_and_is_absent_without_a_batch_size():
 
 
 def test_a_duplicate_repeats_the_whole_configuration():
-    report = read_upload(csv_bytes("""
+    report = read_upload(
+        csv_bytes("""
 N,D,loss,lr,bs,warmup,schedule,smooth loss
 1e9,2e10,2.5,1e-3,256,100,cosine,2.51
 1e9,2e10,2.5,2e-3,256,100,cosine,2.51
@@ -255,17 +319,25 @@ N,D,loss,lr,bs,warmup,schedule,smooth loss
 1e9,2e10,2.5,1e-3,256,100,cosine,2.51
 1e9,2e10,2.5,,256,100,cosine,2.51
 1e9,2e10,2.5,,256,100,cosine,2.51
-"""), "d.csv")
-    assert [(e.row, e.reason) for e in report.errors] == [(7, "duplicate of row 1"), (9, "duplicate of row 8")]
+"""),
+        "d.csv",
+    )
+    assert [(e.row, e.reason) for e in report.errors] == [
+        (7, "duplicate of row 1"),
+        (9, "duplicate of row 8"),
+    ]
 
 
 def test_a_row_repeating_a_rejected_row_is_not_its_duplicate():
-    report = read_upload(csv_bytes("N,D,loss,lr\n1e9,2e10,2.5,-1\n1e9,2e10,2.5,1e-3\n1e9,2e10,2.5,1e-3\n"), "r.csv")
+    report = read_upload(
+        csv_bytes("N,D,loss,lr\n1e9,2e10,2.5,-1\n1e9,2e10,2.5,1e-3\n1e9,2e10,2.5,1e-3\n"), "r.csv"
+    )
     assert [(e.row, e.reason) for e in report.errors] == [(1, "not positive: -1"), (3, "duplicate of row 2")]
 
 
 def test_hyperparameter_checks_name_row_column_and_reason():
-    report = read_upload(csv_bytes("""
+    report = read_upload(
+        csv_bytes("""
 N,D,loss,peak_lr,warmup_steps,experts,topk,smoothed_loss
 1e9,2e10,2.5,1e-3,0,8,2,2.6
 1e9,2e10,2.6,0,0,8,2,2.6
@@ -274,7 +346,9 @@ N,D,loss,peak_lr,warmup_steps,experts,topk,smoothed_loss
 1e9,2e10,2.9,1e-3,0,8.5,2,2.6
 1e9,2e10,3.0,1e-3,0,8,2,45
 1e9,2e10,3.1,50,0,8,2,2.6
-"""), "h.csv")
+"""),
+        "h.csv",
+    )
     reasons = {e.row: (e.column, e.reason) for e in report.errors}
     assert report.accepted["row"].tolist() == [1]
     assert reasons[2] == ("peak_lr", "not positive: 0")
@@ -286,10 +360,17 @@ N,D,loss,peak_lr,warmup_steps,experts,topk,smoothed_loss
 
 
 def test_accepted_has_the_store_columns_with_both_losses_kept():
-    report = read_upload(csv_bytes("N,D,loss,smooth loss,lr,schedule\n1e9,2e10,2.5,2.45,3e-4, cosine \n"), "a.csv")
+    report = read_upload(
+        csv_bytes("N,D,loss,smooth loss,lr,schedule\n1e9,2e10,2.5,2.45,3e-4, cosine \n"), "a.csv"
+    )
     assert tuple(report.accepted.columns) == ACCEPTED_COLUMNS
     run = report.accepted.iloc[0]
-    assert (run["loss"], run["loss_smoothed"], run["learning_rate"], run["lr_schedule"]) == (2.5, 2.45, 3e-4, "cosine")
+    assert (run["loss"], run["loss_smoothed"], run["learning_rate"], run["lr_schedule"]) == (
+        2.5,
+        2.45,
+        3e-4,
+        "cosine",
+    )
     for column in ("learning_rate", "batch_size", "warmup_steps", "loss_smoothed", "n_params_active"):
         assert report.accepted[column].dtype == np.float64
     assert run["n_params_convention"] == "total" and pd.isna(run["batch_size_unit"])

@@ -64,7 +64,11 @@ def test_a_comma_file_never_has_decimal_commas():
 
 def test_the_decimal_mark_can_be_stated():
     data = b"N;D;loss\n1,000;2e10;3\n"  # 1,000 could be 1.0 or 1000: read as a decimal comma
-    assert read_upload(data, "x.csv").errors[0].reason.endswith("implausible (in millions or billions? write 70M or 1.3B): 1")
+    assert (
+        read_upload(data, "x.csv")
+        .errors[0]
+        .reason.endswith("implausible (in millions or billions? write 70M or 1.3B): 1")
+    )
     report = read_upload(data, "x.csv", decimal=".")
     assert values(report, "n_params").tolist() == [1000] and "decimal point" in report.dialect
     with pytest.raises(IngestError, match="decimal mark"):
@@ -94,7 +98,10 @@ def test_ragged_rows_are_named_and_the_good_rows_kept_with_their_numbers():
     report = read_upload(RAGGED, "ragged.csv")
     assert report.n_rows == 6 and report.n_accepted == 4 and report.n_rejected == 2
     assert values(report, "loss").to_dict() == {1: 2.5, 3: 2.7, 5: 2.3, 6: 2.2}
-    assert values(report, "notes")[3] == "quoted, with the delimiter" and values(report, "notes")[5] == "line\nbreak"
+    assert (
+        values(report, "notes")[3] == "quoted, with the delimiter"
+        and values(report, "notes")[5] == "line\nbreak"
+    )
     errors = {e.row: e for e in report.errors}
     assert errors[2].reason == "row has 7 fields; the header has 5" and errors[2].column == "(whole row)"
     assert errors[4].reason == "row has 4 fields; the header has 5" and errors[4].column == "notes"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.errors import LawError
 from engine.analysis.registry import LAWS, get_law
+from engine.errors import LawError
 
 
 def rel(actual: float, expected: float) -> float:

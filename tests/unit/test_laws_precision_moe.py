@@ -7,9 +7,21 @@ import numpy as np
 import pytest
 
 from engine.errors import LawError
-from engine.laws.moe import ABNAR, CLARK, CLARK_DENSE, KRAJEWSKI, KRAJEWSKI_DENSE, LUDZIEJEWSKI, dense_compute_multiplier
+from engine.laws.moe import (
+    ABNAR,
+    CLARK,
+    CLARK_DENSE,
+    KRAJEWSKI,
+    KRAJEWSKI_DENSE,
+    LUDZIEJEWSKI,
+    dense_compute_multiplier,
+)
 from engine.laws.precision import (
-    PRECISION, kbit_weight_bytes, largest_model_that_fits, optimal_qat_fraction, recommend_kbit,
+    PRECISION,
+    kbit_weight_bytes,
+    largest_model_that_fits,
+    optimal_qat_fraction,
+    recommend_kbit,
 )
 
 
@@ -59,8 +71,12 @@ def test_qat_fraction_grows_with_tokens_per_parameter_byte():
 
 
 KRAJEWSKI_TABLE2 = [  # active (12·d²·n_blocks), tokens, G, FLOPs, loss
-    (100e6, 4.37e9, 8, 2.95e18, 3.133), (1e9, 28.94e9, 16, 1.93e20, 2.491), (3e9, 72.90e9, 16, 1.41e21, 2.245),
-    (7e9, 137.60e9, 32, 6.46e21, 2.076), (70e9, 941.07e9, 32, 4.16e23, 1.694), (300e9, 2.96e12, 64, 5.69e24, 1.503),
+    (100e6, 4.37e9, 8, 2.95e18, 3.133),
+    (1e9, 28.94e9, 16, 1.93e20, 2.491),
+    (3e9, 72.90e9, 16, 1.41e21, 2.245),
+    (7e9, 137.60e9, 32, 6.46e21, 2.076),
+    (70e9, 941.07e9, 32, 4.16e23, 1.694),
+    (300e9, 2.96e12, 64, 5.69e24, 1.503),
     (1e12, 7.94e12, 64, 4.97e25, 1.367),
 ]
 
@@ -78,8 +94,11 @@ def test_krajewski_optimal_granularity_never_falls_with_budget():
 
 @pytest.mark.parametrize(
     ("experts", "m", "mu", "n", "nu"),
-    [(1, 30.3640, -0.1817, 53.9838, -0.1965), (8, 21.8330, -0.1676, 119.9126, -0.2338),
-     (32, 16.5424, -0.1557, 234.6726, -0.2652)],
+    [
+        (1, 30.3640, -0.1817, 53.9838, -0.1965),
+        (8, 21.8330, -0.1676, 119.9126, -0.2338),
+        (32, 16.5424, -0.1557, 234.6726, -0.2652),
+    ],
 )
 def test_ludziejewski_table4_from_table3(experts, m, mu, n, nu):
     got = [float(x) for x in LUDZIEJEWSKI.reduced(experts)]
@@ -88,8 +107,13 @@ def test_ludziejewski_table4_from_table3(experts, m, mu, n, nu):
 
 @pytest.mark.parametrize(
     ("flops", "experts", "n_act", "tokens"),
-    [(1e20, 1, 1.7e9, 9.7e9), (1e20, 32, 669e6, 24.9e9), (1e21, 8, 3.79e9, 4.40e10), (1e21, 1, 5.7e9, 29.3e9),
-     (1e22, 16, 13.2e9, 126.5e9)],
+    [
+        (1e20, 1, 1.7e9, 9.7e9),
+        (1e20, 32, 669e6, 24.9e9),
+        (1e21, 8, 3.79e9, 4.40e10),
+        (1e21, 1, 5.7e9, 29.3e9),
+        (1e22, 16, 13.2e9, 126.5e9),
+    ],
 )
 def test_ludziejewski_table1_optima(flops, experts, n_act, tokens):
     alloc = LUDZIEJEWSKI.optimal(flops, experts=experts)
@@ -115,12 +139,22 @@ def test_ludziejewski_memory_limit_lowers_the_best_expert_count():
 # 1e23/80 GB gives 4 (E=8 needs 138 GB), 1e24/640 GB gives 8 (E=16 needs 1.2 TB). No reading of the
 # stated conventions (bytes per value, KV length, embeddings, 100B inference tokens) fixes all three,
 # so they are strict xfails: if the memory model changes so that they pass, the test says so.
-_TABLE_2_MISMATCH = pytest.mark.xfail(strict=True, reason="not reproducible from Table 3 + App. A; see comment")
+_TABLE_2_MISMATCH = pytest.mark.xfail(
+    strict=True, reason="not reproducible from Table 3 + App. A; see comment"
+)
 TABLE_2 = [
-    pytest.param(1e21, 24, 16, marks=_TABLE_2_MISMATCH), (1e21, 80, 32), (1e21, 640, 32),
-    (1e22, 24, 4), (1e22, 80, 16), (1e22, 640, 32),
-    (1e23, 24, 1), pytest.param(1e23, 80, 8, marks=_TABLE_2_MISMATCH), (1e23, 640, 32),
-    (1e24, 24, 1), (1e24, 80, 1), pytest.param(1e24, 640, 16, marks=_TABLE_2_MISMATCH),
+    pytest.param(1e21, 24, 16, marks=_TABLE_2_MISMATCH),
+    (1e21, 80, 32),
+    (1e21, 640, 32),
+    (1e22, 24, 4),
+    (1e22, 80, 16),
+    (1e22, 640, 32),
+    (1e23, 24, 1),
+    pytest.param(1e23, 80, 8, marks=_TABLE_2_MISMATCH),
+    (1e23, 640, 32),
+    (1e24, 24, 1),
+    (1e24, 80, 1),
+    pytest.param(1e24, 640, 16, marks=_TABLE_2_MISMATCH),
 ]
 
 
@@ -143,7 +177,9 @@ def test_clark_has_no_compute_optimum():
         CLARK.optimal(1e21)
 
 
-@pytest.mark.parametrize(("active", "sparsity", "loss"), [(1e9, 0.0, 2.566), (2.5e8, 0.75, 2.628), (1e8, 0.9, 2.702)])
+@pytest.mark.parametrize(
+    ("active", "sparsity", "loss"), [(1e9, 0.0, 2.566), (2.5e8, 0.75, 2.628), (1e8, 0.9, 2.702)]
+)
 def test_abnar_examples(active, sparsity, loss):
     assert float(ABNAR.loss(active, 2e10, sparsity)) == pytest.approx(loss, abs=0.001)
 
@@ -171,8 +207,12 @@ def test_ludziejewski_d_model_solves_the_app_a_parameter_count():
     n_act = np.logspace(6, 14, 2001)
     d = LUDZIEJEWSKI.d_model_for(n_act)
     assert np.allclose(2 * d * 50_257 + 13 * (d / 64) * d**2, n_act, rtol=1e-12)
-    assert float(LUDZIEJEWSKI.d_model_for(2 * 1664 * 50_257 + 13 * 26 * 1664**2)) == pytest.approx(1664, rel=1e-12)
-    assert float(LUDZIEJEWSKI.total_params(2 * 1664 * 50_257 + 13 * 26 * 1664**2, 4)) == pytest.approx(3.0e9, rel=0.02)
+    assert float(LUDZIEJEWSKI.d_model_for(2 * 1664 * 50_257 + 13 * 26 * 1664**2)) == pytest.approx(
+        1664, rel=1e-12
+    )
+    assert float(LUDZIEJEWSKI.total_params(2 * 1664 * 50_257 + 13 * 26 * 1664**2, 4)) == pytest.approx(
+        3.0e9, rel=0.02
+    )
 
 
 def test_ludziejewski_joint_training_and_inference_budget():
@@ -186,16 +226,23 @@ def test_ludziejewski_joint_training_and_inference_budget():
     assert n < float(plain.n_params) and float(served.loss) > float(plain.loss)
     for factor in (0.9, 1.1):  # a least loss along the joint budget
         other = n * factor
-        assert float(LUDZIEJEWSKI.loss(other, LUDZIEJEWSKI.training_tokens(1e22, other, 1e12), 8)) > float(served.loss)
+        assert float(LUDZIEJEWSKI.loss(other, LUDZIEJEWSKI.training_tokens(1e22, other, 1e12), 8)) > float(
+            served.loss
+        )
     # more experts need fewer active parameters, so serving shifts the best count up (Fig. 3c)
-    assert float(LUDZIEJEWSKI.optimal(1e21, memory_bytes=24e9, inference_tokens=1e12).extras["experts"]) >= float(
-        LUDZIEJEWSKI.optimal(1e21, memory_bytes=24e9).extras["experts"])
+    assert float(
+        LUDZIEJEWSKI.optimal(1e21, memory_bytes=24e9, inference_tokens=1e12).extras["experts"]
+    ) >= float(LUDZIEJEWSKI.optimal(1e21, memory_bytes=24e9).extras["experts"])
 
 
 def test_ludziejewski_memory_limit_broadcasts_and_counts_the_kv_cache():
     limits = np.array([10e9, 40e9, 160e9])
     alloc = LUDZIEJEWSKI.optimal(1e23, experts=8, memory_bytes=limits, kv_tokens=32_768)
-    assert alloc.n_params.shape == (3,) and np.all(np.diff(alloc.n_params) > 0) and np.all(np.diff(alloc.loss) < 0)
+    assert (
+        alloc.n_params.shape == (3,)
+        and np.all(np.diff(alloc.n_params) > 0)
+        and np.all(np.diff(alloc.loss) < 0)
+    )
     assert np.all(alloc.extras["memory_bytes"] <= limits * (1 + 1e-9))
     longer = LUDZIEJEWSKI.optimal(1e23, experts=8, memory_bytes=limits, kv_tokens=131_072)
     assert np.all(longer.n_params < alloc.n_params)

@@ -9,9 +9,9 @@ import math
 import pytest
 
 from engine.analysis import plan
+from engine.analysis.registry import get_law
 from engine.cost.carbon import load_grid_intensities
 from engine.cost.hardware import load_catalog
-from engine.analysis.registry import get_law
 
 CATALOG, GRIDS = load_catalog(), load_grid_intensities()
 
@@ -24,7 +24,9 @@ def run(**changes) -> plan.PlanResult:
 def test_budget_mode_recommends_the_law_optimum():
     result = run(log10_flops=23.0)
     expected = get_law("chinchilla-epoch").optimal(1e23).scalar()
-    assert result.n_params == pytest.approx(expected["n_params"]) and result.loss == pytest.approx(expected["loss"])
+    assert result.n_params == pytest.approx(expected["n_params"]) and result.loss == pytest.approx(
+        expected["loss"]
+    )
     h100 = CATALOG["h100-sxm"]
     assert result.train.device_hours == pytest.approx(1e23 / (989.4e12 * 0.4) / 3600)
     assert result.train.cost_usd == pytest.approx(result.train.device_hours * 2.0)
@@ -46,7 +48,11 @@ def test_region_changes_carbon_and_nothing_else():
     assert fr.train.co2_kg < us.train.co2_kg / 5
     same = ("flops", "n_params", "n_tokens", "loss")
     assert all(getattr(us, f) == getattr(fr, f) for f in same)
-    assert (us.train.energy_kwh, us.train.cost_usd, us.total_cost_usd) == (fr.train.energy_kwh, fr.train.cost_usd, fr.total_cost_usd)
+    assert (us.train.energy_kwh, us.train.cost_usd, us.total_cost_usd) == (
+        fr.train.energy_kwh,
+        fr.train.cost_usd,
+        fr.total_cost_usd,
+    )
 
 
 def test_a_million_candidates_over_size_tokens_precision_and_experts():
@@ -62,22 +68,40 @@ def test_a_million_candidates_over_size_tokens_precision_and_experts():
     assert memory_front["serve_bits"].nunique() > 1 and memory_front["experts"].nunique() > 1
     # the dimensions act as their laws say
     # a model inside the joint law's fitted range: ~1B active parameters on ~20 tokens per parameter
-    pick = ((frame.n_params / 1e9).map(abs).sub(1).abs() + (frame.n_tokens / frame.n_params / 20 - 1).abs()).idxmin()
+    pick = (
+        (frame.n_params / 1e9).map(abs).sub(1).abs() + (frame.n_tokens / frame.n_params / 20 - 1).abs()
+    ).idxmin()
     one = frame[(frame.n_params == frame.n_params[pick]) & (frame.n_tokens == frame.n_tokens[pick])]
     dense16 = one[(one.experts == 1) & (one.serve_bits == 16)].iloc[0]
-    assert (one[one.experts == 8].memory_gb.max() > one[one.experts == 1].memory_gb.max())
+    assert one[one.experts == 8].memory_gb.max() > one[one.experts == 1].memory_gb.max()
     assert one[(one.experts == 1) & (one.serve_bits == 4)].loss.iloc[0] > dense16.loss  # PTQ damage
     assert one[(one.experts == 8) & (one.serve_bits == 16)].loss.iloc[0] < dense16.loss  # MoE gain
 
 
 def test_candidates_within_a_budget_and_a_memory_limit():
     inputs = dataclasses.replace(plan.PlanInputs(), memory_limit_gb=40.0)
-    frame = plan.candidates(inputs, get_law(inputs.plan_law), CATALOG[inputs.hardware], GRIDS[inputs.region],
-                            budget=1e22, objectives=("memory_gb",))
-    assert (frame.flops <= 1e22 * (1 + 1e-9)).all() and (frame.memory_gb <= 40.0).all() and len(frame) > 100_000
-    view = plan.front_view(inputs, get_law(inputs.plan_law), CATALOG[inputs.hardware], GRIDS[inputs.region],
-                           "memory_gb", budget=1e22)
-    assert view.count == len(frame) and view.frame["pareto_memory_gb"].sum() == frame["pareto_memory_gb"].sum()
+    frame = plan.candidates(
+        inputs,
+        get_law(inputs.plan_law),
+        CATALOG[inputs.hardware],
+        GRIDS[inputs.region],
+        budget=1e22,
+        objectives=("memory_gb",),
+    )
+    assert (
+        (frame.flops <= 1e22 * (1 + 1e-9)).all() and (frame.memory_gb <= 40.0).all() and len(frame) > 100_000
+    )
+    view = plan.front_view(
+        inputs,
+        get_law(inputs.plan_law),
+        CATALOG[inputs.hardware],
+        GRIDS[inputs.region],
+        "memory_gb",
+        budget=1e22,
+    )
+    assert (
+        view.count == len(frame) and view.frame["pareto_memory_gb"].sum() == frame["pareto_memory_gb"].sum()
+    )
     # the window frames the front; the background is thinned to at most one candidate per cell
     front = frame[frame["pareto_memory_gb"]]
     assert view.x_range[0] < front["memory_gb"].min() and view.x_range[1] > front["memory_gb"].max()
@@ -92,16 +116,29 @@ def test_the_reduced_front_is_the_front_of_all_candidates(memory_limit_gb):
     from engine.analysis.pareto import pareto_mask
 
     inputs = dataclasses.replace(plan.PlanInputs(), memory_limit_gb=memory_limit_gb)
-    frame = plan.candidates(inputs, get_law(inputs.plan_law), CATALOG[inputs.hardware], GRIDS[inputs.region],
-                            n_sizes=60, n_ratios=40, budget=1e22)
+    frame = plan.candidates(
+        inputs,
+        get_law(inputs.plan_law),
+        CATALOG[inputs.hardware],
+        GRIDS[inputs.region],
+        n_sizes=60,
+        n_ratios=40,
+        budget=1e22,
+    )
     for objective in plan.OBJECTIVES:
         expected = pareto_mask(frame[["loss", objective]].to_numpy())
         assert (frame[f"pareto_{objective}"].to_numpy() == expected).all(), objective
 
 
 def test_export_parses_back_to_the_same_inputs():
-    inputs = dataclasses.replace(plan.PlanInputs(), log10_flops=24.3, region="France", use_custom_grid=True,
-                                 custom_grid=12.5, inference_tokens=3e12)
+    inputs = dataclasses.replace(
+        plan.PlanInputs(),
+        log10_flops=24.3,
+        region="France",
+        use_custom_grid=True,
+        custom_grid=12.5,
+        inference_tokens=3e12,
+    )
     result = plan.evaluate(inputs, get_law(inputs.plan_law), CATALOG[inputs.hardware], GRIDS)
     text = plan.export_json(result, get_law(inputs.plan_law), CATALOG[inputs.hardware])
     assert plan.import_json(text) == inputs
@@ -112,8 +149,15 @@ def test_export_parses_back_to_the_same_inputs():
 
 def test_a_scenario_exported_by_the_first_schema_opens_in_engine_units():
     # flopwise.plan/1 held the page's words and units: "Target loss", 2.5 trillion tokens, front "memory"
-    old = {"schema": "flopwise.plan/1", "inputs": {"plan_mode": "Target loss", "target_loss": 2.1,
-                                                   "inference_tokens_t": 2.5, "plan_front": "memory"}}
+    old = {
+        "schema": "flopwise.plan/1",
+        "inputs": {
+            "plan_mode": "Target loss",
+            "target_loss": 2.1,
+            "inference_tokens_t": 2.5,
+            "plan_front": "memory",
+        },
+    }
     inputs = plan.import_json(json.dumps(old))
     assert inputs.plan_mode is plan.PlanMode.TARGET_LOSS and inputs.target_loss == 2.1
     assert inputs.inference_tokens == 2.5e12 and inputs.front_objective == "memory_gb"
@@ -148,24 +192,32 @@ def test_a_candidate_travels_in_one_url_word_and_bad_words_are_refused():
     b = plan.Candidate(7.05e10, 1.41e12, 8, 4.0)
     assert b.to_param() == "7.05e10_1.41e12_8_4"  # no "+": it reads as a space in a query string
     assert plan.Candidate.from_param(b.to_param()) == b
-    for word, reason in (("abc", "four numbers"), ("1e9_2e10_3_16", "experts must be one of"),
-                         ("1e9_2e10_1_5", "serving bits must be one of"), ("-1e9_2e10_1_16", "n_params must be a positive"),
-                         ("1e9_x_1_16", "four numbers")):
+    for word, reason in (
+        ("abc", "four numbers"),
+        ("1e9_2e10_3_16", "experts must be one of"),
+        ("1e9_2e10_1_5", "serving bits must be one of"),
+        ("-1e9_2e10_1_16", "n_params must be a positive"),
+        ("1e9_x_1_16", "four numbers"),
+    ):
         with pytest.raises(ValueError, match=reason):
             plan.Candidate.from_param(word)
 
 
 def test_scenario_b_is_the_candidate_it_names():
     a = run(log10_flops=23.0)
-    b = plan.evaluate_candidate(a, plan.Candidate(1e10, 5e11), get_law("chinchilla-epoch"), CATALOG["h100-sxm"], GRIDS)
+    b = plan.evaluate_candidate(
+        a, plan.Candidate(1e10, 5e11), get_law("chinchilla-epoch"), CATALOG["h100-sxm"], GRIDS
+    )
     assert b.flops == pytest.approx(6 * 1e10 * 5e11)
     assert b.loss == pytest.approx(epoch_loss(1e10, 5e11), abs=1e-9)  # dense 16-bit: the law itself
     assert b.train.device_hours == pytest.approx(6 * 1e10 * 5e11 / (989.4e12 * 0.4) / 3600)
-    moe = plan.evaluate_candidate(a, plan.Candidate(1e10, 5e11, 8, 4.0), get_law("chinchilla-epoch"),
-                                  CATALOG["h100-sxm"], GRIDS)
+    moe = plan.evaluate_candidate(
+        a, plan.Candidate(1e10, 5e11, 8, 4.0), get_law("chinchilla-epoch"), CATALOG["h100-sxm"], GRIDS
+    )
     # 8 experts keep more weights (N_total > N_active) even at 4 bits, and the memory is theirs
     assert moe.point["total_params"] > 3e10 and moe.point["memory_gb"] == pytest.approx(
-        moe.point["total_params"] * (4 + 16 / 64) / 8 / 1e9, rel=1e-6)
+        moe.point["total_params"] * (4 + 16 / 64) / 8 / 1e9, rel=1e-6
+    )
     assert moe.inference.weight_bytes == pytest.approx(moe.point["total_params"] * 4 / 8)
     # a decode step at batch 1 reads the routed experts' weights: 1e10 × 4 bits, a quarter of the
     # dense 16-bit model's bytes (both add the same KV cache), over 3.35 TB/s
@@ -193,9 +245,18 @@ def test_front_gap_says_how_far_a_point_lies_above_a_front():
 def test_gpt3_footprint_from_the_plan_inputs():
     # Patterson et al. 2021, Table 4: GPT-3 on 10,000 V100s, 3.14e23 FLOPs, 330 W measured average
     # power, PUE 1.1, 429 gCO2e/kWh: 1,287 MWh and 552 tCO2e
-    result = run(log10_flops=math.log10(3.14e23), hardware="v100-sxm2", train_dtype="fp16", n_devices=10_000,
-                 mfu_train=0.197, power_w=330.0, pue=1.1, use_custom_grid=True, custom_grid=429.0,
-                 inference_tokens=0.0)
+    result = run(
+        log10_flops=math.log10(3.14e23),
+        hardware="v100-sxm2",
+        train_dtype="fp16",
+        n_devices=10_000,
+        mfu_train=0.197,
+        power_w=330.0,
+        pue=1.1,
+        use_custom_grid=True,
+        custom_grid=429.0,
+        inference_tokens=0.0,
+    )
     assert result.train.energy_kwh / 1000 == pytest.approx(1287, rel=0.02)
     assert result.train.co2_kg / 1000 == pytest.approx(552, rel=0.02)
     assert result.train.wall_days == pytest.approx(14.8, rel=0.02)  # 3.14e23 / (1e4 × 125e12 × 0.197) / 86400

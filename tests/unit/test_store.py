@@ -9,8 +9,16 @@ import pandas as pd
 import pytest
 
 from engine.data import published
+from engine.data.store import (
+    DB_ENV_VAR,
+    DEFAULT_DB_PATH,
+    default_db_path,
+    load_published,
+    open_store,
+    query_runs,
+    run_counts,
+)
 from engine.paths import DATASETS_DIR
-from engine.data.store import DB_ENV_VAR, DEFAULT_DB_PATH, default_db_path, load_published, open_store, query_runs, run_counts
 
 EXPECTED = {"hoffmann2022": 234, "muennighoff2023": 296, "gadre2024": 104, "epoch2025": 924}
 
@@ -50,7 +58,9 @@ def test_every_run_carries_source_licence_and_citation(store):
 
 def test_original_bytes_are_kept(store):
     con = store.cursor()
-    data = con.execute("SELECT original_bytes FROM uploads WHERE upload_id = 'published:gadre2024'").fetchone()[0]
+    data = con.execute(
+        "SELECT original_bytes FROM uploads WHERE upload_id = 'published:gadre2024'"
+    ).fetchone()[0]
     assert data == (DATASETS_DIR / "gadre2024_overtraining_runs.csv").read_bytes()
 
 
@@ -79,7 +89,9 @@ def test_check_constraints_refuse_non_positive_values(store):
     with pytest.raises(duckdb.ConstraintException):
         con.execute("INSERT INTO runs (run_id, upload_id, source, n_params) VALUES ('x', 'u', 's', -1)")
     with pytest.raises(duckdb.ConstraintException):
-        con.execute("INSERT INTO runs (run_id, upload_id, source, loss) VALUES ('y', 'u', 's', 'NaN'::DOUBLE)")
+        con.execute(
+            "INSERT INTO runs (run_id, upload_id, source, loss) VALUES ('y', 'u', 's', 'NaN'::DOUBLE)"
+        )
 
 
 def test_database_path_default_and_override(monkeypatch, tmp_path):

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from engine.paths import REPO_ROOT
 from engine.data.store import open_store, run_counts
+from engine.paths import REPO_ROOT
 
 ROWS = 2000
 
@@ -28,8 +28,14 @@ def sweep(path, seed: int) -> None:
 
 
 def cli(*args: str, env: dict | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "engine", *args], cwd=REPO_ROOT, env={**os.environ, **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "engine", *args],
+        cwd=REPO_ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def hold_lock(db, seconds: float) -> subprocess.Popen:

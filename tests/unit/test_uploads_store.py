@@ -14,8 +14,17 @@ import duckdb
 import pytest
 
 from engine.data.ingest import IngestError, read_upload
+from engine.data.store import (
+    Store,
+    delete_upload,
+    list_uploads,
+    migrate,
+    open_store,
+    query_runs,
+    store_upload,
+    upload_bytes,
+)
 from engine.paths import REPO_ROOT
-from engine.data.store import Store, delete_upload, list_uploads, migrate, open_store, query_runs, store_upload, upload_bytes
 
 SWEEP = b"params,tokens,loss\n70M,1.4B,3.5\n1.3B,26B,2.9\nbad,1,2\n"
 
@@ -57,7 +66,10 @@ def test_a_file_with_no_usable_rows_stores_nothing(store):
 
 
 def sweep_file(thread: int, index: int) -> bytes:
-    rows = "".join(f"{(thread * 100 + index + 1) * 1e6:.0f},{(r + 1) * 1e9:.0f},{2 + r / 10 + index / 1e4}\n" for r in range(5))
+    rows = "".join(
+        f"{(thread * 100 + index + 1) * 1e6:.0f},{(r + 1) * 1e9:.0f},{2 + r / 10 + index / 1e4}\n"
+        for r in range(5)
+    )
     return ("params,tokens,loss\n" + rows).encode()
 
 
@@ -73,7 +85,7 @@ def test_eight_threads_fifty_files_each_every_row_stored_once(store):
                 store_upload(con, read_upload(data, f"t{t}-{i}.csv"), data)
                 if i % 10 == 0:  # the same bytes again from this thread: recognised, nothing added
                     store_upload(con, read_upload(data, "again.csv"), data)
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(t,)) for t in range(8)]
@@ -111,8 +123,13 @@ def _write(db, big, stderr, kill_after: float | None) -> tuple[str, float, int, 
     """Run the writer; kill it kill_after seconds after it says "writing" (None: let it finish).
     Returns (phase, seconds from "writing" to the kill or to "done", uploads, runs) where phase is
     "mid-write" (killed after "writing", before "done"), "after" (killed after "done") or "finished"."""
-    proc = subprocess.Popen([sys.executable, "-c", INGEST_SCRIPT, str(db), str(big)], cwd=REPO_ROOT,
-                            stdout=subprocess.PIPE, stderr=stderr, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", INGEST_SCRIPT, str(db), str(big)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+    )
     try:
         assert proc.stdout.readline().strip() == "writing", f"the writer failed before writing: {stderr.name}"
         start = time.monotonic()
