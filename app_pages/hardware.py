@@ -152,8 +152,8 @@ def benchmark_section(all_devices: dict, past: list[dict]) -> None:
     st.subheader("Measure this machine")
     st.caption(
         "Matrix-multiply throughput per data type (each product checked against a float64 reference), memory "
-        "bandwidth past the caches, host-device transfers and power where a GPU reports it. Uses at most half "
-        "of the free memory. Quick: under 30 s; full: under 5 minutes."
+        "bandwidth past the caches, host-device transfers and power where a GPU reports it. Uses at most "
+        "half of the free memory. Quick: under 30 s; full: under 5 minutes."
     )
     has_gpu = microbench.torch_cuda() is not None
     c1, c2, c3 = st.columns(3)
@@ -252,8 +252,8 @@ def benchmark_section(all_devices: dict, past: list[dict]) -> None:
             st.markdown(f"- {row['words']}")
     else:
         st.caption(
-            "No catalog entry matches this processor, so no achieved fraction of a catalog peak; add your own "
-            "device above to compare, or use the measured figures directly on the Plan page."
+            "No catalog entry matches this processor, so no achieved fraction of a catalog peak; "
+            "add your own device above to compare, or use the measured figures directly on the Plan page."
         )
     measured_dtypes = sorted({r["dtype"] for r in result["gemm"]})
     dtype = st.selectbox("Roofline data type", measured_dtypes, key="bench_dtype")

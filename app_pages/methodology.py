@@ -43,8 +43,8 @@ def listing(sections: list) -> None:
             live=True,
             bind="query-params",
             placeholder="A law, author, symbol or word: Kaplan, KV cache, not verified",
-            help="Looks through titles, formulas, constants, inputs, conventions, valid ranges, assumptions and "
-            "sources, ignoring case; every word must occur.",
+            help="Looks through titles, formulas, constants, inputs, conventions, valid ranges, "
+            "assumptions and sources, ignoring case; every word must occur.",
         )
         or ""
     )

@@ -67,8 +67,8 @@ def budget_and_memory() -> None:
     )
     inference_tokens = link.select_slider(
         c[1],
-        f"Tokens served over the model's life (their {INFERENCE_FLOPS_PER_PARAM_TOKEN:g}·N_act FLOPs each come out "
-        "of the budget)",
+        f"Tokens served over the model's life (their {INFERENCE_FLOPS_PER_PARAM_TOKEN:g}·N_act FLOPs each "
+        "come out of the budget)",
         INFERENCE_TOKENS,
         value=0.0,
         format_func=lambda t: fmt.count(t) if t else "none",
@@ -76,7 +76,7 @@ def budget_and_memory() -> None:
     )
     flops = 10.0**log10_flops
     link.show()
-    serving = dict(kv_tokens=int(kv_tokens), inference_tokens=float(inference_tokens))
+    serving = {"kv_tokens": int(kv_tokens), "inference_tokens": float(inference_tokens)}
 
     compare = precision_moe.dense_vs_moe(LUDZIEJEWSKI, flops, int(experts), memory_gb * 1e9, **serving)
     dense, sparse = compare.iloc[0], compare.iloc[-1]
@@ -112,8 +112,8 @@ def budget_and_memory() -> None:
     if int(experts) > 1 and np.isfinite(compare["loss"]).all():
         verdict = "beats" if sparse["loss"] < dense["loss"] else "does not beat"
         st.markdown(
-            f"At {fmt.flops(flops)} and {memory_gb} GB, the {int(experts)}-expert model **{verdict}** the dense one "
-            f"(loss {sparse['loss']:.4f} against {dense['loss']:.4f})."
+            f"At {fmt.flops(flops)} and {memory_gb} GB, the {int(experts)}-expert model **{verdict}** the "
+            f"dense one (loss {sparse['loss']:.4f} against {dense['loss']:.4f})."
         )
 
     curves = memory_curves(LUDZIEJEWSKI, flops, **serving)
@@ -135,8 +135,8 @@ def budget_and_memory() -> None:
         key="memory_chart",
     )
     st.caption(
-        "With little memory, more experts leave fewer active parameters and lose; with enough memory they win at "
-        "equal compute."
+        "With little memory, more experts leave fewer active parameters and lose; with enough memory they "
+        "win at equal compute."
     )
 
 
@@ -197,7 +197,8 @@ st.plotly_chart(
         y_label="Dense compute needed ÷ MoE compute (×)",
         x_format=fmt.sci,
         y_format=lambda v: f"{v:.1f}×",
-        title="Compute a dense model needs to match a compute-optimal fine-grained MoE (Krajewski, MoE and dense fits)",
+        title="Compute a dense model needs to match a compute-optimal fine-grained MoE "
+        "(Krajewski, MoE and dense fits)",
         mode="lines+markers",
     ),
     key="multiplier_chart",

@@ -162,7 +162,7 @@ def scenario_inputs(link: LinkCheck, all_laws: dict, all_devices: dict, version:
         hw[0], "Hardware", hw_ids, index=hw_ids.index(DEFAULTS.hardware), key="hardware"
     )
     hw[0].caption(fmt.plain(all_devices[values["hardware"]].name))
-    hw[0].page_link("app_pages/hardware.py", label="Not listed? Add your own device", icon="➕")
+    hw[0].page_link("app_pages/hardware.py", label="Not listed? Add your own device", icon=":material/add:")
     stored = measurements(version)
     values["use_measured"] = hw[0].toggle(
         "Use measured",
@@ -394,8 +394,8 @@ def headline(result: plan.PlanResult, device, law, samples=None) -> None:
     if result.total_co2_kg is not None:
         parts = [f"{fmt.sig(n)} {e.label}" for n, e in carbon.equivalents(result.total_co2_kg)]
         st.caption(
-            f"Lifetime (training + serving) {fmt.sig(result.total_co2_kg / 1000)} tCO2e ≈ {'; or '.join(parts)} "
-            f"({carbon.EQUIVALENTS[0].source})."
+            f"Lifetime (training + serving) {fmt.sig(result.total_co2_kg / 1000)} tCO2e ≈ "
+            f"{'; or '.join(parts)} ({carbon.EQUIVALENTS[0].source})."
         )
 
 
@@ -447,7 +447,8 @@ def serving_section(result: plan.PlanResult, device, law) -> None:
         st.markdown(
             f"**Inference-aware alternative** (Sardana et al. 2024, cost version) for the same loss: "
             f"{fmt.count(lt.n_params, 'params')} on {fmt.count(lt.n_tokens, 'tokens')} — "
-            f"{lt.n_params / result.n_params:.0%} of the parameters, {lt.n_tokens / result.n_tokens:.2f}× the tokens."
+            f"{lt.n_params / result.n_params:.0%} of the parameters, "
+            f"{lt.n_tokens / result.n_tokens:.2f}× the tokens."
         )
         explain(
             "How the inference-aware alternative is computed",
@@ -455,8 +456,12 @@ def serving_section(result: plan.PlanResult, device, law) -> None:
             values={
                 "ℓ": f"{lt.loss:.4f}",
                 "E, A, B, α, β": ", ".join(fmt.constant(v) for v in law.parameters.values()),
-                "D_in, D_out": f"{fmt.count(prompt, 'tokens')}, {fmt.count(inputs.inference_tokens - prompt, 'tokens')}",
-                "MFU_tr, MFU_prefill, MFU_decode": f"{inputs.mfu_train:g}, {inputs.mfu_prefill:g}, {inputs.mfu_decode:g}",
+                "D_in, D_out": (
+                    f"{fmt.count(prompt, 'tokens')}, {fmt.count(inputs.inference_tokens - prompt, 'tokens')}"
+                ),
+                "MFU_tr, MFU_prefill, MFU_decode": (
+                    f"{inputs.mfu_train:g}, {inputs.mfu_prefill:g}, {inputs.mfu_decode:g}"
+                ),
                 "c": "the same for training and serving here: it cancels from w",
                 "w": fmt.count(lt.inference_weight, "tokens"),
             },
@@ -537,9 +542,10 @@ def fronts_section(
         f"Searched {view.count:,} candidates: active parameters × tokens"
         + (f" within {fmt.flops(budget)}" if budget else "")
         + f" × serving precision ({', '.join(f'{b:g}' for b in plan.SERVING_BITS)} bits) × experts "
-        f"({', '.join(str(e) for e in plan.EXPERTS)}). The {len(front):,} on the front, by precision and by experts: "
-        f"{mix}. Laws behind every point: {fmt.plain(laws)}. The PTQ and MoE terms are differences transferred "
-        "across data sets, an approximation. Click a point to compare it as scenario B."
+        f"({', '.join(str(e) for e in plan.EXPERTS)}). The {len(front):,} on the front, "
+        f"by precision and by experts: {mix}. Laws behind every point: {fmt.plain(laws)}. "
+        "The PTQ and MoE terms are differences transferred across data sets, an approximation. "
+        "Click a point to compare it as scenario B."
     )
     chosen = {"A": (result.point[objective], result.point["loss"])}
     if alt is not None:
@@ -554,11 +560,13 @@ def fronts_section(
     if gap is not None:
         row = gap["row"]
         st.caption(
-            f"A lies {gap['gap']:.4f} nats/token above the front: at no more {FRONT_WORDS[objective]} than A, "
+            f"A lies {gap['gap']:.4f} nats/token above the front: at no more "
+            f"{FRONT_WORDS[objective]} than A, "
             f"{fmt.count(row['n_params'])} active parameters on {fmt.count(row['n_tokens'])} tokens, "
-            f"{fmt.configuration(row['experts'], row['serve_bits'])}, reach {row['loss']:.4f}. A is the law's "
-            "compute-optimal dense 16-bit model; the front also searches experts and serving precision and may "
-            "spend less than the whole budget."
+            f"{fmt.configuration(row['experts'], row['serve_bits'])}, reach {row['loss']:.4f}. "
+            "A is the law's "
+            "compute-optimal dense 16-bit model; the front also searches experts and serving precision "
+            "and may spend less than the whole budget."
         )
     if note := st.session_state.get("plan_b_note"):
         st.info(note)

@@ -91,7 +91,8 @@ def budget_and_bits(law) -> None:
     m[2].metric(
         "Weights served (GB)",
         fmt.sig(scenario["memory_gb"]),
-        help=f"{bits_post} bits per weight plus a {SCALE_BITS:g}-bit constant per block of {DEFAULT_BLOCK_SIZE} "
+        help=f"{bits_post} bits per weight plus a {SCALE_BITS:g}-bit constant per "
+        f"block of {DEFAULT_BLOCK_SIZE} "
         "(Dettmers & Zettlemoyer): see how the weight memory is computed, below.",
     )
     m = st.columns(3)
@@ -166,8 +167,8 @@ def budget_and_bits(law) -> None:
         key="ptq_chart",
     )
     st.caption(
-        f"Past the critical data size D_crit = {fmt.count(d_crit, 'tokens')} ({fmt.short(d_crit / n)} tokens per "
-        f"parameter) more pretraining raises the loss after {bits_post}-bit quantization."
+        f"Past the critical data size D_crit = {fmt.count(d_crit, 'tokens')} ({fmt.short(d_crit / n)} "
+        f"tokens per parameter) more pretraining raises the loss after {bits_post}-bit quantization."
     )
 
     cands = memory_candidates(law, flops, scenario["train_bits"])

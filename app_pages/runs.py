@@ -124,11 +124,11 @@ def everything(version: tuple, selection: RunFilter) -> pd.DataFrame:
 def file_section() -> None:
     st.subheader("1 · Upload a sweep")
     st.caption(
-        "CSV (comma, semicolon or tab; UTF-8 or UTF-16, decimal points or commas) or Parquet, one row per training "
-        "run. Recognised columns include params / model_size / N, tokens / D, flops / compute / C, loss / val_loss, "
-        "smoothed loss, unique_tokens, lr, batch size, warm-up, experts, active params; values may be written 70M, "
-        "1.3B, 1.4T or 2e9. Any two of parameters, tokens and compute suffice (C = 6ND gives the third). A row "
-        "that cannot be used is named with its reason; the others are kept."
+        "CSV (comma, semicolon or tab; UTF-8 or UTF-16, decimal points or commas) or Parquet, one row per "
+        "training run. Recognised columns include params / model_size / N, tokens / D, flops / compute / C, "
+        "loss / val_loss, smoothed loss, unique_tokens, lr, batch size, warm-up, experts, active params; "
+        "values may be written 70M, 1.3B, 1.4T or 2e9. Any two of parameters, tokens and compute suffice "
+        "(C = 6ND gives the third). A row that cannot be used is named with its reason; the others are kept."
     )
     files = st.file_uploader(
         "Sweep files", type=["csv", "parquet", "tsv", "txt"], accept_multiple_files=True, key="uploads"
@@ -366,12 +366,12 @@ def fit_inputs(selected: pd.DataFrame, chosen: dict) -> tuple[pd.DataFrame, str,
     several = chosen["cells_with_several_runs"]
     if several:
         best_only = st.checkbox(
-            f"Fit the best run of each (N, D) cell ({several:,} cells hold several runs, e.g. a learning-rate or "
-            "batch-size sweep)",
+            f"Fit the best run of each (N, D) cell ({several:,} cells hold several runs, e.g. a "
+            "learning-rate or batch-size sweep)",
             value=chosen["has_hyperparameters"],
             key="fit_best_per_cell",
-            help="The least-loss run of each cell, over its other hyperparameters; the rest are not independent "
-            "samples of L(N, D).",
+            help="The least-loss run of each cell, over its other hyperparameters; the rest are "
+            "not independent samples of L(N, D).",
         )
     runs = (
         runs_lib.best_run_per_cell(selected, loss_column)
@@ -536,7 +536,7 @@ def comparison_section(before, result) -> None:
     """How the estimates moved with the last refit."""
     moved = fit_guidance.compare_fits(before, result)
     moved["constant"] = moved["constant"].map(lambda c: CONSTANT_NAMES.get(c, c))
-    four = lambda v: f"{v:.4g}"  # noqa: E731
+    four = lambda v: f"{v:.4g}"
     st.markdown(f"**How the estimates moved** ({before.n_points:,} runs → {result.n_points:,})")
     columns = {
         "constant": ("Constant", None),
@@ -570,7 +570,7 @@ def show_fit(result, runs: pd.DataFrame, before, selection: dict) -> None:
         table["Std. error"] = [result.stderr[p] for p in PARAM_NAMES]
         table["95% low"] = [result.ci95[p][0] for p in PARAM_NAMES]
         table["95% high"] = [result.ci95[p][1] for p in PARAM_NAMES]
-    four = lambda v: f"{v:.4g}"  # noqa: E731
+    four = lambda v: f"{v:.4g}"
     st.dataframe(
         readable(table, {c: (c, None if c == "Constant" else four) for c in table}),
         hide_index=True,
@@ -738,7 +738,7 @@ def hyperparams_section(selected: pd.DataFrame) -> None:
         }
         for name, est in fit.params.items()
     ]
-    four = lambda v: f"{v:.4g}"  # noqa: E731
+    four = lambda v: f"{v:.4g}"
     st.dataframe(
         readable(
             pd.DataFrame(rows),

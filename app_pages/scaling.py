@@ -218,7 +218,8 @@ def results(mode: str, laws: list[Law], inputs: dict, fits: dict) -> None:
             key="isoflop_chart",
         )
         st.caption(
-            "Each curve holds compute fixed (D = C/6N) at 1/100× to 100× your budget; diamonds mark the optima."
+            "Each curve holds compute fixed (D = C/6N) at 1/100× to 100× your budget; "
+            "diamonds mark the optima."
         )
 
     if box := lazy_expander("Table of these numbers", key="scaling_table_shown"):
@@ -243,7 +244,8 @@ mode = link.radio(
     "Question",
     [BUDGET, TARGET],
     key="mode",
-    help="Budget: the optimal model for a compute budget. Target loss: the least compute that reaches a loss.",
+    help="Budget: the optimal model for a compute budget. "
+    "Target loss: the least compute that reaches a loss.",
 )
 selected_ids = controls[1].multiselect(
     "Laws",

@@ -42,9 +42,9 @@ subtracted, so each figure is from the input (or page.goto) until the page stopp
 Run: .venv/bin/python bench/bench_browser.py [--repo PATH] [--repeats N] [--pages plan,scaling,...]
 [--json] [--payload]; parts for --pages: plan, plan-hardware, scaling, precision, moe, runs,
 hardware, pareto, sessions, floor (default all; first visits are measured for the pages among them).
-A full run takes about 10 minutes on 2 cores (12 with other work running). Prints figures; not pass/fail. On a busy 2-core
-machine absolute figures swing by 2x (shared/reference/browser_timing.md): compare runs made
-back to back.
+A full run takes about 10 minutes on 2 cores (12 with other work running). Prints figures; not
+pass/fail. On a busy 2-core machine absolute figures swing by 2x (shared/reference/browser_timing.md):
+compare runs made back to back.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.browser import harness as h  # noqa: E402
+from tests.browser import harness as h
 
 VIEWPORT = {"width": 1400, "height": 1000}
 READY = 'h1, [data-testid="stException"]'  # a page is up when its title (or an exception) is drawn
@@ -234,7 +234,7 @@ def timeline(infos: list[dict]) -> dict:
     seen = [x for x in infos if x["run_start_ms"] is not None and x["run_end_ms"] is not None]
     if not seen:
         return {}
-    med = lambda f: statistics.median(f(x) for x in seen)  # noqa: E731
+    med = lambda f: statistics.median(f(x) for x in seen)
     return {
         "action_ms": med(lambda x: x["action_ms"]),
         "start_ms": med(lambda x: x["run_start_ms"]),
@@ -437,7 +437,8 @@ def main() -> None:
     visit = [
         name
         for name in URL_PATHS
-        if (name != "floor" and name in parts) or (name == "plan" and {"plan-hardware", "pareto"} & set(parts))
+        if (name != "floor" and name in parts)
+        or (name == "plan" and {"plan-hardware", "pareto"} & set(parts))
     ]
 
     from playwright.sync_api import sync_playwright
@@ -463,7 +464,8 @@ def main() -> None:
                         + (
                             f"crashed: {r['crashed']}"
                             if "crashed" in r
-                            else f"median {r['median_ms']:6.0f} ms (min {r['min_ms']:.0f}, max {r['max_ms']:.0f}, n {r['n']})"
+                            else f"median {r['median_ms']:6.0f} ms (min {r['min_ms']:.0f}, max "
+                            f"{r['max_ms']:.0f}, n {r['n']})"
                             + (f"; {verdict(r['median_ms'], aim)}" if aim else "")
                         ),
                         flush=True,
@@ -492,8 +494,8 @@ def main() -> None:
                             f"crashed: {r['crashed']}"
                             if "crashed" in r
                             else r.get("error")
-                            or f"median {r['median_ms']:.0f} ms (min {r['min_ms']:.0f}, max {r['max_ms']:.0f}, n {r['n']}"
-                            f"{split_text(r)}); "
+                            or f"median {r['median_ms']:.0f} ms (min {r['min_ms']:.0f}, max "
+                            f"{r['max_ms']:.0f}, n {r['n']}{split_text(r)}); "
                             f"{verdict(r['median_ms'], AIMS['pareto_click_ms'])}"
                         ),
                         flush=True,
@@ -501,21 +503,23 @@ def main() -> None:
                 if args.payload:
                     r = report["payload"] = payload(browser, url)
                     print(
-                        f"websocket, Plan: first visit {r['first_visit_bytes'] / 1e3:,.0f} kB; per budget rerun "
-                        f"{r['bytes_per_rerun'] / 1e3:,.0f} kB in {r['messages_per_rerun']:.0f} messages; by kind:"
+                        f"websocket, Plan: first visit {r['first_visit_bytes'] / 1e3:,.0f} kB; per budget "
+                        f"rerun {r['bytes_per_rerun'] / 1e3:,.0f} kB in {r['messages_per_rerun']:.0f} "
+                        "messages; by kind:"
                     )
                     for k in r["by_kind"][:8]:
                         print(
                             f"    {k['kind']:<32} {k['per_rerun_bytes'] / 1e3:9,.1f} kB per rerun "
-                            f"({k['count_per_rerun']:.0f} messages, largest {k['largest_bytes'] / 1e3:,.1f} kB)"
+                            f"({k['count_per_rerun']:.0f} messages, largest {k['largest_bytes'] / 1e3:,.1f} "
+                            "kB)"
                         )
                 browser.close()
             if "sessions" in parts:
                 try:
                     r = report["sessions"] = asyncio.run(sessions(url, args.sessions))
                     print(
-                        f"{args.sessions} sessions at once, Plan budget rerun: median {r['median_ms']:.0f} ms, worst "
-                        f"{r['worst_ms']:.0f} ms over {r['n']} changes; "
+                        f"{args.sessions} sessions at once, Plan budget rerun: median {r['median_ms']:.0f} "
+                        f"ms, worst {r['worst_ms']:.0f} ms over {r['n']} changes; "
                         f"{verdict(r['median_ms'], AIMS['sessions_median_ms'])}",
                         flush=True,
                     )

@@ -84,8 +84,9 @@ def main() -> None:
     boot = fit_chinchilla(runs.N, runs.D, runs.loss, bootstrap=args.bootstrap, seed=0)
     total = time.perf_counter() - start
     print(
-        f"fit + {args.bootstrap} bootstrap resamples: {total:.1f} s (the fit alone just before: {alone:.1f} s; "
-        f"aim <= 30 s for the resamples); alpha 95% CI {boot.ci95['alpha'][0]:.3f}-{boot.ci95['alpha'][1]:.3f}"
+        f"fit + {args.bootstrap} bootstrap resamples: {total:.1f} s (the fit alone just before: {alone:.1f} "
+        "s; aim <= 30 s for the resamples); alpha 95% CI "
+        f"{boot.ci95['alpha'][0]:.3f}-{boot.ci95['alpha'][1]:.3f}"
     )
 
 

@@ -28,7 +28,8 @@ def main() -> None:
         t = time_ms(lambda: law.loss(n, d, **extra))
         verdict = "ok" if t["median_ms"] <= AIM_MS else "SLOW"
         print(
-            f"  {law.id:22} {t['median_ms']:7.1f} ms  (min {t['min_ms']:.1f}, max {t['max_ms']:.1f})  {verdict}"
+            f"  {law.id:22} {t['median_ms']:7.1f} ms  (min {t['min_ms']:.1f}, max {t['max_ms']:.1f})  "
+            f"{verdict}"
         )
     rng = np.random.default_rng(0)
     n_flat = 10 ** rng.uniform(7, 12, 1_000_000)

@@ -15,13 +15,14 @@ def main() -> None:
     device = "cuda" if "--cuda" in sys.argv else "cpu"
     result = microbench.run(device, quick="--full" not in sys.argv)
     print(
-        f"{result.mode} {device} benchmark: {result.duration_s:.1f} s on {result.machine.get('gpu_name') or result.machine['cpu_model']} "
-        f"({result.machine['cpu_count']} cores)"
+        f"{result.mode} {device} benchmark: {result.duration_s:.1f} s on "
+        f"{result.machine.get('gpu_name') or result.machine['cpu_model']} ({result.machine['cpu_count']} "
+        "cores)"
     )
     for row in result.gemm:
         print(
-            f"  {row['dtype']:8} {row['m']}x{row['k']}x{row['n']:<6} {row['flops_per_s'] / 1e9:9.1f} GFLOP/s  "
-            f"{'correct' if row['correct'] else 'WRONG'}"
+            f"  {row['dtype']:8} {row['m']}x{row['k']}x{row['n']:<6} {row['flops_per_s'] / 1e9:9.1f} GFLOP/s "
+            f" {'correct' if row['correct'] else 'WRONG'}"
         )
     for row in result.bandwidth + result.transfer:
         print(f"  {row['kind']:15} {row['bytes'] / 2**20:6.0f} MiB {row['bytes_per_s'] / 1e9:7.1f} GB/s")

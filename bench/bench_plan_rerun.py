@@ -23,8 +23,8 @@ def main() -> None:
         samples = rerun_times_ms(None, "log10_flops", [21.0 + 0.15 * i for i in range(20)], plan_front=front)
         median = statistics.median(samples)
         print(
-            f"Plan page rerun after a budget change, {front} front: median {median:.0f} ms over {len(samples)} "
-            f"(min {min(samples):.0f}, max {max(samples):.0f}); aim <= {AIM_MS:.0f} ms: "
+            f"Plan page rerun after a budget change, {front} front: median {median:.0f} ms over "
+            f"{len(samples)} (min {min(samples):.0f}, max {max(samples):.0f}); aim <= {AIM_MS:.0f} ms: "
             f"{'ok' if median <= AIM_MS else 'SLOW'}"
         )
 

@@ -65,9 +65,9 @@ REPO = BENCH.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(BENCH))
 
-import bench_browser as bb  # noqa: E402  (stats, timeline, split_text, first_line, VIEWPORT, READY)
+import bench_browser as bb
 
-from tests.browser import harness as h  # noqa: E402
+from tests.browser import harness as h
 
 # The checkout measured (--repo): its engine runs in this process and the subprocesses, its app.py is served.
 TARGET = REPO

@@ -454,8 +454,8 @@ def _print_human(result: dict[str, Any]) -> None:
     if "gemm" in result:
         for row in result["gemm"]:
             print(
-                f"{row['dtype']:8} {row['m']}x{row['k']}x{row['n']:<6} {row['flops_per_s'] / 1e9:10.1f} GFLOP/s"
-                f"{'' if row['correct'] else '  WRONG RESULT'}"
+                f"{row['dtype']:8} {row['m']}x{row['k']}x{row['n']:<6} {row['flops_per_s'] / 1e9:10.1f} "
+                f"GFLOP/s{'' if row['correct'] else '  WRONG RESULT'}"
             )
         for row in result["bandwidth"] + result["transfer"]:
             print(f"{row['kind']:15} {row['bytes'] / 2**20:8.0f} MiB {row['bytes_per_s'] / 1e9:8.1f} GB/s")

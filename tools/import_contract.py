@@ -114,9 +114,9 @@ def layer_of(module: str, layers: Sequence[Sequence[str]] = LAYERS) -> int | Non
     best: tuple[int, int] | None = None  # (prefix length, layer)
     for index, prefixes in enumerate(layers):
         for prefix in prefixes:
-            if module == prefix or module.startswith(prefix + "."):
-                if best is None or len(prefix) > best[0]:
-                    best = (len(prefix), index)
+            matches = module == prefix or module.startswith(prefix + ".")
+            if matches and (best is None or len(prefix) > best[0]):
+                best = (len(prefix), index)
     return None if best is None else best[1]
 
 

@@ -90,9 +90,9 @@ def _log_axis(values: Any, title: str, **props: Any) -> dict:
     """A log axis labelled at decades only (no crowded minor digits); where the data span less than
     two and a half decades (one, for powers of ten), at 1, 2 and 5 times a power of ten (or every
     digit, under half a decade) as whole labels, never Plotly's lone minor digits; data that take a
-    few values only (16, 32 and 64 experts) are labelled at those values. Powers of ten (10^21) past 1e15, where
-    Plotly's own suffixes would turn into P and E, and k/M/B/T below it (the page's count suffixes,
-    never the SI G)."""
+    few values only (16, 32 and 64 experts) are labelled at those values. Powers of ten (10^21) past
+    1e15, where Plotly's own suffixes would turn into P and E, and k/M/B/T below it (the page's count
+    suffixes, never the SI G)."""
     v = np.asarray(values, dtype=float).ravel()
     v = v[np.isfinite(v) & (v > 0)]
     axis: dict[str, Any] = {"type": "log", "title": {"text": title}, **props}
@@ -219,7 +219,7 @@ def frontier_figure(
         point = marked[marked["law"] == law_id] if marked is not None else None
         band = (bands or {}).get(law_id)
         title = _plain(law_titles.get(law_id, law_id))  # a saved fit's name is user text
-        for xaxis, yaxis, column, unit in _PANELS:
+        for xaxis, yaxis, column, _unit in _PANELS:
             if band is not None:
                 data.append(
                     _scatter(
@@ -335,7 +335,7 @@ def published_traces(runs: pd.DataFrame | None, models: pd.DataFrame | None) -> 
         if "notes" in points:
             notes = points["notes"].fillna("").map(_plain)
             heads = heads + np.where(notes != "", "<br>" + notes, "")
-        for xaxis, yaxis, column, unit in _PANELS:
+        for xaxis, yaxis, column, _unit in _PANELS:
             part = points[points[column].notna()]
             symbol_word, unit_word = _PANEL_WORDS[column]
             text = [
@@ -573,8 +573,9 @@ def pareto_figure(
 ) -> go.Figure:
     """Loss against one objective (``view``: an engine.analysis.plan.FrontView): the thinned dominated
     candidates in grey (trace 0), front points to click (trace 1), the whole front as a line
-    (trace 2), the chosen scenarios (label -> (objective value, loss)) as stars (traces 3+). Every candidate point carries its row of
-    ``view.frame`` as ``customdata[0]``, for ``picked_rows``. Hover texts are in the page's units
+    (trace 2), the chosen scenarios (label -> (objective value, loss)) as stars (traces 3+). Every
+    candidate point carries its row of ``view.frame`` as ``customdata[0]``, for ``picked_rows``.
+    Hover texts are in the page's units
     (M/B/T parameters and tokens); ``provenance`` (the laws behind the loss) is passed as ``meta``,
     never as template text, so a saved fit's name cannot act as markup or a template."""
     objective, frame = view.objective, view.frame
@@ -616,7 +617,8 @@ def pareto_figure(
                     rest["serve_bits"],
                 ]
             ).astype(np.float32),
-            "hovertemplate": "N = %{customdata[1]:.3~g} B active params<br>D = %{customdata[2]:.3~g} T tokens<br>"
+            "hovertemplate": "N = %{customdata[1]:.3~g} B active params<br>"
+            "D = %{customdata[2]:.3~g} T tokens<br>"
             "E = %{customdata[3]:d}, %{customdata[4]:d}-bit<br>loss = %{y:.4f}<br>"
             + x_label
             + " = %{x:.3~g}<extra>dominated</extra>",

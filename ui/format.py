@@ -178,7 +178,7 @@ def intensity(value: float | None) -> str:
 def whole(value: float, singular: str, plural_form: str | None = None) -> str:
     """A whole count with agreement: 1 -> '1 model', 37 -> '37 models', 1024 -> '1,024 models'
     (``plural`` shows three significant figures: '37.0 models')."""
-    n = int(round(value))
+    n = round(value)
     return f"{n:,} {singular if n == 1 else (plural_form or singular + 's')}"
 
 

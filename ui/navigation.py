@@ -29,13 +29,16 @@ class PageSpec:
 # (/plan), so that a link to /plan opens it too.
 HOME_ALIAS = "home"
 
+# Icons are Material Symbols, a font Streamlit serves itself: emoji depend on the reader's fonts
+# (Debian's chromium without an emoji font draws them as empty boxes).
+
 
 PAGES = (
-    PageSpec("plan.py", "Plan", "🧭", "plan", default=True),
-    PageSpec("scaling.py", "Scaling laws", "📈", "scaling"),
-    PageSpec("precision.py", "Precision", "🎚️", "precision"),
-    PageSpec("moe.py", "Mixture of experts", "🧩", "moe"),
-    PageSpec("runs.py", "Runs", "🧪", "runs"),
-    PageSpec("hardware.py", "Hardware", "🖥️", "hardware"),
-    PageSpec("methodology.py", "Methodology", "📐", "methodology"),
+    PageSpec("plan.py", "Plan", ":material/explore:", "plan", default=True),
+    PageSpec("scaling.py", "Scaling laws", ":material/show_chart:", "scaling"),
+    PageSpec("precision.py", "Precision", ":material/tune:", "precision"),
+    PageSpec("moe.py", "Mixture of experts", ":material/hub:", "moe"),
+    PageSpec("runs.py", "Runs", ":material/science:", "runs"),
+    PageSpec("hardware.py", "Hardware", ":material/memory:", "hardware"),
+    PageSpec("methodology.py", "Methodology", ":material/functions:", "methodology"),
 )

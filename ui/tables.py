@@ -40,7 +40,8 @@ SCENARIO_ROWS: dict[str, tuple[str, Callable[[float], str]]] = {
 
 
 def scenario_table(results: pd.DataFrame) -> pd.DataFrame:
-    """``engine.analysis.plan.results_frame`` as rows of labelled, formatted values, one column per scenario."""
+    """``engine.analysis.plan.results_frame`` as rows of labelled, formatted values, one column per
+    scenario."""
     columns = {}
     for _, row in results.iterrows():
         columns[f"Scenario {row['scenario']}"] = [

@@ -425,7 +425,8 @@ def fitted_law(
             citation=f"Fitted in FLOPwise: {fitted_on}",
             url="https://arxiv.org/abs/2203.15556",
             equation=CHINCHILLA_EQUATION,
-            source_detail="Hoffmann et al.'s method: Huber (delta 1e-3) on log loss, L-BFGS from their 4,500 starts",
+            source_detail="Hoffmann et al.'s method: Huber (delta 1e-3) on log loss, L-BFGS from their 4,500 "
+            "starts",
             conventions="As the fitted runs: their parameter convention and loss data set.",
             valid_range="The compute range of the fitted runs.",
             verified=False,
@@ -522,7 +523,8 @@ def _diagnose(data: FitData, result: FitResult) -> list[str]:
             lo, hi = result.ci95[name]
             if lo > 0 and hi / lo > 10:
                 notes.append(
-                    f"The 95% interval of {name} spans more than an order of magnitude ({lo:.3g} to {hi:.3g})."
+                    f"The 95% interval of {name} spans more than an order of magnitude ({lo:.3g} to "
+                    f"{hi:.3g})."
                 )
     if not result.converged:
         notes.append("The optimiser stopped before converging; treat the constants with care.")
@@ -573,7 +575,7 @@ def fit_chinchilla(
         weights = rng.multinomial(data.size, np.full(data.size, 1.0 / data.size), size=bootstrap).astype(
             float
         )
-        fg = lambda x, rows: objective_and_gradient(x, data, weights[rows])  # noqa: E731
+        fg = lambda x, rows: objective_and_gradient(x, data, weights[rows])
         boot = batched_lbfgs(
             fg,
             np.repeat(theta[None, :], bootstrap, axis=0),

@@ -491,15 +491,15 @@ def cell_optimum(
         outside = [name for name, zi, v, a in dims if a and not (v.min() - 1e-9 <= zi <= v.max() + 1e-9)]
         if outside:
             result = f"the quadratic's minimum lies outside the sampled {' and '.join(outside)} range"
-    common: dict[str, Any] = dict(
-        n_params=n,
-        n_tokens=d,
-        n_runs=len(r),
-        n_diverged=int(diverged.sum()),
-        best_learning_rate=float(best["learning_rate"]),
-        best_batch_size=float(best["batch_size"]),
-        best_loss=float(best["loss"]),
-    )
+    common: dict[str, Any] = {
+        "n_params": n,
+        "n_tokens": d,
+        "n_runs": len(r),
+        "n_diverged": int(diverged.sum()),
+        "best_learning_rate": float(best["learning_rate"]),
+        "best_batch_size": float(best["batch_size"]),
+        "best_loss": float(best["loss"]),
+    }
     if isinstance(result, str):
         return CellOptimum(
             learning_rate=float(best["learning_rate"]),

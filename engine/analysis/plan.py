@@ -11,7 +11,7 @@ import functools
 import json
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import numpy as np
@@ -43,7 +43,7 @@ class PlanError(FlopwiseError, ValueError):
     """A scenario that cannot be planned: a value out of range, an unknown mode or front."""
 
 
-class PlanMode(str, Enum):
+class PlanMode(StrEnum):
     """Where a plan starts: a training budget in FLOPs, a fleet for a number of days, or a loss."""
 
     BUDGET = "budget"  # log10_flops gives C
@@ -214,14 +214,14 @@ def _footprints(
     inputs: PlanInputs, n_params: float, flops: float, device: Device, grid: GridIntensity
 ) -> tuple[Footprint, Footprint | None]:
     """Training and (with served tokens) lifetime serving footprints of an N-parameter model."""
-    common: dict[str, Any] = dict(
-        grid_g_per_kwh=grid.g_co2_per_kwh,
-        pue=inputs.pue,
-        price_per_device_hour=inputs.price,
-        power_w=inputs.power_override_w,
-        require_power=False,
-        n_devices=inputs.n_devices,
-    )
+    common: dict[str, Any] = {
+        "grid_g_per_kwh": grid.g_co2_per_kwh,
+        "pue": inputs.pue,
+        "price_per_device_hour": inputs.price,
+        "power_w": inputs.power_override_w,
+        "require_power": False,
+        "n_devices": inputs.n_devices,
+    }
     train_hours = float(device_hours_for_flops(flops, device, dtype=inputs.train_dtype, mfu=inputs.mfu_train))
     train = footprint_from_device_hours(train_hours, device, **common)
     serve = None
@@ -548,6 +548,9 @@ class _LazyColumns(dict):
     def keys(self):
         return self.views.keys()
 
+    def __iter__(self):  # every column, materialised or not (as keys())
+        return iter(self.views)
+
     def front(self, objective: str) -> np.ndarray:
         """Mask (over the kept rows) of the candidates not dominated in loss against ``objective``.
 
@@ -606,7 +609,7 @@ def candidates(
     the total parameters, N_total(N_act, E) (Ludziejewski App. A); with ``inputs.memory_limit_gb``
     only the candidates that fit are kept."""
     arrays = _candidate_arrays(inputs, law, device, grid, n_sizes=n_sizes, n_ratios=n_ratios, budget=budget)
-    frame = pd.DataFrame({k: arrays[k] for k in arrays.keys()})
+    frame = pd.DataFrame({k: arrays[k] for k in arrays})
     for objective in objectives:
         frame[f"pareto_{objective}"] = arrays.front(objective)
     return frame

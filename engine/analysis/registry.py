@@ -127,7 +127,7 @@ COST_MODELS: tuple[Formula, ...] = (
     CANDIDATE_LATENCY,
     KBIT_WEIGHT_MEMORY,
 )
-"""What a model costs to train and serve: each declared beside its code (engine.cost, engine.laws.precision)."""
+"What a model costs to train and serve: each declared beside its code (engine.cost, engine.laws.precision)."
 
 FORMULAS: dict[str, Formula] = {f.id: f for f in (*ALLOCATION_RULES, *COST_MODELS)}
 

@@ -43,10 +43,12 @@ _HW_INPUTS = (
     ("p", "price ($ per device-hour)"),
 )
 _FOOTPRINT_ASSUMPTIONS = (
-    "Power: the entered average per device, else the catalog TDP (the device drawing its rated power throughout).",
+    "Power: the entered average per device, else the catalog TDP (the device drawing its rated power "
+    "throughout).",
     f"Embodied carbon per device: die area × CPA + {DRAM_KG_PER_GB:g} kg CO2e per GB of memory (LLMCarbon), "
-    f"amortised over a {DEFAULT_LIFETIME_YEARS:g}-year life of {DEFAULT_LIFETIME_YEARS * HOURS_PER_YEAR:,.0f} "
-    "device-hours; not estimated for a device without a die area.",
+    f"amortised over a {DEFAULT_LIFETIME_YEARS:g}-year life of "
+    f"{DEFAULT_LIFETIME_YEARS * HOURS_PER_YEAR:,.0f} device-hours; not estimated for a device without a die "
+    "area.",
     "Operational CO2e counts the grid's average intensity for the region; no renewable purchases or offsets.",
     "Devices are used only for this job during its hours: device-hours, not rented hours, are priced.",
 )
@@ -88,12 +90,14 @@ TRAINING_FOOTPRINT = Formula(
     assumptions=_FOOTPRINT_ASSUMPTIONS,
     citation=LLMCARBON_CITATION,
     url=LLMCARBON_URL,
-    source_detail="LLMCarbon's operational model (model.py: E = P·n·t·PUE, CO2 = E·CI) with MFU as its hardware "
-    "efficiency, and its embodied model; reproduces Patterson et al. 2021's GPT-3 and other rows as "
+    source_detail="LLMCarbon's operational model (model.py: E = P·n·t·PUE, CO2 = E·CI) with MFU as its "
+    "hardware efficiency, and its embodied model; reproduces Patterson et al. 2021's GPT-3 and other rows as "
     "LLMCarbon tabulates them (tests/unit/test_footprint.py)",
     verified=True,
-    conventions="Peaks are dense (no 2:4 sparsity); 1 kWh = 1000 W × 1 h; emissions in kg CO2e (t on the pages).",
-    valid_range="Any budget; the MFU is what the user enters (0.3 to 0.6 is typical for large dense training).",
+    conventions="Peaks are dense (no 2:4 sparsity); 1 kWh = 1000 W × 1 h; emissions in kg CO2e (t on the "
+    "pages).",
+    valid_range="Any budget; the MFU is what the user enters (0.3 to 0.6 is typical for large dense "
+    "training).",
 )
 
 SERVING_DEVICE_HOURS = Formula(
@@ -114,15 +118,16 @@ SERVING_DEVICE_HOURS = Formula(
     ),
     outputs=(("device-h", "device-hours of serving"), *_FOOTPRINT_OUTPUTS),
     assumptions=(
-        f"{INFERENCE_FLOPS_PER_PARAM_TOKEN:g}·N FLOPs per token served, prompt or output (no attention term).",
+        f"{INFERENCE_FLOPS_PER_PARAM_TOKEN:g}·N FLOPs per token served, prompt or output (no attention "
+        "term).",
         "Serving runs on the training device at the training data type, priced and powered alike.",
         *_FOOTPRINT_ASSUMPTIONS,
     ),
-    citation="Sardana, N., Portes, J., Doubov, S., Frankle, J. (2024). Beyond Chinchilla-Optimal: Accounting for "
-    "Inference in Language Model Scaling Laws. ICML 2024. arXiv:2401.00448",
+    citation="Sardana, N., Portes, J., Doubov, S., Frankle, J. (2024). Beyond Chinchilla-Optimal: Accounting "
+    "for Inference in Language Model Scaling Laws. ICML 2024. arXiv:2401.00448",
     url="https://arxiv.org/abs/2401.00448",
-    source_detail="The inference cost of the authors' code (github.com/nikhilsardana/beyond-chinchilla @190f70e): "
-    "2·N·D_in/MFU_prefill + 2·N·D_out/MFU_decode FLOPs at the peak; footprint as LLMCarbon",
+    source_detail="The inference cost of the authors' code (github.com/nikhilsardana/beyond-chinchilla "
+    "@190f70e): 2·N·D_in/MFU_prefill + 2·N·D_out/MFU_decode FLOPs at the peak; footprint as LLMCarbon",
     verified=True,
     conventions="Tokens served: the lifetime demand, prompt and output together, split by the prompt share.",
 )

@@ -183,23 +183,21 @@ def load_catalog(datasets_dir: Path = DATASETS_DIR) -> dict[str, Device]:
     return {row["hardware_id"]: device_from_row(row) for row in rows}
 
 
-CATALOG_COLUMNS = tuple(
-    [
-        "hardware_id",
-        "name",
-        "vendor",
-        *_PEAK_COLUMNS.values(),
-        "memory_gb",
-        "bandwidth_gb_s",
-        "tdp_w",
-        "tdp_estimated",
-        "power_source",
-        "die_area_cm2",
-        "cpa_kg_per_cm2",
-        "source",
-        "notes",
-        "user_defined",
-    ]
+CATALOG_COLUMNS = (
+    "hardware_id",
+    "name",
+    "vendor",
+    *_PEAK_COLUMNS.values(),
+    "memory_gb",
+    "bandwidth_gb_s",
+    "tdp_w",
+    "tdp_estimated",
+    "power_source",
+    "die_area_cm2",
+    "cpa_kg_per_cm2",
+    "source",
+    "notes",
+    "user_defined",
 )
 
 

@@ -50,11 +50,11 @@ def default_architecture(
     model with at least 8 heads has exactly 8 KV heads (a smaller one has one KV head per query
     head). An assumption, said so on the pages (``SERVING_ROOFLINE``)."""
     width = (DEFAULT_ASPECT_RATIO * float(n_params) / PARAMS_PER_LAYER_WIDTH2) ** (1.0 / 3.0)
-    heads = max(2, int(round(width / DEFAULT_HEAD_DIM)))
+    heads = max(2, round(width / DEFAULT_HEAD_DIM))
     kv = min(n_kv_heads, heads)
-    n_heads = max(kv, int(round(heads / kv)) * kv)
+    n_heads = max(kv, round(heads / kv) * kv)
     d_model = n_heads * DEFAULT_HEAD_DIM
-    n_layers = max(2, int(round(float(n_params) / (PARAMS_PER_LAYER_WIDTH2 * d_model**2))))
+    n_layers = max(2, round(float(n_params) / (PARAMS_PER_LAYER_WIDTH2 * d_model**2)))
     return Architecture(
         n_layers=n_layers,
         d_model=d_model,
@@ -78,7 +78,8 @@ def shape_words(arch: Architecture) -> str:
     )
     return (
         f"{arch.n_layers:,} layers, d_model {arch.d_model:,}, {arch.n_heads:,} query heads and "
-        f"{arch.kv_heads:,} KV head{'s' if arch.kv_heads != 1 else ''} of {arch.head_dim:,} ({kind} attention)"
+        f"{arch.kv_heads:,} KV head{'s' if arch.kv_heads != 1 else ''} of {arch.head_dim:,} ({kind} "
+        "attention)"
     )
 
 
@@ -160,29 +161,31 @@ SERVING_ROOFLINE = Formula(
         ("p", "price ($ per device-hour)"),
     ),
     assumptions=(
-        f"Where no shape is given, one is assumed from N: N ≈ {PARAMS_PER_LAYER_WIDTH2}·n_layer·d_model² (Kaplan et "
-        f"al. Table 1), d_model ≈ {DEFAULT_ASPECT_RATIO}·n_layer, heads of {DEFAULT_HEAD_DIM}, grouped-query attention "
-        f"with {DEFAULT_KV_HEADS} KV heads (query heads rounded to a multiple of {DEFAULT_KV_HEADS}; a model with fewer "
-        "heads has one KV head per query head).",
+        f"Where no shape is given, one is assumed from N: N ≈ {PARAMS_PER_LAYER_WIDTH2}·n_layer·d_model² "
+        f"(Kaplan et al. Table 1), d_model ≈ {DEFAULT_ASPECT_RATIO}·n_layer, heads of {DEFAULT_HEAD_DIM}, "
+        f"grouped-query attention with {DEFAULT_KV_HEADS} KV heads (query heads rounded to a multiple of "
+        f"{DEFAULT_KV_HEADS}; a model with fewer heads has one KV head per query head).",
         f"Context of {DEFAULT_SEQ_LEN:,} tokens per sequence, all of it in the KV cache.",
         f"Bytes per element by data type: {_BYTES}.",
-        "Each step reads the weights that compute and the whole KV cache once; compute and memory traffic are not "
-        "overlapped in part: the step takes the longer of the two (a roofline). Decode is memory-bound when its "
-        "FLOPs per byte moved fall below the device's ridge point, peak ÷ bandwidth.",
-        "Cost counts decode time on one device at its hourly price; the prompt's prefill is priced in the lifetime "
-        "serving device-hours instead.",
+        "Each step reads the weights that compute and the whole KV cache once; compute and memory traffic "
+        "are not overlapped in part: the step takes the longer of the two (a roofline). Decode is "
+        "memory-bound when its FLOPs per byte moved fall below the device's ridge point, peak ÷ bandwidth.",
+        "Cost counts decode time on one device at its hourly price; the prompt's prefill is priced in the "
+        "lifetime serving device-hours instead.",
     ),
     citation="Kaplan, J. et al. (2020). Scaling Laws for Neural Language Models. arXiv:2001.08361 (FLOPs per "
     "token); Williams, S., Waterman, A., Patterson, D. (2009). Roofline: an insightful visual performance "
     "model for multicore architectures. CACM 52(4)",
     url="https://arxiv.org/abs/2001.08361",
-    source_detail="FLOPs per token: Kaplan Eq. (2.2); KV cache: 2 (K and V) × n_layer × n_kv × d_head elements per "
-    "token of context",
+    source_detail="FLOPs per token: Kaplan Eq. (2.2); KV cache: 2 (K and V) × n_layer × n_kv × d_head "
+    "elements per token of context",
     verified=False,
-    conventions=f"{_TWO}·N forward FLOPs per parameter and token (2 per multiply-accumulate); bytes are 10⁹ per GB.",
-    valid_range="One device holding the whole model; no tensor or pipeline parallelism, no speculative decoding.",
-    notes="The FLOP and KV-cache counts are the published ones; the assumed shape and the no-overlap roofline are "
-    "this app's simplifications, not checked against measured serving.",
+    conventions=f"{_TWO}·N forward FLOPs per parameter and token (2 per multiply-accumulate); bytes are 10⁹ "
+    "per GB.",
+    valid_range="One device holding the whole model; no tensor or pipeline parallelism, no speculative "
+    "decoding.",
+    notes="The FLOP and KV-cache counts are the published ones; the assumed shape and the no-overlap "
+    "roofline are this app's simplifications, not checked against measured serving.",
 )
 
 CANDIDATE_LATENCY = Formula(

@@ -57,20 +57,20 @@ LIFETIME_OPTIMUM = Formula(
         ("c", "dollars per FLOP at the peak: price per device-hour ÷ (3600 × peak)"),
         (
             "w",
-            "serving demand in training-cost-equivalent tokens: w = m_inf/m_tr, m_inf = c·(D_in/MFU_prefill + "
-            "D_out/MFU_decode), m_tr = c/MFU_tr (w = D_in + D_out in the FLOPs version)",
+            "serving demand in training-cost-equivalent tokens: w = m_inf/m_tr, m_inf = c·(D_in/MFU_prefill "
+            "+ D_out/MFU_decode), m_tr = c/MFU_tr (w = D_in + D_out in the FLOPs version)",
         ),
     ),
     outputs=(("N, D", "the parameters and training tokens that reach ℓ at least lifetime cost"),),
     assumptions=(
-        f"{_TRAIN}·N·D FLOPs to train, {_SERVE}·N per token served; training and serving on the same device at the "
-        "same price, so c cancels from w.",
-        "The stationarity condition's left side falls with D, so it has one root, found by bracketing in log D; with "
-        "no tokens served (w = 0) the answer is the Chinchilla optimum at loss ℓ.",
+        f"{_TRAIN}·N·D FLOPs to train, {_SERVE}·N per token served; training and serving on the same device "
+        "at the same price, so c cancels from w.",
+        "The stationarity condition's left side falls with D, so it has one root, found by bracketing in log "
+        "D; with no tokens served (w = 0) the answer is the Chinchilla optimum at loss ℓ.",
         "Only for laws of the Chinchilla form E + A/N^α + B/D^β.",
     ),
-    citation="Sardana, N., Portes, J., Doubov, S., Frankle, J. (2024). Beyond Chinchilla-Optimal: Accounting for "
-    "Inference in Language Model Scaling Laws. ICML 2024. arXiv:2401.00448",
+    citation="Sardana, N., Portes, J., Doubov, S., Frankle, J. (2024). Beyond Chinchilla-Optimal: Accounting "
+    "for Inference in Language Model Scaling Laws. ICML 2024. arXiv:2401.00448",
     url="https://arxiv.org/abs/2401.00448",
     source_detail="Cost version of the objective and its stationarity condition in D, from the authors' code "
     "(github.com/nikhilsardana/beyond-chinchilla @190f70e); Fig. 1's numbers reproduced "

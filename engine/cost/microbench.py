@@ -304,6 +304,30 @@ def _cpu_plan(quick: bool, memory_cap: int) -> tuple[list, list]:
     return gemms, sizes
 
 
+def _cpu_copy(size: int, budget: float) -> dict:
+    """Copy bandwidth over ``size`` bytes (read one array, write another: 2·size moved). The
+    arrays live only in this call, so each size's memory is freed before the next is taken."""
+    src = np.ones(size // 8)
+    dst = np.empty_like(src)
+    seconds = _time(lambda: np.copyto(dst, src), repeats=5, budget_s=budget).seconds
+    return {"kind": "copy", "bytes": size, "bytes_per_s": 2 * size / seconds}
+
+
+def _cpu_triad(size: int, budget: float) -> dict:
+    """STREAM triad a = b + 3·c over ``size``-byte arrays."""
+    src = np.ones(size // 8)
+    dst = np.empty_like(src)
+    other = np.full_like(src, 2.0)
+
+    def triad() -> None:
+        np.multiply(other, 3.0, out=dst)
+        np.add(dst, src, out=dst)
+
+    seconds = _time(triad, repeats=5, budget_s=budget).seconds
+    # numpy's triad makes two passes (read c, write a; read a and b, write a): 5 arrays moved
+    return {"kind": "triad", "bytes": size, "bytes_per_s": 5 * size / seconds}
+
+
 def run_cpu(
     *, quick: bool = True, progress: Progress | None = None, should_stop: Callable[[], bool] | None = None
 ) -> BenchResult:
@@ -323,22 +347,10 @@ def run_cpu(
         result.gemm.append(_gemm_row(dtype, m, k, n, timing, check_product(a, b, c, dtype), "cpu"))
         tick(f"{dtype} matmul {m}×{k}×{n}")
     for size in sizes:
-        src = np.ones(size // 8)
-        dst = np.empty_like(src)
-        seconds = _time(lambda: np.copyto(dst, src), repeats=5, budget_s=budget).seconds
-        result.bandwidth.append({"kind": "copy", "bytes": size, "bytes_per_s": 2 * size / seconds})
+        result.bandwidth.append(_cpu_copy(size, budget))
         tick(f"copy {size // 2**20} MiB")
-        other = np.full_like(src, 2.0)
-
-        def triad() -> None:
-            np.multiply(other, 3.0, out=dst)
-            np.add(dst, src, out=dst)
-
-        seconds = _time(triad, repeats=5, budget_s=budget).seconds
-        # numpy's triad makes two passes (read c, write a; read a and b, write a): 5 arrays moved
-        result.bandwidth.append({"kind": "triad", "bytes": size, "bytes_per_s": 5 * size / seconds})
+        result.bandwidth.append(_cpu_triad(size, budget))
         tick(f"triad {size // 2**20} MiB")
-        del src, dst, other
     _settle_flags(result, None)  # no catalog entry describes a CPU: the outlier rule applies
     result.notes.append("Power is not measured on the CPU path: no NVML device.")
     result.duration_s = time.perf_counter() - started
@@ -348,6 +360,26 @@ def run_cpu(
 # --- NVIDIA GPU (PyTorch) ------------------------------------------------------------------------
 
 _TORCH_DTYPES = ("fp32", "tf32", "bf16", "fp16")
+
+
+def _cuda_copy_and_transfers(
+    torch: Any, size: int, cuda_time: Callable[..., Timing]
+) -> tuple[dict, list[dict]]:
+    """Device copy bandwidth over ``size`` bytes, and pinned host-to-device and device-to-host
+    transfers of as many; the buffers live only in this call."""
+    src = torch.empty(size // 4, dtype=torch.float32, device="cuda")
+    dst = torch.empty_like(src)
+    seconds = cuda_time(lambda: dst.copy_(src)).seconds
+    copy = {"kind": "device copy", "bytes": size, "bytes_per_s": 2 * size / seconds}
+    host = torch.empty(size // 4, dtype=torch.float32, pin_memory=True)
+    transfers = []
+    for kind, fn in (
+        ("host-to-device", lambda: src.copy_(host, non_blocking=True)),
+        ("device-to-host", lambda: host.copy_(src, non_blocking=True)),
+    ):
+        seconds = cuda_time(fn, repeats=5).seconds
+        transfers.append({"kind": kind, "bytes": size, "bytes_per_s": size / seconds})
+    return copy, transfers
 
 
 def run_cuda(
@@ -398,20 +430,11 @@ def run_cuda(
         tick(f"{dtype} matmul {s}³")
     torch.backends.cuda.matmul.allow_tf32 = False
     for size in transfer_sizes:
-        src = torch.empty(size // 4, dtype=torch.float32, device="cuda")
-        dst = torch.empty_like(src)
-        seconds = cuda_time(lambda: dst.copy_(src)).seconds
-        result.bandwidth.append({"kind": "device copy", "bytes": size, "bytes_per_s": 2 * size / seconds})
+        copy, transfers = _cuda_copy_and_transfers(torch, size, cuda_time)
+        result.bandwidth.append(copy)
         tick(f"device copy {size // 2**20} MiB")
-        host = torch.empty(size // 4, dtype=torch.float32, pin_memory=True)
-        for kind, fn in (
-            ("host-to-device", lambda: src.copy_(host, non_blocking=True)),
-            ("device-to-host", lambda: host.copy_(src, non_blocking=True)),
-        ):
-            seconds = cuda_time(fn, repeats=5).seconds
-            result.transfer.append({"kind": kind, "bytes": size, "bytes_per_s": size / seconds})
+        result.transfer.extend(transfers)
         tick(f"transfers {size // 2**20} MiB")
-        del src, dst, host
         tick("released buffers")
     match = catalog_match(result.machine)
     if match is not None:

@@ -166,14 +166,15 @@ COMPUTE_OPTIMAL = Formula(
     inputs=_ALLOCATION_INPUTS,
     assumptions=(
         _COMPUTE_RULE,
-        "Closed form where the law has one (Chinchilla, Kaplan, Kumar); otherwise N is searched numerically at each "
-        "budget: a log-spaced grid over N, then golden-section search in log N (engine.laws.optimize).",
+        "Closed form where the law has one (Chinchilla, Kaplan, Kumar); otherwise N is searched numerically "
+        "at each budget: a log-spaced grid over N, then golden-section search in log N "
+        "(engine.laws.optimize).",
         "Every token is trained on once, unless the law discounts repeated data (Muennighoff et al.).",
     ),
     citation="Hoffmann, J. et al. (2022). Training Compute-Optimal Large Language Models. arXiv:2203.15556",
     url="https://arxiv.org/abs/2203.15556",
-    source_detail="Eq. (3): N_opt(C), D_opt(C) = argmin over FLOPs(N, D) = C of L(N, D); C = 6·N·D from Kaplan et "
-    "al. 2020 §2.1",
+    source_detail="Eq. (3): N_opt(C), D_opt(C) = argmin over FLOPs(N, D) = C of L(N, D); C = 6·N·D from "
+    "Kaplan et al. 2020 §2.1",
     verified=True,
     conventions="N, D and L as the chosen law defines them; the law's own card states its conventions.",
     valid_range="The chosen law's valid range; outside it the allocation is an extrapolation.",
@@ -190,14 +191,15 @@ LEAST_COMPUTE_FOR_LOSS = Formula(
     ),
     assumptions=(
         _COMPUTE_RULE,
-        "The frontier loss L*(C) never rises with C, so the least C is unique: closed form where the law has one "
-        "(Chinchilla, Kaplan), otherwise bisection in log C (engine.laws.optimize); the model is then N*(C*), D*(C*).",
+        "The frontier loss L*(C) never rises with C, so the least C is unique: closed form where the law has "
+        "one (Chinchilla, Kaplan), otherwise bisection in log C (engine.laws.optimize); the model is then "
+        "N*(C*), D*(C*).",
         "A target at or below the law's irreducible loss E is refused: no finite compute reaches it.",
     ),
     citation="Hoffmann, J. et al. (2022). Training Compute-Optimal Large Language Models. arXiv:2203.15556",
     url="https://arxiv.org/abs/2203.15556",
-    source_detail="The inverse of the compute-optimal frontier, Eq. (3); the closed forms are derived in each law's "
-    "module",
+    source_detail="The inverse of the compute-optimal frontier, Eq. (3); the closed forms are derived in "
+    "each law's module",
     verified=True,
     conventions="N, D and L as the chosen law defines them.",
     valid_range="The chosen law's valid range.",

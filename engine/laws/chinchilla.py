@@ -92,8 +92,8 @@ CHINCHILLA_FRONTIER = Formula(
     source_detail="Eq. (4); the frontier loss L*(C) = E + K·(C/6)^(-αβ/(α+β)) and its inverse are derived in "
     "engine/laws/chinchilla.py",
     verified=True,
-    conventions="Every law of the form E + A/N^α + B/D^β: Hoffmann, Besiroglu, the users' fits, and the Chinchilla "
-    "part of Kumar's precision law.",
+    conventions="Every law of the form E + A/N^α + B/D^β: Hoffmann, Besiroglu, the users' fits, and the "
+    "Chinchilla part of Kumar's precision law.",
 )
 
 

@@ -145,12 +145,13 @@ KRAJEWSKI = FineGrainedMoeLaw(
         id="moe-fine-grained",
         title="Fine-grained MoE (Krajewski et al. 2024)",
         citation=(
-            "Krajewski, J., Ludziejewski, J., Adamczewski, K., Pióro, M., Krutul, M., Antoniak, S., et al. (2024). "
-            "Scaling Laws for Fine-Grained Mixture of Experts. ICML 2024. arXiv:2402.07871"
+            "Krajewski, J., Ludziejewski, J., Adamczewski, K., Pióro, M., Krutul, M., Antoniak, S., et al. "
+            "(2024). Scaling Laws for Fine-Grained Mixture of Experts. ICML 2024. arXiv:2402.07871"
         ),
         url="https://arxiv.org/abs/2402.07871",
         equation=r"L(N, D, G) = c + \frac{g/G^{\gamma} + a}{N^{\alpha}} + \frac{b}{D^{\beta}}",
-        source_detail="Eq. (9); Table 1 (E = 64); FLOPs Eq. (10)/(11), c_f = 6, c_r = 14; d_model = 64·n_blocks",
+        source_detail="Eq. (9); Table 1 (E = 64); FLOPs Eq. (10)/(11), c_f = 6, c_r = 14; d_model = "
+        "64·n_blocks",
         conventions=(
             "n_params = active (dense-equivalent) 12·d²·n_blocks; the law's N is total non-embedding "
             "d²(8E+4)n_blocks; G = d_ff/d_expert; L = smoothed training loss, nats/token on C4 (GPT-2)."
@@ -175,8 +176,8 @@ KRAJEWSKI_DENSE = ChinchillaLaw(
         equation=r"L(N, D) = c + \frac{a}{N^{\alpha}} + \frac{b}{D^{\beta}}",
         source_detail="Eq. (1); Table 1, dense row (fitted on the same runs' dense models)",
         conventions=(
-            "N = non-embedding parameters 12·d²·n_blocks, d = 64·n_blocks; C = 6·N·D; L = smoothed "
-            "training loss, nats/token on C4 (GPT-2 tokenizer): compare with moe-fine-grained, not with Chinchilla."
+            "N = non-embedding parameters 12·d²·n_blocks, d = 64·n_blocks; C = 6·N·D; L = smoothed training "
+            "loss, nats/token on C4 (GPT-2 tokenizer): compare with moe-fine-grained, not with Chinchilla."
         ),
         valid_range=KRAJEWSKI_RANGE,
         verified=True,
@@ -371,7 +372,8 @@ LUDZIEJEWSKI = JointMoeLaw(
         title="Joint MoE scaling (Ludziejewski et al. 2025)",
         citation=(
             "Ludziejewski, J., Pióro, M., Krajewski, J., Stefaniak, M., Krutul, M., Małaśnicki, J., et al. "
-            "(2025). Joint MoE Scaling Laws: Mixture of Experts Can Be Memory Efficient. ICML 2025. arXiv:2502.05172"
+            "(2025). Joint MoE Scaling Laws: Mixture of Experts Can Be Memory Efficient. ICML 2025. "
+            "arXiv:2502.05172"
         ),
         url="https://arxiv.org/abs/2502.05172",
         equation=(
@@ -458,15 +460,15 @@ CLARK = RoutedLaw(
         id="moe-routed",
         title="Routed language models, S-BASE (Clark et al. 2022)",
         citation=(
-            "Clark, A., de las Casas, D., Guy, A., Mensch, A., et al. (2022). Unified Scaling Laws for Routed "
-            "Language Models. ICML 2022. arXiv:2202.01169"
+            "Clark, A., de las Casas, D., Guy, A., Mensch, A., et al. (2022). Unified Scaling Laws for "
+            "Routed Language Models. ICML 2022. arXiv:2202.01169"
         ),
         url="https://arxiv.org/abs/2202.01169",
         equation=r"\log_{10} L = a\log_{10} N + b\log_{10}\hat E + c\log_{10} N\log_{10}\hat E + d",
-        source_detail="Eq. (1)-(2) (form quoted in Ludziejewski 2025 and Krajewski 2024); S-BASE row of Table 3 "
-        "from a secondary transcription",
-        conventions="N = dense (base) parameters; E = experts; all models at 130B tokens (loss at fixed data, not "
-        "compute-optimal); log base 10; Ê(1) = E_start.",
+        source_detail="Eq. (1)-(2) (form quoted in Ludziejewski 2025 and Krajewski 2024); S-BASE row of "
+        "Table 3 from a secondary transcription",
+        conventions="N = dense (base) parameters; E = experts; all models at 130B tokens (loss at fixed "
+        "data, not compute-optimal); log base 10; Ê(1) = E_start.",
         valid_range="Up to ~1.3B base parameters, 512 experts",
         verified=False,
         family="moe",
@@ -541,8 +543,8 @@ ABNAR = SparsityLaw(
         id="moe-sparsity",
         title="Optimal MoE sparsity (Abnar et al. 2025)",
         citation=(
-            "Abnar, S., Shah, H., Busbridge, D., Ali, A. M. E., Susskind, J., Thilak, V. (2025). Parameters vs "
-            "FLOPs: Scaling Laws for Optimal Sparsity for Mixture-of-Experts Language Models. ICML 2025. "
+            "Abnar, S., Shah, H., Busbridge, D., Ali, A. M. E., Susskind, J., Thilak, V. (2025). Parameters "
+            "vs FLOPs: Scaling Laws for Optimal Sparsity for Mixture-of-Experts Language Models. ICML 2025. "
             "arXiv:2501.12370"
         ),
         url="https://arxiv.org/abs/2501.12370",

@@ -204,7 +204,8 @@ PRECISION = PrecisionLaw(
             r"L = A\,N_{\mathrm{eff}}^{-\alpha} + B\,D^{-\beta} + E + \delta_{PTQ},\quad "
             r"N_{\mathrm{eff}} = N\prod_{x\in\{w,a,kv\}}\left(1 - e^{-P_x/\gamma_x + n_x}\right)"
         ),
-        source_detail="Eq. (1), (4), (8), (13); compute C = (6/16)NDP, Eq. (5); constants App. K Table 2 with offsets",
+        source_detail="Eq. (1), (4), (8), (13); compute C = (6/16)NDP, Eq. (5); constants App. K Table 2 "
+        "with offsets",
         conventions=(
             "N = non-embedding parameters; D = tokens; P in bits (integer fake quantisation, forward pass); "
             "C = (6/16)·N·D·P. L in nats/token on Dolma v1.7. Unset precisions mean full precision."
@@ -244,8 +245,9 @@ KBIT_RULES = (
     "universally optimal for zero-shot accuracy.",
     "Use a block size of 128 or lower (64 to 128 is best for most 4-bit models).",
     "Use a floating-point or quantile data type rather than integers (integers can win on latency).",
-    "To trade size for quality, keep 4 bits and change the parameter count. Exception: when memory fits a model "
-    "at a higher precision but no larger model (e.g. 48 GB: a 66B model at 5 bits beats a 175B that does not fit at 4).",
+    "To trade size for quality, keep 4 bits and change the parameter count. Exception: when memory fits a "
+    "model at a higher precision but no larger model (e.g. 48 GB: a 66B model at 5 bits beats a 175B that "
+    "does not fit at 4).",
 )
 
 
@@ -254,7 +256,8 @@ SCALE_BITS = 16.0  # one 16-bit scale constant per block
 KBIT_WEIGHT_MEMORY = Formula(
     id="kbit-weight-memory",
     title="Memory of k-bit weights with block-wise scales (Dettmers & Zettlemoyer 2023)",
-    latex=r"\text{bytes} = \frac{N\left(k + s/B\right)}{8}\quad (k < 16),\qquad \frac{N k}{8}\quad (k \ge 16)",
+    latex=r"\text{bytes} = \frac{N\left(k + s/B\right)}{8}\quad (k < 16),\qquad \frac{N k}{8}\quad (k \ge "
+    r"16)",
     inputs=(
         ("N", "parameters held in memory (every expert of a mixture)"),
         ("k", "bits per weight"),
@@ -275,7 +278,8 @@ KBIT_WEIGHT_MEMORY = Formula(
     url="https://arxiv.org/abs/2212.09720",
     source_detail="§4 and App. C: 16-bit constants per block of 64 add 16/64 = 0.25 bit per parameter",
     verified=True,
-    valid_range="Block-wise integer, float or quantile data types of 3 to 8 bits, as the paper's experiments.",
+    valid_range="Block-wise integer, float or quantile data types of 3 to 8 bits, as the paper's "
+    "experiments.",
 )
 
 

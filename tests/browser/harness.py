@@ -154,7 +154,8 @@ def launch_chromium(playwright):
 WAIT_IDLE_JS = """
 async ({settleMs, startTimeoutMs, timeoutMs, since, fromInput, require}) => {
   const tCall = performance.now();
-  const mark = fromInput && window.__flopwiseMark && window.__flopwiseMark.observed ? window.__flopwiseMark : null;
+  const mark = fromInput && window.__flopwiseMark && window.__flopwiseMark.observed
+    ? window.__flopwiseMark : null;
   const input = fromInput && window.__flopwiseMark ? window.__flopwiseMark.input : null;
   const t0 = input ?? since ?? tCall;
   const origin = input != null ? 'input' : since != null ? 'since' : 'call';
@@ -168,7 +169,8 @@ async ({settleMs, startTimeoutMs, timeoutMs, since, fromInput, require}) => {
     if (document.querySelector('[data-stale="true"]')) return 'stale elements';
     if (document.querySelector('[data-testid="stSkeleton"]')) return 'skeleton';
     if (document.querySelector('[data-testid="stSpinner"]')) return 'spinner';
-    for (const gd of document.querySelectorAll('.js-plotly-plot')) if (!gd._fullLayout) return 'plot not drawn';
+    for (const gd of document.querySelectorAll('.js-plotly-plot'))
+      if (!gd._fullLayout) return 'plot not drawn';
     if (require && !document.querySelector(require)) return 'no ' + require;
     return null;
   };
@@ -226,9 +228,11 @@ MARK_JS = """
   const w = window;
   if (!w.__flopwiseListening) {
     w.__flopwiseListening = true;
-    for (const type of ['keydown', 'pointerdown', 'pointerup', 'mousedown', 'mouseup', 'click', 'input', 'change'])
-      document.addEventListener(type, () => { if (w.__flopwiseMark) w.__flopwiseMark.input = performance.now(); },
-                                {capture: true, passive: true});
+    for (const type of ['keydown', 'pointerdown', 'pointerup', 'mousedown', 'mouseup', 'click', 'input',
+                        'change'])
+      document.addEventListener(type, () => {
+        if (w.__flopwiseMark) w.__flopwiseMark.input = performance.now();
+      }, {capture: true, passive: true});
   }
   const root = document.querySelector('[data-test-script-state]');
   if (root && w.__flopwiseObserved !== root) {
@@ -240,7 +244,8 @@ MARK_JS = """
       if (m.runStart === null && (state !== 'notRunning' || records.some(r => r.oldValue === 'notRunning')))
         m.runStart = now;
       if (m.runStart !== null && m.runEnd === null && state === 'notRunning') m.runEnd = now;
-    }).observe(root, {attributes: true, attributeFilter: ['data-test-script-state'], attributeOldValue: true});
+    }).observe(root, {attributes: true, attributeFilter: ['data-test-script-state'],
+                      attributeOldValue: true});
   }
   w.__flopwiseMark = {input: null, runStart: null, runEnd: null, observed: !!root};
   return performance.now();
@@ -276,8 +281,9 @@ def wait_idle(
     """Wait until the app is idle after an input; milliseconds from the call (or from ``since``, a
     ``performance.now()`` value in the page) until idle began, the settle window not counted.
 
-    First waits up to ``start_timeout_ms`` (from the call) for the app root's ``data-test-script-state`` to leave
-    ``notRunning`` (a fast rerun may be over before it is seen: then it goes on). Idle: state
+    First waits up to ``start_timeout_ms`` (from the call) for the app root's
+    ``data-test-script-state`` to leave ``notRunning`` (a fast rerun may be over before it is seen:
+    then it goes on). Idle: state
     ``notRunning``, no ``[data-stale="true"]``, no skeleton, no spinner, every ``.js-plotly-plot``
     drawn (has ``_fullLayout``) and, if given, an element matching the CSS selector ``require``
     present; all holding for ``settle_ms``. TimeoutError after ``timeout_ms`` says what was still
@@ -472,7 +478,8 @@ def metric_values(page) -> dict[str, str]:
 # (stMarkdownEllipsis), so the check looks at the element and everything in it.
 _CUT_JS = """(part) => Array.from(document.querySelectorAll('[data-testid="stMetric"]'))
     .filter(m => { const el = m.querySelector(`[data-testid="${part}"]`);
-                   return el && [el, ...el.querySelectorAll('*')].some(e => e.scrollWidth > e.clientWidth + 0.5); })
+                   return el && [el, ...el.querySelectorAll('*')]
+                     .some(e => e.scrollWidth > e.clientWidth + 0.5); })
     .map(m => (m.querySelector('[data-testid="stMetricLabel"]')?.innerText || '').trim())"""
 
 

@@ -17,7 +17,8 @@ SETTLE_MS = 300
 _IDLE = """(settle) => {
     const root = document.querySelector('[data-test-script-state]');
     const busy = !root || root.getAttribute('data-test-script-state') !== 'notRunning'
-        || document.querySelector('[data-stale="true"], [data-testid="stSkeleton"], [data-testid="stSpinner"]');
+        || document.querySelector(
+            '[data-stale="true"], [data-testid="stSkeleton"], [data-testid="stSpinner"]');
     if (busy) { window.__flopwiseIdleSince = null; return false; }
     const now = performance.now();
     if (window.__flopwiseIdleSince == null) window.__flopwiseIdleSince = now;

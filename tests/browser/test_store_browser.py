@@ -66,7 +66,7 @@ def test_a_page_opened_while_another_process_writes_waits_then_shows(page, share
 
 
 def test_upload_store_and_delete_in_the_browser(page, shared_db, tmp_path):
-    db, url = shared_db
+    _db, url = shared_db
     file = tmp_path / "journey.csv"
     file.write_text("params,tokens,loss\n1e8,2e9,3.1\n1e9,2e10,2.6\nnot a number,2e10,2.5\n")
     page.goto(f"{url}/runs")

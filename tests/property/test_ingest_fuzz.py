@@ -92,7 +92,7 @@ def test_recognised_columns_with_garbage_values(rows, fuzz_store):
 def test_thousands_of_columns(fuzz_store):
     header = [f"=col{i}" for i in range(3000)] + ["params", "tokens", "loss"]
     row = ["x"] * 3000 + ["1e9", "2e10", "2.5"]
-    report = read_upload(to_csv(header, [row, row[:-1] + ["2.6"]]), "wide.csv")
+    report = read_upload(to_csv(header, [row, [*row[:-1], "2.6"]]), "wide.csv")
     assert report.n_accepted == 2 and len(report.unmapped_columns) == 3000
     check(to_csv(header, [row]), fuzz_store)
 

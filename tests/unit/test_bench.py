@@ -226,7 +226,8 @@ def test_a_rate_above_the_catalog_peak_is_flagged_and_not_used():
 
 
 def test_with_a_catalog_peak_a_fast_large_size_is_not_an_outlier():
-    # On a GPU the rate grows with size: 700 > 3 × 200, but the catalog peak is the check, not the outlier rule.
+    # On a GPU the rate grows with size: 700 > 3 × 200, but the catalog peak is the check,
+    # not the outlier rule.
     h100 = load_catalog()["h100-sxm"]
     rows = [_row("bf16", 4096, 200_000.0), _row("bf16", 8192, 700_000.0)]
     result = _result(rows, device="cuda", machine={"gpu_name": "NVIDIA H100 80GB HBM3"})
@@ -261,7 +262,7 @@ def test_old_format_results_load_from_the_store_and_work(store):
     assert device.peak_tflops == {"fp32": pytest.approx(0.024)}
     assessed = microbench.assess_gemm(record["result"])
     assert assessed[0]["samples"] is None and assessed[0]["too_small"]
-    result = microbench.BenchResult(**{k: v for k, v in record["result"].items()})
+    result = microbench.BenchResult(**dict(record["result"].items()))
     assert result.best_flops() == {"float32": pytest.approx(24e9)}
 
 

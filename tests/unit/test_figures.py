@@ -33,7 +33,7 @@ def test_isoflop_figure_marks_each_minimum():
     assert len(optimum.x) == 5
     assert fig.layout.xaxis.type == "log" and "nats/token" in fig.layout.yaxis.title.text
     # each marked minimum is the lowest point of its curve
-    for budget, n_star, loss_star in zip(minima.flops, minima.n_params, minima.loss):
+    for budget, _n_star, loss_star in zip(minima.flops, minima.n_params, minima.loss):
         assert curves[curves.flops == budget]["loss"].min() >= loss_star - 1e-12
 
 

@@ -12,7 +12,7 @@ from engine.analysis.isoflop import group_budgets, isoflop_analysis
 from engine.laws.chinchilla import CHINCHILLA_EPOCH
 from engine.paths import REPO_ROOT
 
-TRUE = dict(E=1.8172, A=482.01, B=2085.43, alpha=0.3478, beta=0.3658)
+TRUE = {"E": 1.8172, "A": 482.01, "B": 2085.43, "alpha": 0.3478, "beta": 0.3658}
 
 
 def synthetic_sweep(noise: float, seed: int = 0, budgets=np.logspace(18, 22, 9), per_budget: int = 12):

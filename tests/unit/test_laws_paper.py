@@ -95,7 +95,7 @@ def test_allocation_rules_have_no_loss():
 
 
 def test_target_below_floor_is_refused_with_reason():
-    with pytest.raises(LawError, match="irreducible loss E=1.69"):
+    with pytest.raises(LawError, match=r"irreducible loss E=1\.69"):
         get_law("chinchilla").target(1.6)
 
 

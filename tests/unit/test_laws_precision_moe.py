@@ -36,7 +36,7 @@ def test_kumar_full_precision_loss_and_ptq():
     assert float(PRECISION.critical_data_size(3e7, 4)) == pytest.approx(2.9e10, rel=0.02)
     # past D_crit more data raises the post-quantisation loss
     d_crit = float(PRECISION.critical_data_size(3e7, 4))
-    post = lambda d: float(PRECISION.loss(3e7, d, bits_post=4))  # noqa: E731
+    post = lambda d: float(PRECISION.loss(3e7, d, bits_post=4))
     assert post(d_crit * 2) > post(d_crit) < post(d_crit / 2)
 
 

@@ -27,7 +27,7 @@ def test_budget_mode_recommends_the_law_optimum():
     assert result.n_params == pytest.approx(expected["n_params"]) and result.loss == pytest.approx(
         expected["loss"]
     )
-    h100 = CATALOG["h100-sxm"]
+    CATALOG["h100-sxm"]
     assert result.train.device_hours == pytest.approx(1e23 / (989.4e12 * 0.4) / 3600)
     assert result.train.cost_usd == pytest.approx(result.train.device_hours * 2.0)
 
@@ -161,7 +161,7 @@ def test_a_scenario_exported_by_the_first_schema_opens_in_engine_units():
     inputs = plan.import_json(json.dumps(old))
     assert inputs.plan_mode is plan.PlanMode.TARGET_LOSS and inputs.target_loss == 2.1
     assert inputs.inference_tokens == 2.5e12 and inputs.front_objective == "memory_gb"
-    with pytest.raises(ValueError, match="this file says 'flopwise.plan/9'"):
+    with pytest.raises(ValueError, match=r"this file says 'flopwise\.plan/9'"):
         plan.import_json(json.dumps({**old, "schema": "flopwise.plan/9"}))
 
 

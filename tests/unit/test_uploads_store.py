@@ -166,7 +166,7 @@ def test_a_writer_killed_mid_upload_leaves_the_upload_whole_or_absent(tmp_path):
         for i in range(N_BIG):
             f.write(f"{1e6 + i},{2e9 + i},{3 + i * 1e-7}\n")
     with (tmp_path / "stderr-full.txt").open("w") as err:
-        phase, write_s, *counts = _write(tmp_path / "full.duckdb", big, err, None)
+        _phase, write_s, *counts = _write(tmp_path / "full.duckdb", big, err, None)
     assert tuple(counts) == (1, N_BIG)  # uninterrupted: the whole file, counted by the queries below
     outcomes = []
     for fraction in KILL_AT:
@@ -192,8 +192,10 @@ CREATE TABLE runs (
     flops DOUBLE CHECK (flops > 0 AND isfinite(flops)), flops_derived BOOLEAN NOT NULL DEFAULT FALSE,
     loss DOUBLE CHECK (loss > 0 AND isfinite(loss)), loss_eval_set VARCHAR, precision VARCHAR,
     n_experts INTEGER CHECK (n_experts >= 1), top_k INTEGER CHECK (top_k >= 1),
-    granularity DOUBLE CHECK (granularity > 0), hardware VARCHAR, domain VARCHAR, frontier BOOLEAN, notes VARCHAR);
-INSERT INTO runs (run_id, upload_id, source, flops, flops_derived) VALUES ('a', 'u', 's', 1e20, TRUE), ('b', 'u', 's', 2e20, FALSE);
+    granularity DOUBLE CHECK (granularity > 0), hardware VARCHAR, domain VARCHAR, frontier BOOLEAN,
+    notes VARCHAR);
+INSERT INTO runs (run_id, upload_id, source, flops, flops_derived) VALUES
+    ('a', 'u', 's', 1e20, TRUE), ('b', 'u', 's', 2e20, FALSE);
 """
 
 
