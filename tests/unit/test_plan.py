@@ -106,7 +106,8 @@ def test_candidates_within_a_budget_and_a_memory_limit():
     front = frame[frame["pareto_memory_gb"]]
     assert view.x_range[0] < front["memory_gb"].min() and view.x_range[1] > front["memory_gb"].max()
     assert view.loss_range[0] < front["loss"].min() and view.loss_range[1] > front["loss"].max()
-    assert (~view.frame["pareto_memory_gb"]).sum() <= 56 * 28
+    cells_x, cells_y = plan.BACKGROUND_CELLS
+    assert (~view.frame["pareto_memory_gb"]).sum() <= cells_x * cells_y
 
 
 @pytest.mark.parametrize("memory_limit_gb", [0.0, 60.0])
