@@ -655,15 +655,6 @@ def against_published(result) -> None:
     )
 
 
-HYPERPARAM_NAMES = {
-    "lr_coefficient": "a (learning rate)",
-    "lr_exponent_n": "p (exponent of N)",
-    "lr_exponent_d": "q (exponent of D)",
-    "bs_coefficient": "b (batch size)",
-    "bs_exponent_d": "r (exponent of D)",
-}
-
-
 def hyperparams_section(selected: pd.DataFrame) -> None:
     """Fit the Step Law's lr_opt = a·N^p·D^q and bs_opt = b·D^r to a learning-rate and batch-size
     sweep, and show the fit beside the paper's constants and predictions."""
@@ -729,7 +720,7 @@ def hyperparams_section(selected: pd.DataFrame) -> None:
     paper = law.parameters
     rows = [
         {
-            "constant": HYPERPARAM_NAMES[name],
+            "constant": f"{hyperparams.STEP_LAW_SYMBOLS[name]} ({hyperparams.STEP_LAW_ROLES[name]})",
             "fit": est.value,
             "low": est.ci_low,
             "high": est.ci_high,

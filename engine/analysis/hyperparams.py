@@ -120,6 +120,14 @@ STEP_LAW_SYMBOLS = {
     "bs_exponent_d": "r",
 }
 """Each constant's symbol in STEP_LAW_EQUATION."""
+STEP_LAW_ROLES = {
+    "lr_coefficient": "learning rate",
+    "lr_exponent_n": "exponent of N",
+    "lr_exponent_d": "exponent of D",
+    "bs_coefficient": "batch size",
+    "bs_exponent_d": "exponent of D",
+}
+"""What each constant does in STEP_LAW_EQUATION, in words for a table beside its symbol."""
 
 
 @dataclass(frozen=True)
