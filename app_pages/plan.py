@@ -418,6 +418,12 @@ def serving_section(result: plan.PlanResult, device, law) -> None:
         f"{fmt.plain(device.name)}{fmt.plain(shape)}."
     )
     inputs = result.inputs
+    st.page_link(
+        "app_pages/inference.py",
+        label="Batch, KV cache, speculative decoding, test-time compute for this model: the Inference page",
+        icon=":material/speed:",
+        query_params={"i_params": f"{result.n_params / 1e9:.4g}", "i_hardware": device.hardware_id},
+    )
     prompt = inputs.inference_tokens * inputs.prompt_fraction
     explain(
         "How the serving numbers are computed",

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from engine.analysis import registry, scaling
+from engine.analysis import reconcile, registry, scaling
 from engine.analysis.fit import allocation_band
 from engine.data import store
 from engine.laws.base import Law
@@ -16,7 +16,7 @@ from ui import db, figures
 from ui import format as fmt
 from ui.tables import readable
 from ui.url import LinkCheck
-from ui.widgets import law_card, lazy_expander
+from ui.widgets import explain, law_card, lazy_expander
 
 FLOPS_RANGE = (1e18, 1e27)
 # Widget values are what the URL holds, so options are short, stable words.
@@ -227,6 +227,80 @@ def results(mode: str, laws: list[Law], inputs: dict, fits: dict) -> None:
             numbers_table(table, mode)
 
 
+KAPLAN_BUDGETS = (10**12.95, 10**20.7)  # FLOPs: the range of Kaplan et al.'s runs (Pearce & Song 2024)
+CHINCHILLA_FLOPS = 5.76e23  # Chinchilla's own training budget (Hoffmann et al. 2022, Table 3)
+WALK_COLUMNS = {
+    "exponent": ("Exponent a (N* ∝ C^a)", lambda v: f"{v:.3f}"),
+    "ci": ("95% interval", None),
+    "step": ("Step", fmt.plain),  # st.table reads Markdown: "+ short warm-up" would be a list item
+    "dataset": ("Data", fmt.plain),
+}
+
+
+@st.cache_data(show_spinner=False)
+def allocation_view() -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Kaplan's and Chinchilla's N*(C) on one grid, and the reconciliation walk by path."""
+    curves = reconcile.allocation_curves(np.logspace(13, 26, 53))
+    walk = reconcile.reconciliation_walk("RefinedWeb")
+    return curves, dict(list(walk.groupby("path", sort=False)))
+
+
+def walk_table(part: pd.DataFrame) -> pd.DataFrame:
+    part = part.assign(
+        ci=[
+            f"{lo:.2f}–{hi:.2f}" if pd.notna(lo) and pd.notna(hi) else fmt.DASH
+            for lo, hi in zip(part["ci_low"], part["ci_high"])
+        ]
+    )
+    return readable(part[list(WALK_COLUMNS)], WALK_COLUMNS)
+
+
+@st.fragment
+def kaplan_against_chinchilla() -> None:
+    """The seeds' headline question: Kaplan's N ∝ C^0.73 and Chinchilla's C^0.5, and the steps between."""
+    curves, walk = allocation_view()
+    exponents = curves.groupby("law", sort=False)[["exponent", "label"]].first()
+    names = {law: f"{row.label}: N* ∝ C^{row.exponent:.2f}" for law, row in exponents.iterrows()}
+    st.plotly_chart(
+        figures.allocation_figure(
+            curves,
+            names=names,
+            shaded=(*KAPLAN_BUDGETS, "Kaplan et al.'s runs"),
+            budgets={"Chinchilla, 5.76e23 FLOPs": CHINCHILLA_FLOPS},
+        ),
+        key="kaplan_vs_chinchilla",
+    )
+    at = curves[np.isclose(curves["budget_flops"], 1e24)].set_index("law")["n_params"]
+    st.caption(
+        f"At 1e24 FLOPs Kaplan's Table 6 gives {fmt.count(at['kaplan-allocation'])} parameters and "
+        f"Chinchilla {fmt.count(at['chinchilla'])}: {at['kaplan-allocation'] / at['chinchilla']:.0f}× apart, "
+        "and further apart at every larger budget. Kaplan's N counts no embedding parameters and its C_min "
+        "assumes early-stopped runs; Chinchilla's N is the total. The two tables below walk from one to "
+        "the other."
+    )
+    with st.container():
+        st.markdown("**Porian et al. 2024: three corrections to Kaplan's setup**")
+        st.table(walk_table(pd.concat([walk["Kaplan et al. 2020"], walk["Porian et al. 2024"]])).hide())
+        st.caption(
+            "Porian et al. reproduce Kaplan's exponent, then correct one thing at a time: the last layer's "
+            "FLOPs, the warm-up and the learning-rate decay, and hyperparameters tuned per scale. Exponents "
+            "from the authors' released data (RefinedWeb)."
+        )
+    with st.container():
+        st.markdown("**Pearce & Song 2024: the embedding parameters**")
+        st.table(walk_table(walk["Pearce & Song 2024"]).hide())
+        st.caption(
+            "Pearce & Song take Chinchilla's law and count its parameters Kaplan's way, without embeddings, "
+            "over Kaplan's small budgets: the exponent rises towards Kaplan's. Counted in total parameters "
+            "it falls back to about 0.5."
+        )
+    explain(
+        "How the reconciliation is computed",
+        reconcile.RECONCILIATION,
+        reconcile.PARAMETER_CONVENTIONS,
+    )
+
+
 st.title("Scaling laws")
 st.caption(
     "Compute, not parameter count, is the budget: for C = 6·N·D training FLOPs each law says how "
@@ -279,6 +353,8 @@ if not selected_ids:
     st.stop()
 
 results_area = st.container()
+st.subheader("Kaplan against Chinchilla: why the exponent fell from 0.73 to 0.5")
+kaplan_against_chinchilla()
 st.subheader("The laws")
 laws = [law_card(available[law_id], key_prefix="scaling") for law_id in selected_ids]
 with results_area:

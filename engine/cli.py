@@ -19,9 +19,14 @@ from engine.analysis.hyperparams import STEP_LAW, fit_hyperparams, sweep_from_ru
 from engine.analysis.registry import LAWS, describe, get_law
 from engine.cost import microbench
 from engine.cost.carbon import WORLD_AVERAGE_G_PER_KWH, load_grid_intensities
+from engine.cost.flops import Architecture
 from engine.cost.footprint import FootprintError, training_footprint
-from engine.cost.hardware import HardwareError, load_catalog
+from engine.cost.hardware import Device, HardwareError, load_catalog
+from engine.cost.inference import default_architecture, shape_words
 from engine.cost.lifetime import lifetime_optimum
+from engine.cost.serving import KVLayout, ServingSetup, choose_dtype, max_batch, serve_point
+from engine.cost.speculative import best_gamma, speculative_point
+from engine.cost.test_time import KINETICS_INTENSITY, device_intensity, kinetics_cost
 from engine.data.ingest import BATCH_SIZE_UNITS, CONVENTIONS, FORMAT_SEQUENCE_LENGTH, read_upload
 from engine.errors import FlopwiseError, number_problem
 
@@ -101,6 +106,7 @@ def cmd_optimal(args: argparse.Namespace) -> dict[str, Any]:
         "tokens_per_param": alloc["tokens_per_param"],
         "loss": None if math.isnan(alloc["loss"]) else alloc["loss"],
         **extras,
+        **({"note": law.info.optimum_note} if law.info.optimum_note else {}),
     }
 
 
@@ -304,11 +310,192 @@ def cmd_bench(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+DEFAULT_SERVE_PRICE = 2.0  # $ per device-hour when none is given: the Plan page's default price
+
+
+def _catalog_device(hardware_id: str) -> Device:
+    catalog = load_catalog()
+    if hardware_id not in catalog:
+        raise CliError(f"unknown hardware {hardware_id!r}; known: {', '.join(catalog)}")
+    return catalog[hardware_id]
+
+
+def _shape_note(given: dict[str, Any], base: Architecture) -> str:
+    """Which parts of the shape were assumed from default_architecture(N), in words."""
+    assumed = [name for name, value in given.items() if value is None]
+    if not assumed:
+        return "shape as given"
+    return f"{', '.join(assumed)} assumed from the default shape for these parameters ({shape_words(base)})"
+
+
+def cmd_serve(args: argparse.Namespace) -> dict[str, Any]:
+    device = _catalog_device(args.hardware)
+    base = default_architecture(args.params)
+    layers = args.layers or base.n_layers
+    heads = args.heads or base.n_heads
+    head_dim = args.head_dim or base.head_dim
+    kind = args.kv_kind or (
+        "gqa"
+        if args.kv_heads is not None
+        else "mla"
+        if args.latent_dim is not None or args.rope_dim is not None
+        else KVLayout.from_architecture(base).kind
+    )
+    kv_heads = args.kv_heads
+    if kind == "gqa" and kv_heads is None:
+        kv_heads = base.kv_heads if heads % base.kv_heads == 0 else heads
+    kv = KVLayout(
+        kind=kind,
+        n_layers=layers,
+        n_heads=heads,
+        head_dim=head_dim,
+        n_kv_heads=kv_heads if kind == "gqa" else None,
+        latent_dim=args.latent_dim,
+        rope_dim=args.rope_dim,
+    )
+    setup = ServingSetup(
+        n_active=args.params,
+        n_total=args.total_params,
+        n_experts=args.experts,
+        top_k=args.top_k,
+        device=device,
+        weight_bits=args.bits,
+        kv_bits=args.kv_bits,
+        kv=kv,
+        context=args.context,
+        prompt_tokens=args.prompt_tokens,
+        mfu_prefill=args.mfu_prefill,
+        mfu_decode=args.mfu_decode,
+        price_per_device_hour=args.price_per_hour,
+        power_w=args.power_w,
+    )
+    point = serve_point(setup, args.batch)
+    largest = max_batch(setup)
+    if not point.fits:
+        print(
+            f"warning: batch {args.batch:,} does not fit in {device.name}'s {device.memory_gb:g} GB "
+            f"({point.memory_bytes / 1e9:,.1f} GB needed); the largest that fits is {largest:,}",
+            file=sys.stderr,
+        )
+    given = {"layers": args.layers, "heads": args.heads, "head_dim": args.head_dim}
+    out: dict[str, Any] = {
+        "params": args.params,
+        "total_params": setup.params_held,
+        "hardware": device.hardware_id,
+        "batch": point.batch,
+        "context": setup.context,
+        "prompt_tokens": setup.prompt_tokens,
+        "bits": setup.weight_bits,
+        "kv_bits": setup.kv_bits,
+        "dtype": point.dtype,
+        "dtype_note": setup.dtype_words(),
+        "prefill_ms": point.prefill_ms,
+        "decode_ms_per_token": point.decode_ms_per_token,
+        "tokens_per_s": point.tokens_per_s,
+        "usd_per_mtok": point.usd_per_mtok,
+        "usd_per_mtok_prompt": point.usd_per_mtok_prompt,
+        "kwh_per_mtok": point.kwh_per_mtok,
+        "price_per_device_hour": setup.price,
+        "kv_bytes_per_token": point.kv_bytes_per_token,
+        "kv": kv.words(),
+        "memory_bytes": point.memory_bytes,
+        "fits": point.fits,
+        "max_batch": largest,
+        "bound": point.bound,
+        "arithmetic_intensity": point.arithmetic_intensity,
+        "ridge_point": point.ridge_point,
+        "shape": {"layers": layers, "heads": heads, "head_dim": head_dim},
+        "shape_assumed": any(v is None for v in given.values()),
+        "shape_note": _shape_note(given, base),
+        "speedup": None,
+        "speculative": None,
+        "without_draft": None,
+    }
+    if args.draft_params is None:
+        if args.acceptance is not None or args.draft_tokens is not None:
+            raise CliError("--acceptance and --draft-tokens need --draft-params (the draft model's size)")
+        return out
+    if args.acceptance is None:
+        raise CliError("--draft-params needs --acceptance (the draft's acceptance rate α, 0 to 1)")
+    gamma = args.draft_tokens
+    if gamma is None:
+        gamma = best_gamma(setup, args.draft_params, args.acceptance, args.batch)
+    spec = speculative_point(setup, args.draft_params, args.acceptance, gamma, args.batch)
+    out["without_draft"] = {k: out[k] for k in ("decode_ms_per_token", "tokens_per_s", "usd_per_mtok")}
+    out.update(
+        decode_ms_per_token=spec.decode_ms_per_token,
+        tokens_per_s=spec.tokens_per_s,
+        usd_per_mtok=spec.usd_per_mtok,
+        kwh_per_mtok=spec.kwh_per_mtok,
+        memory_bytes=spec.memory_bytes,
+        fits=spec.fits,
+        speedup=spec.speedup,
+        speculative={
+            **spec.as_dict(),
+            "draft_params": args.draft_params,
+            "gamma_chosen": "given" if args.draft_tokens is not None else "best on the roofline",
+        },
+    )
+    return out
+
+
+def cmd_test_time(args: argparse.Namespace) -> dict[str, Any]:
+    base = default_architecture(args.params)
+    heads = args.heads or base.n_heads
+    shape = {
+        "layers": args.layers or base.n_layers,
+        "heads": heads,
+        "kv_heads": args.kv_heads or min(base.kv_heads, heads),
+        "head_dim": args.head_dim or base.head_dim,
+    }
+    device = _catalog_device(args.hardware) if args.hardware else None
+    if args.intensity is not None and device is not None:
+        raise CliError("give --intensity or --hardware, not both")
+    dtype = None
+    if device is not None:
+        dtype = args.dtype or choose_dtype(device, 16.0)[0]
+        intensity = device_intensity(device, dtype)
+        source = f"{device.name}: {dtype} peak ÷ bandwidth"
+    elif args.intensity is not None:
+        intensity, source = args.intensity, "given"
+    else:
+        if args.dtype is not None:
+            raise CliError("--dtype needs --hardware")
+        intensity, source = KINETICS_INTENSITY, "the Kinetics authors' code"
+    cost = kinetics_cost(
+        args.params,
+        n_layers=shape["layers"],
+        n_heads=shape["heads"],
+        n_kv_heads=shape["kv_heads"],
+        head_dim=shape["head_dim"],
+        input_tokens=args.input_tokens,
+        output_tokens=args.output_tokens,
+        trials=args.trials,
+        intensity=intensity,
+    )
+    given = {"layers": args.layers, "heads": args.heads, "kv_heads": args.kv_heads, "head_dim": args.head_dim}
+    return {
+        **cost.as_dict(),
+        "params": args.params,
+        "intensity_source": source,
+        "hardware": device.hardware_id if device else None,
+        "dtype": dtype,
+        "seconds_at_peak": cost.eflops / device.peak_flops(dtype) if device and dtype else None,
+        "shape": shape,
+        "shape_assumed": any(v is None for v in given.values()),
+        "shape_note": _shape_note(given, base),
+    }
+
+
 def _fraction(text: str) -> float:
     try:
         return _finite_float(text, allow_zero=False, high=1.0)
     except argparse.ArgumentTypeError as exc:
         raise argparse.ArgumentTypeError(f"{exc} (a fraction of peak)") from None
+
+
+def _non_negative_fraction(text: str) -> float:
+    return _finite_float(text, allow_zero=True, high=1.0)
 
 
 def _non_negative_int(text: str) -> int:
@@ -318,6 +505,13 @@ def _non_negative_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
     return value
 
 
@@ -444,6 +638,55 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="the quick mode (under 30 s)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p.add_argument("--db", help="also store the result in this database")
+
+    p = add(
+        "serve",
+        "serving on one device at a batch: prefill, decode latency, throughput, $ and KV cache "
+        "(with --draft-params: speculative decoding, the decode figures then with the draft)",
+        cmd_serve,
+    )
+    p.add_argument("--params", required=True, type=_positive_float, help="parameters that compute each token")
+    p.add_argument("--hardware", required=True, help="a hardware id from `hardware`")
+    p.add_argument("--total-params", type=_positive_float, help="parameters held (a mixture of experts)")
+    p.add_argument("--experts", type=_positive_int, help="experts of a mixture of experts (with --top-k)")
+    p.add_argument("--top-k", type=_positive_int, help="experts per token")
+    p.add_argument("--bits", type=_positive_float, default=16.0, help="bits per weight (default 16)")
+    p.add_argument("--kv-bits", type=_positive_float, default=16.0, help="bits per KV element (default 16)")
+    p.add_argument("--batch", type=_positive_int, default=1, help="sequences decoded together (default 1)")
+    p.add_argument("--context", type=_positive_int, default=4096, help="tokens of KV per sequence")
+    p.add_argument("--prompt-tokens", type=_non_negative_int, default=512, help="prompt tokens per sequence")
+    p.add_argument("--layers", type=_positive_int, help="layers (default: assumed from --params)")
+    p.add_argument("--heads", type=_positive_int, help="query heads (default: assumed)")
+    p.add_argument("--head-dim", type=_positive_int, help="size of each head (default: assumed, 128)")
+    p.add_argument("--kv-kind", choices=("mha", "gqa", "mqa", "mla"), help="KV-cache layout")
+    p.add_argument("--kv-heads", type=_positive_int, help="KV heads of grouped-query attention")
+    p.add_argument("--latent-dim", type=_positive_int, help="MLA's latent dimension (default 4 x head dim)")
+    p.add_argument("--rope-dim", type=_positive_int, help="MLA's RoPE key dimension (default head dim / 2)")
+    p.add_argument("--mfu-prefill", type=_fraction, default=0.5)
+    p.add_argument("--mfu-decode", type=_fraction, default=0.5)
+    p.add_argument(
+        "--price-per-hour",
+        type=_non_negative_float,
+        default=DEFAULT_SERVE_PRICE,
+        help=f"$ per device-hour (default {DEFAULT_SERVE_PRICE:g})",
+    )
+    p.add_argument("--power-w", type=_positive_float, help="average power in W (default: the device's)")
+    p.add_argument("--draft-params", type=_positive_float, help="a draft model's parameters")
+    p.add_argument("--acceptance", type=_non_negative_fraction, help="the draft's acceptance rate α")
+    p.add_argument("--draft-tokens", type=_non_negative_int, help="tokens drafted per step γ (default: best)")
+
+    p = add("test-time", "Kinetics' test-time cost (eFLOPs) of best-of-n or long reasoning", cmd_test_time)
+    p.add_argument("--params", required=True, type=_positive_float, help="total parameters P")
+    p.add_argument("--input-tokens", required=True, type=_non_negative_int, help="prompt tokens L_in")
+    p.add_argument("--output-tokens", required=True, type=_positive_int, help="tokens per trial L_out")
+    p.add_argument("--trials", type=_positive_int, default=1, help="samples n (default 1)")
+    p.add_argument("--hardware", help="a hardware id: its peak ÷ bandwidth as the intensity I")
+    p.add_argument("--dtype", help="data type of the peak with --hardware (default bf16)")
+    p.add_argument("--intensity", type=_positive_float, help="I in FLOPs per byte (default 562.5)")
+    p.add_argument("--layers", type=_positive_int, help="layers (default: assumed from --params)")
+    p.add_argument("--heads", type=_positive_int, help="query heads (default: assumed)")
+    p.add_argument("--kv-heads", type=_positive_int, help="key/value heads (default: assumed)")
+    p.add_argument("--head-dim", type=_positive_int, help="size of each head (default: assumed, 128)")
 
     p = add("db", "create or open the run store, load published data, print counts", cmd_db)
     p.add_argument("--db", help="database file (default: $FLOPWISE_DB or data/flopwise.duckdb)")

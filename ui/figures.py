@@ -907,3 +907,208 @@ def line_chart(
             }
         ]
     return _figure(data, layout)
+
+
+BOUND_COLORS = {"memory-bound": "#2563eb", "compute-bound": "#dc2626"}
+
+
+def latency_throughput_figure(
+    curve: pd.DataFrame,
+    *,
+    chosen_batch: int,
+    best_batch: int | None,
+    latency_limit_ms: float,
+    title: str,
+) -> go.Figure:
+    """Decode latency (ms per token, y) against throughput (tokens/s over the batch, x), one point
+    per batch of ``curve`` (engine.cost.serving.batch_curve), coloured by the region it lies in
+    (memory- or compute-bound); the chosen batch a star, the best batch within the latency limit
+    a diamond, the limit a dashed line. Hovers: batch, latency, throughput, $ per million tokens."""
+
+    def hover(row: pd.Series) -> str:
+        return (
+            f"batch {int(row['batch']):,} ({row['bound']})<br>decode "
+            f"{fmt.short(row['decode_ms_per_token'])} ms "
+            f"per token<br>{fmt.short(row['tokens_per_s'])} tokens/s<br>{fmt.money(row['usd_per_mtok'])} "
+            "per 1M "
+            f"tokens<br>memory {fmt.sig(row['memory_bytes'] / 1e9)} GB"
+        )
+
+    data = [
+        _scatter(
+            curve["tokens_per_s"],
+            curve["decode_ms_per_token"],
+            mode="lines",
+            name="latency–throughput curve",
+            showlegend=False,
+            line={"color": "#94a3b8", "width": 1.5},
+            hoverinfo="skip",
+        )
+    ]
+    for bound, part in curve.groupby("bound", sort=False):
+        data.append(
+            _scatter(
+                part["tokens_per_s"],
+                part["decode_ms_per_token"],
+                mode="markers",
+                name=f"{bound} batches",
+                marker={"color": BOUND_COLORS.get(str(bound), "#4b5563"), "size": 8},
+                text=[hover(row) for _, row in part.iterrows()],
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
+    for label, batch, symbol, color in (
+        ("chosen batch", chosen_batch, "star", "#111827"),
+        ("most throughput within the limit", best_batch, "diamond-open", "#059669"),
+    ):
+        row = curve[curve["batch"] == batch]
+        if batch is None or row.empty:
+            continue
+        r = row.iloc[0]
+        data.append(
+            _scatter(
+                [r["tokens_per_s"]],
+                [r["decode_ms_per_token"]],
+                mode="markers",
+                name=f"{label} ({int(batch):,})",
+                marker={"color": color, "size": 16, "symbol": symbol, "line": {"width": 2, "color": color}},
+                text=[hover(r)],
+                hovertemplate="%{text}<extra>" + label + "</extra>",
+            )
+        )
+    layout: dict[str, Any] = {
+        "height": 440,
+        "title": {"text": _plain(title)},
+        "xaxis": _log_axis(
+            curve["tokens_per_s"], "Throughput (generated tokens/s over the batch, log scale)"
+        ),
+        "yaxis": _log_axis(
+            [*curve["decode_ms_per_token"], latency_limit_ms], "Decode latency (ms per token, log scale)"
+        ),
+        "shapes": [
+            {
+                "type": "line",
+                "xref": "x domain",
+                "yref": "y",
+                "x0": 0,
+                "x1": 1,
+                "y0": latency_limit_ms,
+                "y1": latency_limit_ms,
+                "line": {"color": "#059669", "dash": "dash", "width": 1.5},
+            }
+        ],
+        "annotations": [
+            {
+                "x": 0,
+                "y": float(np.log10(latency_limit_ms)),
+                "xref": "x domain",
+                "yref": "y",
+                "text": f"latency limit {fmt.short(latency_limit_ms)} ms",
+                "showarrow": False,
+                "xanchor": "left",
+                "yanchor": "bottom",
+                "font": {"color": "#059669"},
+            }
+        ],
+    }
+    return _figure(data, layout)
+
+
+def allocation_figure(
+    curves: pd.DataFrame,
+    *,
+    names: Mapping[str, str],
+    shaded: tuple[float, float, str] | None = None,
+    budgets: Mapping[str, float] | None = None,
+) -> go.Figure:
+    """N*(C) of several allocation rules on one log–log chart (engine.analysis.reconcile
+    .allocation_curves: columns budget_flops, law, n_params), each named by ``names`` (the legend
+    says its exponent); ``shaded`` a budget range (low, high, label), ``budgets`` labelled
+    vertical lines (e.g. Chinchilla's 5.76e23 FLOPs)."""
+    data = []
+    for i, (law, part) in enumerate(curves.groupby("law", sort=False)):
+        name = _plain(names.get(str(law), str(law)))
+        data.append(
+            _scatter(
+                part["budget_flops"],
+                part["n_params"],
+                mode="lines",
+                name=name,
+                line={"color": color_for(i), "width": 2.5, "dash": "dot" if "line" in str(law) else "solid"},
+                text=[
+                    f"{name}<br>C = {fmt.flops(c)}: N* = {fmt.count(n)} parameters"
+                    for c, n in zip(part["budget_flops"], part["n_params"])
+                ],
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
+    shapes, annotations = [], []
+    if shaded is not None:
+        lo, hi, label = shaded
+        shapes.append(
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "y domain",
+                "x0": lo,
+                "x1": hi,
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": "rgba(100, 116, 139, 0.12)",
+                "line": {"width": 0},
+                "layer": "below",
+            }
+        )
+        annotations.append(
+            {
+                "x": float(np.log10(lo)),
+                "y": 1,
+                "xref": "x",
+                "yref": "y domain",
+                "text": _plain(label),
+                "showarrow": False,
+                "xanchor": "left",
+                "yanchor": "top",
+                "font": {"color": "#475569"},
+            }
+        )
+    for label, c in (budgets or {}).items():
+        shapes.append(
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "y domain",
+                "x0": c,
+                "x1": c,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": "#111827", "dash": "dash", "width": 1},
+            }
+        )
+        annotations.append(
+            {
+                "x": float(np.log10(c)),
+                "y": 0,
+                "xref": "x",
+                "yref": "y domain",
+                "text": _plain(label),
+                "showarrow": False,
+                "xanchor": "right",
+                "yanchor": "bottom",
+                "textangle": -90,
+                "font": {"color": "#111827"},
+            }
+        )
+    return _figure(
+        data,
+        {
+            "height": 480,
+            "title": {
+                "text": "Compute-optimal parameters N* against compute: Kaplan et al. against Chinchilla"
+            },
+            "xaxis": _log_axis(curves["budget_flops"], "Training compute C (FLOPs, log scale)"),
+            "yaxis": _log_axis(curves["n_params"], "Compute-optimal parameters N* (log scale)"),
+            "shapes": shapes,
+            "annotations": annotations,
+        },
+    )

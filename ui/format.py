@@ -100,6 +100,16 @@ def rate(value: float | None, unit: str) -> str:
     return DASH if _missing(value) else f"{short(value)} {unit}"
 
 
+def size(value: float | None) -> str:
+    """Bytes in decimal units, three significant figures: 163840 -> '164 kB', 1.67e10 -> '16.7 GB'."""
+    if _missing(value):
+        return DASH
+    for scale, unit in ((1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")):
+        if abs(value) >= scale * 0.9995:
+            return f"{short(value / scale)} {unit}"
+    return f"{short(value)} bytes"
+
+
 def plural(value: float, singular: str, plural_form: str | None = None) -> str:
     """1 -> '1 FLOP per byte'-style agreement: '1 expert', '16 experts'."""
     word = singular if abs(value) == 1 else (plural_form or singular + "s")

@@ -38,6 +38,7 @@ PAGES = (
     PageSpec("scaling.py", "Scaling laws", ":material/show_chart:", "scaling"),
     PageSpec("precision.py", "Precision", ":material/tune:", "precision"),
     PageSpec("moe.py", "Mixture of experts", ":material/hub:", "moe"),
+    PageSpec("inference.py", "Inference", ":material/speed:", "inference"),
     PageSpec("runs.py", "Runs", ":material/science:", "runs"),
     PageSpec("hardware.py", "Hardware", ":material/memory:", "hardware"),
     PageSpec("methodology.py", "Methodology", ":material/functions:", "methodology"),

@@ -11,19 +11,62 @@ import numpy as np
 
 from engine.analysis.fit import assess_constants, fitted_law
 from engine.analysis.hyperparams import STEP_LAW, HyperparamLaw
+from engine.analysis.reconcile import PARAMETER_CONVENTIONS, RECONCILIATION
+from engine.analysis.shrink import SHRINK_OPTIONS
 from engine.cost.footprint import SERVING_DEVICE_HOURS, TRAINING_FOOTPRINT
 from engine.cost.inference import CANDIDATE_LATENCY, SERVING_ROOFLINE
 from engine.cost.lifetime import LIFETIME_OPTIMUM
+from engine.cost.serving import KV_CACHE_VARIANTS, SERVING_BATCH
+from engine.cost.speculative import SPECULATIVE_DECODING
+from engine.cost.test_time import ROUTING, TEST_TIME_KINETICS
 from engine.errors import LawError
 from engine.formula import Formula
-from engine.laws import chinchilla, data_constrained, kaplan, moe, precision
+from engine.laws import (
+    chinchilla,
+    data_constrained,
+    distillation,
+    fp_quant,
+    kaplan,
+    moe,
+    overtraining,
+    precision,
+    sardana,
+    sparsity,
+)
 from engine.laws.base import COMPUTE_OPTIMAL, LEAST_COMPUTE_FOR_LOSS, Law
 from engine.laws.chinchilla import CHINCHILLA_FRONTIER
 from engine.laws.precision import KBIT_WEIGHT_MEMORY
 
 LAWS: dict[str, Law] = {
-    law.id: law for module in (chinchilla, kaplan, data_constrained, precision, moe) for law in module.LAWS
+    law.id: law
+    for module in (
+        chinchilla,
+        kaplan,
+        data_constrained,
+        precision,
+        moe,
+        sardana,
+        overtraining,
+        distillation,
+        fp_quant,
+    )
+    for law in module.LAWS
 }
+
+COMPRESSION_LAWS: tuple[Law, ...] = (*sparsity.COMPRESSION_LAWS, *distillation.COMPRESSION_LAWS)
+"""Laws kept out of the Plan and Scaling pickers, shown by the Methodology page: Frantar et al.'s sparsity
+laws (T5 span-corruption and ViT image losses, not a decoder LM's nats per token) and Busbridge et al.'s
+distilled student (its loss needs a teacher's loss besides N and D)."""
+
+COMPRESSION_FORMULAS: tuple[Formula, ...] = (
+    *sparsity.FORMULAS,
+    *fp_quant.FORMULAS,
+    *distillation.FORMULAS,
+    *overtraining.FORMULAS,
+    SHRINK_OPTIONS,
+)
+"""The rules beside the compression and distillation laws: optimal sparsity, n:m, critical data size,
+optimal mantissa, distillation compute, downstream error, and train / over-train / distil."""
 
 DEFAULT_LAW_IDS = ("chinchilla", "chinchilla-epoch")
 
@@ -117,6 +160,7 @@ ALLOCATION_RULES: tuple[Formula, ...] = (
     LEAST_COMPUTE_FOR_LOSS,
     CHINCHILLA_FRONTIER,
     LIFETIME_OPTIMUM,
+    RECONCILIATION,
 )
 """How the Plan and Scaling pages choose a model from a law: each declared beside its code."""
 
@@ -126,6 +170,12 @@ COST_MODELS: tuple[Formula, ...] = (
     SERVING_ROOFLINE,
     CANDIDATE_LATENCY,
     KBIT_WEIGHT_MEMORY,
+    SERVING_BATCH,
+    KV_CACHE_VARIANTS,
+    SPECULATIVE_DECODING,
+    TEST_TIME_KINETICS,
+    ROUTING,
+    PARAMETER_CONVENTIONS,
 )
 "What a model costs to train and serve: each declared beside its code (engine.cost, engine.laws.precision)."
 
@@ -270,6 +320,11 @@ def methodology(saved: Iterable[Law] = ()) -> list[tuple[str, list[Entry]]]:
         ("Hyperparameter laws", [law_entry(law, "hyperparameter law") for law in HYPERPARAM_LAWS]),
         ("How a model is chosen", [formula_entry(f, "allocation rule") for f in ALLOCATION_RULES]),
         ("Cost models", [formula_entry(f, "cost model") for f in COST_MODELS]),
+        (
+            "Compression and distillation laws",
+            [law_entry(law) for law in COMPRESSION_LAWS]
+            + [formula_entry(f, "compression rule") for f in COMPRESSION_FORMULAS],
+        ),
     ]
     fits = [law_entry(law) for law in saved]
     if fits:

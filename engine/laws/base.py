@@ -48,6 +48,11 @@ class LawInfo:
     fitted_on: str = ""  # for a user fit: the runs, sources, uploads and options it was fitted on
     problems: tuple[str, ...] = ()  # reasons the constants are not usable, shown wherever it is used
     symbols: tuple[tuple[str, str], ...] = ()  # (constant, its symbol in ``equation``) where they differ
+    # Whether optimal() minimises loss() along the budget's isoFLOP line. False for a published
+    # allocation rule whose loss is evaluated at its allocation, not minimised (Kaplan Table 6):
+    # no point of an isoFLOP line beating the optimum does not hold for it, and its card says why.
+    optimum_minimises_loss: bool = True
+    optimum_note: str = ""  # how optimal() obtains its allocation, said beside it (the CLI's "note")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ ENGINE_LATEX = (
     {law.info.equation for law in registry.LAWS.values()}
     | {law.info.equation for law in registry.HYPERPARAM_LAWS}
     | {formula.latex for formula in registry.FORMULAS.values()}
+    | {law.info.equation for law in registry.COMPRESSION_LAWS}
+    | {formula.latex for formula in registry.COMPRESSION_FORMULAS}
 )
 
 

@@ -3,11 +3,13 @@ tests/app/test_scaling_page.py (Hoffmann's and Besiroglu's constants, Kaplan's E
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
 
 from tests.app.test_scaling_page import EPOCH, chinchilla_optimum, kaplan_n_star
+from tests.browser import harness
 from ui import format as fmt
 
 pytestmark = pytest.mark.browser
@@ -44,3 +46,22 @@ def test_a_shared_link_shows_the_same_view_in_a_new_context(browser, server_url)
         assert page.get_by_text("10^21.5 = 3.16e21 FLOPs").count() == 1
     finally:
         context.close()
+
+
+def test_kaplan_and_chinchilla_frontiers_are_drawn_with_their_exponents(page, server_url):
+    page.goto(f"{server_url}/scaling")
+    page.get_by_role("heading", name=re.compile("Kaplan against Chinchilla")).wait_for(timeout=TIMEOUT_MS)
+    chart = page.locator(".js-plotly-plot").filter(has_text="Compute-optimal parameters N* against compute")
+    chart.first.wait_for(timeout=TIMEOUT_MS)
+    harness.wait_idle(page)
+    harness.assert_no_exception(page)
+    # Kaplan et al. 2020, Table 6: N_opt = 1.3e9 · C_min^0.73, C_min in PF-days (8.64e19 FLOPs)
+    xs, ys = harness.plot_points(page, chart, re.compile(r"Kaplan et al\. 2020, Table 6.*C\^0\.73"))
+    at = min(range(len(xs)), key=lambda i: abs(math.log10(xs[i]) - 24))
+    assert ys[at] == pytest.approx(1.3e9 * (xs[at] / 8.64e19) ** 0.73, rel=1e-6)
+    # Chinchilla, Hoffmann et al.'s printed constants: a = beta / (alpha + beta) = 0.28 / 0.62
+    harness.trace_index(chart, re.compile(r"Chinchilla.*C\^0\.45"))
+    harness.trace_index(chart, re.compile(r"Porian et al\. 2024.*C\^0\.50"))
+    # the walk: Porian et al.'s exponents, from Kaplan's reproduced 0.835 to 0.497 (RefinedWeb)
+    for exponent in ("0.835", "0.706", "0.602", "0.571", "0.497"):
+        page.get_by_text(exponent, exact=True).first.wait_for(timeout=TIMEOUT_MS)

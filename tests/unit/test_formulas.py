@@ -100,7 +100,13 @@ def test_the_frontier_exponents_are_computed_in_one_place():
 def test_an_entry_matches_every_word_ignoring_case():
     sections = registry.methodology()
     entries = [e for _, es in sections for e in es]
-    assert len(entries) == len(registry.LAWS) + len(registry.HYPERPARAM_LAWS) + len(registry.FORMULAS)
+    assert len(entries) == (
+        len(registry.LAWS)
+        + len(registry.HYPERPARAM_LAWS)
+        + len(registry.FORMULAS)
+        + len(registry.COMPRESSION_LAWS)
+        + len(registry.COMPRESSION_FORMULAS)
+    )
     kaplan = next(e for e in entries if e.id == "kaplan")
     assert kaplan.matches("") and kaplan.matches("KAPLAN webtext2") and not kaplan.matches("kaplan dolma")
     assert kaplan.matches("α_N")  # constants are searchable by their symbols
