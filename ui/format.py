@@ -21,9 +21,12 @@ def _missing(value: float | None) -> bool:
 
 
 def count(value: float | None, unit: str = "") -> str:
-    """3.2189e10 -> '32.2 B' (+ unit). NaN or None -> '–'."""
+    """3.2189e10 -> '32.2 B' (+ unit); past a thousand T in powers of ten, 1.73e15 -> '1.73e15'.
+    NaN or None -> '–'."""
     if _missing(value):
         return DASH
+    if abs(value) >= 999.5e12:  # past the last suffix: '1.73e15', not '1.73e+03 T'
+        return f"{sci(value)} {unit}".strip() if unit else sci(value)
     for scale, suffix in _SUFFIXES:
         if abs(value) >= scale * 0.9995:  # 999.96e9 rounds to '1 T', not '1e+03 B'
             text = f"{value / scale:.3g} {suffix}"

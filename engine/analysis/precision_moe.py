@@ -8,8 +8,10 @@ import pandas as pd
 
 from engine.conventions import FLOPS_PER_PARAM_TOKEN
 from engine.laws.chinchilla import ChinchillaLaw
+from engine.laws.fp_quant import BF16, FP4_E2M1, FP8_E4M3, FP8_E5M2, FpQuantLaw
 from engine.laws.moe import EXPERT_COUNTS, FineGrainedMoeLaw, JointMoeLaw, dense_compute_multiplier
 from engine.laws.precision import DEFAULT_BLOCK_SIZE, PrecisionLaw, equivalent_6nd_budget, kbit_weight_bytes
+from engine.laws.sparsity import SparsityLaw
 
 TRAINING_BITS = np.arange(4.0, 16.5, 0.5)
 SERVING_BITS = (3.0, 4.0, 5.0, 6.0, 8.0, 16.0)
@@ -184,3 +186,42 @@ def optimal_sparsity_against_budget(
             "dense_multiplier": dense_compute_multiplier(fine, fine_dense, budgets),
         }
     )
+
+
+SPARSITIES = np.linspace(0.0, 0.95, 39)
+FP_FORMATS = {"BF16 (E8M7)": BF16, "FP8 E5M2": FP8_E5M2, "FP8 E4M3": FP8_E4M3, "FP4 E2M1": FP4_E2M1}
+
+
+def loss_against_sparsity(law: SparsityLaw, n_params: float, flops: float) -> pd.DataFrame:
+    """Frantar et al.'s loss at ``n_params`` non-zero parameters and ``flops`` of dense-cost training
+    (C = 6·N/(1 − S)·D: a sparser model of the same non-zero size sees fewer tokens), over the
+    sparsity S; columns sparsity, n_tokens, dense_params, loss."""
+    d = law.dense_cost_tokens(n_params, flops, SPARSITIES)
+    return pd.DataFrame(
+        {
+            "sparsity": SPARSITIES,
+            "n_tokens": d,
+            "dense_params": n_params / (1.0 - SPARSITIES),
+            "loss": law.loss(n_params, d, SPARSITIES),
+        }
+    )
+
+
+def float_formats(law: FpQuantLaw, n_params: float, n_tokens: float, block_size: float) -> pd.DataFrame:
+    """Sun et al.'s loss at (N, D) and critical data size for each training format of
+    ``FP_FORMATS`` at one scaling block size; columns format, exponent_bits, mantissa_bits, loss,
+    d_crit (tokens), past_d_crit (D beyond it: more tokens already raise the loss)."""
+    rows = []
+    for name, (e, m) in FP_FORMATS.items():
+        d_crit = float(law.critical_data_size(n_params, e, m, block_size))
+        rows.append(
+            {
+                "format": name,
+                "exponent_bits": e,
+                "mantissa_bits": m,
+                "loss": float(law.loss(n_params, n_tokens, e, m, block_size)),
+                "d_crit": d_crit,
+                "past_d_crit": n_tokens > d_crit,
+            }
+        )
+    return pd.DataFrame(rows)
