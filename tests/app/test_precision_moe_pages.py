@@ -65,6 +65,7 @@ def test_precision_metrics_are_short_with_units_in_the_labels(app):
         "Trained loss (nats/token)",
         "Served at 4-bit (nats/token)",
         "Optimal precision (bits)",
+        "Optimal sparsity",  # a percentage: its unit is in the value
     }
     assert all(len(v) <= 7 for v in shown.values()), shown
     # Dettmers & Zettlemoyer: 4 bits + 16/64 bits of block constant = 4.25 bits = 0.53125 bytes a weight
