@@ -17,6 +17,7 @@ from engine.errors import LawError
 from engine.laws.base import COMPUTE_OPTIMAL, LEAST_COMPUTE_FOR_LOSS
 from ui import db, figures
 from ui import format as fmt
+from ui.scenario_widgets import save_form
 from ui.tables import scenario_table
 from ui.url import LinkCheck
 from ui.widgets import explain, lazy_expander
@@ -623,6 +624,7 @@ def share_section(result: plan.PlanResult, alt: plan.PlanResult | None, law, dev
         key="export_csv",
         on_click="ignore",
     )
+    save_form(result, law, device)
 
 
 @st.fragment

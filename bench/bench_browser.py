@@ -15,7 +15,8 @@ subtracted, so each figure is from the input (or page.goto) until the page stopp
   max). Sliders step with ArrowRight from their start, so every measured value is new to the
   server: st.cache_data cannot hit. Plan: training compute from 23.00 (the default) up by 0.05;
   Scaling laws: budget from 23.76 by 0.01; Precision: training compute from 21.0 by 0.1; Mixture
-  of experts: compute budget from 22.0 by 0.1; Runs: the lower end of the parameter range, from
+  of experts: compute budget from 22.0 by 0.1; Inference: the batch slider from 1 through its options
+  (1, 2, 3, 4, 6, 8, ...) at 1k tokens of context; Runs: the lower end of the parameter range, from
   7.8 by 0.1 (the Chinchilla runs span 7.9-10.2, so the selection shrinks at each step).
   Two rows alternate a select between two values, so after the first two changes their engine
   calls hit st.cache_data and what is left is measured (widgets, figures, transfer, drawing):
@@ -40,7 +41,7 @@ subtracted, so each figure is from the input (or page.goto) until the page stopp
   and the largest messages by element type (ForwardMsg decoded with Streamlit's protobuf).
 
 Run: .venv/bin/python bench/bench_browser.py [--repo PATH] [--repeats N] [--pages plan,scaling,...]
-[--json] [--payload]; parts for --pages: plan, plan-hardware, scaling, precision, moe, runs,
+[--json] [--payload]; parts for --pages: plan, plan-hardware, scaling, precision, moe, inference, runs,
 hardware, pareto, sessions, floor (default all; first visits are measured for the pages among them).
 A full run takes about 10 minutes on 2 cores (12 with other work running). Prints figures; not
 pass/fail. On a busy 2-core machine absolute figures swing by 2x (shared/reference/browser_timing.md):
@@ -81,6 +82,7 @@ URL_PATHS = {
     "scaling": "/scaling",
     "precision": "/precision",
     "moe": "/moe",
+    "inference": "/inference",
     "runs": "/runs",
     "hardware": "/hardware",
 }
@@ -90,6 +92,7 @@ TITLES = {
     "scaling": "Scaling laws",
     "precision": "Precision",
     "moe": "Mixture of experts",
+    "inference": "Inference",
     "runs": "Runs",
     "hardware": "Hardware",
 }
@@ -119,6 +122,8 @@ RERUNS = (
     Rerun("scaling", "scaling", "budget slider", 150, slider="Training compute budget"),
     Rerun("precision", "precision", "compute slider", 150, slider="Compute (log10 FLOPs)"),
     Rerun("moe", "moe", "compute-budget slider", 150, slider="Compute budget"),
+    # at 1k tokens of context an 8 B model's batch runs to 380: options enough for 2 + 15 steps
+    Rerun("inference", "inference", "batch slider", 150, slider="Batch (sequences", query="?i_context=1024"),
     Rerun(
         "runs",
         "runs",
@@ -420,7 +425,8 @@ def main() -> None:
     )
     parser.add_argument("--repeats", type=int, default=20, help="measured reruns per page (default 20)")
     parser.add_argument(
-        "--pages", default="plan,plan-hardware,scaling,precision,moe,runs,hardware,pareto,sessions,floor"
+        "--pages",
+        default="plan,plan-hardware,scaling,precision,moe,inference,runs,hardware,pareto,sessions,floor",
     )
     parser.add_argument("--json", action="store_true", help="also print one JSON object with every figure")
     parser.add_argument(

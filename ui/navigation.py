@@ -35,6 +35,7 @@ HOME_ALIAS = "home"
 
 PAGES = (
     PageSpec("plan.py", "Plan", ":material/explore:", "plan", default=True),
+    PageSpec("scenarios.py", "Scenarios", ":material/bookmarks:", "scenarios"),
     PageSpec("scaling.py", "Scaling laws", ":material/show_chart:", "scaling"),
     PageSpec("precision.py", "Precision", ":material/tune:", "precision"),
     PageSpec("moe.py", "Mixture of experts", ":material/hub:", "moe"),

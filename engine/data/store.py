@@ -42,7 +42,17 @@ DB_ENV_VAR = "FLOPWISE_DB"
 Connection = duckdb.DuckDBPyConnection
 """What a unit of work on the store is handed (the UI names it without importing duckdb)."""
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+SCENARIOS_TABLE = """
+CREATE TABLE IF NOT EXISTS scenarios (
+    scenario_id VARCHAR PRIMARY KEY,
+    name        VARCHAR NOT NULL UNIQUE,
+    author      VARCHAR NOT NULL,
+    note        VARCHAR NOT NULL,
+    created_at  TIMESTAMP NOT NULL,
+    record      VARCHAR NOT NULL  -- JSON: inputs, law, device, results (engine.analysis.scenarios)
+);
+"""
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
     key   VARCHAR PRIMARY KEY,
@@ -120,7 +130,7 @@ CREATE TABLE IF NOT EXISTS fits (
     n_points    INTEGER NOT NULL CHECK (n_points > 0),
     record      VARCHAR NOT NULL  -- JSON: constants, errors, intervals, bootstrap samples, selection
 );
-"""
+""" + SCENARIOS_TABLE
 
 
 # Steps from each older schema version to the next; each runs in one transaction.
@@ -135,6 +145,8 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: tuple(f"ALTER TABLE runs ADD COLUMN {column}" for column in (
         "learning_rate DOUBLE", "batch_size DOUBLE", "batch_size_unit VARCHAR", "warmup_steps DOUBLE",
         "lr_schedule VARCHAR", "loss_smoothed DOUBLE", "n_params_active DOUBLE")),
+    # v3 -> v4: saved Plan scenarios (issue 15; engine.data.scenarios).
+    3: (SCENARIOS_TABLE,),
 }
 
 

@@ -208,7 +208,8 @@ def test_a_first_release_database_is_migrated(tmp_path):
     assert migrate(con) == 1
     rows = dict(con.execute("SELECT run_id, derived_field FROM runs").fetchall())
     assert rows == {"a": "flops", "b": None}
-    assert migrate(con) == 3  # recorded: a second open does not migrate again
+    assert migrate(con) == 4  # recorded (v4 added scenarios): a second open does not migrate again
+    assert con.execute("SELECT count(*) FROM scenarios").fetchone() == (0,)  # v3 -> v4 created it
     con.close()
     with open_store(path) as s:
         runs = query_runs(s.cursor(), ["s"])
