@@ -368,7 +368,6 @@ def test_time_section(setup: serving.ServingSetup, point: serving.ServingPoint) 
         help="FLOPs one byte of KV traffic is worth: the authors' value (the B200 in their code), or peak ÷ "
         "bandwidth of the device chosen above.",
     )
-    link.show()
     kv = setup.kv_layout
     intensity = (
         test_time.device_intensity(setup.device, setup.dtype)
@@ -392,16 +391,38 @@ def test_time_section(setup: serving.ServingSetup, point: serving.ServingPoint) 
     m[2].metric("Memory I·C_mem", fmt.sci(cost.memory_eflops))
     m[3].metric("Memory's share", f"{cost.memory_share:.0%}")
     generated = int(trials) * int(l_out)
+    per_query = test_time.generation_cost_usd(generated, point.usd_per_mtok)
+    seconds = test_time.sequence_seconds(int(l_out), point.decode_ms_per_token)
     st.caption(
-        f"{int(trials):,} × {int(l_out):,} = {generated:,} generated tokens per query; at the batch above "
-        "that is "
-        f"{fmt.money(point.usd_per_mtok * generated / 1e6 if point.usd_per_mtok is not None else None)} "
-        "per query "
-        f"and {fmt.short(generated / point.tokens_per_s * point.batch)} s of one sequence's decoding. "
-        "Attention over "
-        "a long KV cache, not the parameters, dominates long reasoning: the memory term grows with the "
-        "square of "
-        "the generated length."
+        f"{int(trials):,} × {int(l_out):,} = {generated:,} generated tokens per query: at the batch above, "
+        f"{fmt.money(per_query)} per query, and {fmt.short(seconds)} s until one trial's last token. "
+        "Attention over a long KV cache, not the parameters, dominates long reasoning: the memory term grows "
+        "with the square of the generated length."
+    )
+    c = st.columns(2)
+    queries = link.select_slider(
+        c[0],
+        "Queries over the model's life",
+        [1e6, 1e7, 1e8, 1e9, 1e10, 1e11],
+        value=1e9,
+        format_func=fmt.count,
+        key="i_tt_queries",
+    )
+    answer = link.number_input(
+        c[1], "Tokens of an answer without reasoning", 1, 100_000, 300, 50, key="i_tt_answer"
+    )
+    link.show()
+    plain_tokens = test_time.reasoning_lifetime_tokens(queries, int(answer))
+    thinking = test_time.reasoning_lifetime_tokens(queries, int(answer), max(generated - int(answer), 0))
+    plain_cost = test_time.generation_cost_usd(plain_tokens, point.usd_per_mtok)
+    thinking_cost = test_time.generation_cost_usd(thinking, point.usd_per_mtok)
+    m = st.columns(3)
+    m[0].metric("Lifetime tokens, answers only", fmt.count(float(plain_tokens)))
+    m[1].metric("Lifetime tokens, with reasoning", fmt.count(float(thinking)))
+    m[2].metric(
+        "Lifetime serving cost, with reasoning",
+        fmt.money(None if thinking_cost is None else float(thinking_cost)),
+        help=f"Answers only: {fmt.money(None if plain_cost is None else float(plain_cost))}.",
     )
     explain(
         "How test-time compute is computed",

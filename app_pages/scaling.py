@@ -10,7 +10,9 @@ import streamlit as st
 
 from engine.analysis import reconcile, registry, scaling
 from engine.analysis.fit import allocation_band
+from engine.cost.flops import Architecture
 from engine.data import store
+from engine.errors import FlopwiseError
 from engine.laws.base import Law
 from ui import db, figures
 from ui import format as fmt
@@ -301,6 +303,49 @@ def kaplan_against_chinchilla() -> None:
     )
 
 
+@st.fragment
+def convention_converter() -> None:
+    """One model's parameters and training FLOPs in each paper's convention."""
+    link = LinkCheck()
+    c = st.columns(4)
+    n_b = link.number_input(c[0], "Parameters (billions)", 0.001, 10000.0, 6.7, key="cv_params")
+    counted = link.radio(c[1], "Counted as", ["total", "non-embedding"], key="cv_counted", horizontal=True)
+    tokens_b = link.number_input(c[2], "Training tokens (billions)", 0.001, 1e6, 140.0, key="cv_tokens")
+    tied = c[3].toggle("Input and output embeddings tied", value=True, key="cv_tied", bind="query-params")
+    c = st.columns(4)
+    vocab = link.number_input(c[0], "Vocabulary V (tokens)", 256, 1_000_000, 32_000, 1, key="cv_vocab")
+    width = link.number_input(c[1], "Width d_model", 64, 65_536, 4096, 64, key="cv_width")
+    layers = link.number_input(c[2], "Layers n_layer", 1, 1000, 32, 1, key="cv_layers")
+    context = link.number_input(c[3], "Context n_ctx (tokens)", 128, 1_048_576, 2048, 128, key="cv_context")
+    link.show()
+    try:
+        arch = Architecture(
+            n_layers=int(layers),
+            d_model=int(width),
+            n_heads=max(1, int(width) // 128),
+            d_ff=4 * int(width),
+            vocab_size=int(vocab),
+            seq_len=int(context),
+            tied_embeddings=tied,
+        )
+        params, flops = reconcile.convention_table(n_b * 1e9, tokens_b * 1e9, counted=counted, arch=arch)
+    except FlopwiseError as exc:
+        st.error(fmt.plain(exc))
+        return
+    left, right = st.columns(2)
+    left.table(
+        readable(params, {"quantity": ("Parameters", fmt.plain), "value": ("Count", fmt.count)}).hide()
+    )
+    right.table(
+        readable(flops, {"quantity": ("Training compute", fmt.plain), "value": ("FLOPs", fmt.sci)}).hide()
+    )
+    st.caption(
+        "Kaplan et al. count non-embedding parameters and 6·N FLOPs per token; Chinchilla counts every "
+        "parameter. At small sizes the embedding is a large share of the total, which is Pearce & Song's "
+        "explanation of Kaplan's steeper exponent."
+    )
+
+
 st.title("Scaling laws")
 st.caption(
     "Compute, not parameter count, is the budget: for C = 6·N·D training FLOPs each law says how "
@@ -355,6 +400,8 @@ if not selected_ids:
 results_area = st.container()
 st.subheader("Kaplan against Chinchilla: why the exponent fell from 0.73 to 0.5")
 kaplan_against_chinchilla()
+with st.expander("Convert between conventions: total or non-embedding parameters, and training FLOPs"):
+    convention_converter()
 st.subheader("The laws")
 laws = [law_card(available[law_id], key_prefix="scaling") for law_id in selected_ids]
 with results_area:

@@ -472,3 +472,47 @@ PARAMETER_CONVENTIONS = Formula(
     conventions="N non-embedding unless named N_total; FLOPs for training (forward + backward).",
     valid_range="Dense decoder-only Transformers.",
 )
+
+
+def convention_table(
+    n_params: float, tokens: float, *, counted: str, arch: Architecture
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One model in every convention: its parameters (non-embedding, total, Pearce & Song's
+    approximation of the total) and its training FLOPs on ``tokens`` (``FLOP_CONVENTIONS``).
+    ``counted``: "non-embedding" or "total", how ``n_params`` was given; the embedding is
+    ``arch.vocab_size × arch.d_model`` (twice, untied). Two frames with columns quantity, value."""
+    if counted not in ("non-embedding", "total"):
+        raise ConventionError(f"counted must be 'non-embedding' or 'total', got {counted!r}")
+    vocab, width, tied = arch.vocab_size, arch.d_model, arch.tied_embeddings
+    if counted == "total":
+        nonemb = float(nonembedding_from_total(n_params, vocab=vocab, d_model=width, tied=tied))
+    else:
+        nonemb = float(positive("n_params", n_params, error=ConventionError))
+    params = pd.DataFrame(
+        {
+            "quantity": [
+                "non-embedding (Kaplan et al., Busbridge et al., Sun et al., Step Law)",
+                f"total, with {'the tied' if tied else 'both untied'} embedding (Chinchilla, Gadre et al.)",
+                "total by Pearce & Song's approximation N + 47,491·N^(1/3)",
+            ],
+            "value": [
+                nonemb,
+                float(total_from_nonembedding(nonemb, vocab=vocab, d_model=width, tied=tied)),
+                float(pearce_song_total(nonemb)),
+            ],
+        }
+    )
+    flops = pd.DataFrame(
+        {
+            "quantity": [
+                "6·N·D (N non-embedding; Kaplan §2.1, Chinchilla with total N)",
+                "with attention: (6·N + 6·n_layer·n_ctx·d_attn)·D (Kaplan Eq. 2.1–2.2)",
+                "with the last layer: 6·(N + V·d_model)·D (Porian et al. 2024)",
+            ],
+            "value": [
+                float(training_flops(nonemb, tokens, convention=convention, arch=arch))
+                for convention in FLOP_CONVENTIONS
+            ],
+        }
+    )
+    return params, flops

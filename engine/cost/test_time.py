@@ -194,3 +194,19 @@ ROUTING = Formula(
     conventions="Costs per query, in any one unit.",
     valid_range="0 ≤ q ≤ 1.",
 )
+
+
+def generation_cost_usd(tokens: Any, usd_per_mtok: float | None) -> np.ndarray | None:
+    """Dollars for generating ``tokens`` at ``usd_per_mtok`` dollars per million generated tokens
+    (engine.cost.serving.ServingPoint.usd_per_mtok: device time at a batch); None without a price."""
+    if usd_per_mtok is None:
+        return None
+    n = positive("tokens", tokens, error=ServingError, allow_zero=True)
+    return n * float(usd_per_mtok) / 1e6
+
+
+def sequence_seconds(tokens: Any, decode_ms_per_token: float) -> np.ndarray:
+    """Wall time for one sequence to generate ``tokens`` at ``decode_ms_per_token`` (ms between two
+    of its tokens at the serving batch)."""
+    n = positive("tokens", tokens, error=ServingError, allow_zero=True)
+    return n * float(positive("decode_ms_per_token", decode_ms_per_token, error=ServingError)) / 1e3

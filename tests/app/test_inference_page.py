@@ -46,3 +46,14 @@ def test_a_mixture_of_experts_reads_only_its_routed_experts_at_batch_one(app):
     sparse = metrics(at)["Decode (ms per token)"]
     # without routing all 47 B are read each step; with 2 of 8 experts, far fewer at batch 1
     assert float(sparse) < float(dense)
+
+
+def test_reasoning_multiplies_the_lifetime_tokens_and_cost(app):
+    at = app(PAGE, i_tt_queries="1B", i_tt_answer="300", i_tt_out="4000", i_tt_trials="2")
+    assert not at.exception and not at.error
+    shown = metrics(at)
+    assert shown["Lifetime tokens, answers only"] == "300 B"  # 1e9 queries × 300 tokens
+    assert shown["Lifetime tokens, with reasoning"] == "8 T"  # 1e9 × (300 + 2 × 4,000 − 300)
+    # 8e12 tokens at the batch-1 price of an 8 B model on an H100: (16e9 + 671e6) B / 3,350 GB/s per token
+    per_mtok = 1e6 * (16e9 + 2 * 40 * 8 * 128 * 2 * 4096) / 3350e9 / 3600 * 2.0
+    assert shown["Lifetime serving cost, with reasoning"] == f"${8e12 * per_mtok / 1e6 / 1e6:.3g} M"

@@ -217,3 +217,18 @@ def test_unverified_constants_are_editable(app):
     # E moves the loss one for one and leaves the allocation alone
     assert metric_values(at, "Loss (nats/token)") == [f"{loss - e + 1.5:.4f}"]
     assert metric_values(at, "N* (parameters)") == ["40.3 B"]
+
+
+def test_the_convention_converter_shows_a_model_in_each_convention(app):
+    """LLaMA-7B-like: 6.7 B total, V 32,000, d 4,096 tied: 6.57 B non-embedding; on 140 B tokens
+    6·N·D = 5.52e21 FLOPs with N non-embedding, 5.63e21 with the last layer (6·6.7e9·1.4e11)."""
+
+    def shown(at) -> list:
+        return [row.iloc[1] for t in at.table if t.value.shape[1] == 2 for _, row in t.value.iterrows()]
+
+    at = app("scaling.py")
+    values = shown(at)
+    assert values[:2] == pytest.approx([6.7e9 - 32_000 * 4096, 6.7e9])  # counts stay numbers (sortable)
+    assert "5.52e21" in values and "5.63e21" in values  # FLOPs past 2^53 are shown as text
+    at.number_input(key="cv_params").set_value(70.0).run()
+    assert shown(at)[0] == pytest.approx(70e9 - 32_000 * 4096)

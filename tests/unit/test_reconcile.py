@@ -248,3 +248,21 @@ def test_the_formulas_are_registered_and_written_from_the_data():
     assert all(f"{a:.3g}" in words for a in (0.835, 0.706, 0.602, 0.571, 0.497, 0.78, 0.74, 0.515))
     assert "47,491" in " ".join(symbol + meaning for symbol, meaning in reconcile.RECONCILIATION.inputs)
     assert reconcile.RECONCILIATION.verified and reconcile.PARAMETER_CONVENTIONS.verified
+
+
+def test_one_model_in_every_convention_by_hand():
+    """A 6.7 B-parameter total (LLaMA-7B-like: V 32,000, d 4,096, 32 layers, 2,048 context, tied)
+    on 140 B tokens."""
+    arch = Architecture(n_layers=32, d_model=4096, n_heads=32, d_ff=16384, vocab_size=32_000, seq_len=2048)
+    params, flops = reconcile.convention_table(6.7e9, 1.4e11, counted="total", arch=arch)
+    nonemb = 6.7e9 - 32_000 * 4096  # 6,568,928,000
+    assert params["value"].tolist() == pytest.approx([nonemb, 6.7e9, nonemb + 47_491 * nonemb ** (1 / 3)])
+    attention = 6 * 32 * 2048 * 4096  # 6·n_layer·n_ctx·d_attn per token
+    assert flops["value"].tolist() == pytest.approx(
+        [6 * nonemb * 1.4e11, (6 * nonemb + attention) * 1.4e11, 6 * 6.7e9 * 1.4e11]
+    )
+    untied = Architecture(n_layers=32, d_model=4096, n_heads=32, d_ff=16384, tied_embeddings=False)
+    params, _ = reconcile.convention_table(nonemb, 1.4e11, counted="non-embedding", arch=untied)
+    assert params["value"][1] == pytest.approx(nonemb + 2 * 32_000 * 4096)
+    with pytest.raises(reconcile.ConventionError, match="counted"):
+        reconcile.convention_table(1e9, 1e10, counted="active", arch=arch)

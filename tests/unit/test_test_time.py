@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from engine.analysis import registry
+from engine.cost import test_time
 from engine.cost.hardware import load_catalog
 from engine.cost.serving import ServingError
 from engine.cost.test_time import (
@@ -18,6 +19,7 @@ from engine.cost.test_time import (
     reasoning_lifetime_tokens,
     routed_cost,
 )
+from engine.errors import FlopwiseError
 
 CATALOG = load_catalog()
 # Qwen3-8B as the authors' script sees it: 36 layers, 32 query heads, 8 KV heads of 128,
@@ -104,3 +106,12 @@ def test_the_formulas_are_registered():
     kinetics, routing = registry.FORMULAS["test-time-kinetics"], registry.FORMULAS["routing"]
     assert kinetics.verified and "2506.05333" in kinetics.citation and "562.5" in kinetics.source_detail
     assert not routing.verified
+
+
+def test_generation_cost_and_sequence_time_by_hand():
+    # 4,000 tokens at $2.76 per million: $0.01104; at 5 ms a token, 20 s
+    assert float(test_time.generation_cost_usd(4000, 2.76)) == pytest.approx(0.01104)
+    assert test_time.generation_cost_usd(4000, None) is None
+    assert float(test_time.sequence_seconds(4000, 5.0)) == pytest.approx(20.0)
+    with pytest.raises(FlopwiseError, match="tokens"):
+        test_time.generation_cost_usd(-1, 2.0)
