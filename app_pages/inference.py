@@ -484,6 +484,28 @@ st.caption(
     "latency, throughput and cost from device time, the KV cache of each attention variant, speculative "
     "decoding, test-time compute and routing."
 )
+
+
+@st.fragment
+def served(setup: serving.ServingSetup) -> None:
+    """Everything that depends on the batch: moving it reruns this part only (the model's inputs
+    above stay as they are); the sections below are fragments of their own inside it."""
+    link = LinkCheck()
+    point = batch_section(link, setup)
+    link.show()
+    explain("How the serving numbers are computed", serving.SERVING_BATCH, serving.KV_CACHE_VARIANTS)
+    if point is None:
+        return
+    st.subheader("Precision and attention at this batch")
+    variants_section(setup, point.batch)
+    st.subheader("Speculative decoding")
+    speculative_section(setup, point.batch)
+    st.subheader("Test-time compute")
+    test_time_section(setup, point)
+    st.subheader("Routing to a smaller model")
+    routing_section(point)
+
+
 link = LinkCheck()
 try:
     setup = model_inputs(link, devices(db.version()))
@@ -491,17 +513,6 @@ except FlopwiseError as exc:
     link.show()
     st.error(fmt.plain(exc))
     st.stop()
-st.subheader("Latency and throughput over batch")
-point = batch_section(link, setup)
 link.show()
-explain("How the serving numbers are computed", serving.SERVING_BATCH, serving.KV_CACHE_VARIANTS)
-if point is None:
-    st.stop()
-st.subheader("Precision and attention at this batch")
-variants_section(setup, point.batch)
-st.subheader("Speculative decoding")
-speculative_section(setup, point.batch)
-st.subheader("Test-time compute")
-test_time_section(setup, point)
-st.subheader("Routing to a smaller model")
-routing_section(point)
+st.subheader("Latency and throughput over batch")
+served(setup)
