@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PORT   ?= 8501
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test test-fast check format bench chromium db clean
+.PHONY: run test test-fast check format bench chromium postgresql db clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,9 +36,9 @@ format: $(VENV)/.dev-deps
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-## test: make check, then the whole suite (unit, property, app, browser)
-test: check chromium
-	$(PY) -m pytest
+## test: make check, then the whole suite (unit, property, app, browser; the store on DuckDB and PostgreSQL)
+test: check chromium postgresql
+	FLOPWISE_TEST_PG=required $(PY) -m pytest
 
 ## test-fast: everything but the browser tests
 test-fast: $(VENV)/.dev-deps
@@ -50,6 +50,14 @@ chromium:
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; \
+	fi
+
+## postgresql: Debian's PostgreSQL server for the store tests (each run starts a throwaway cluster of its own)
+postgresql:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "Installing Debian's postgresql for the store tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql; \
 	fi
 
 ## bench: print the measured figures (not part of pass/fail)

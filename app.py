@@ -51,8 +51,7 @@ try:
         st.caption("Compute, not parameter count, is the budget.")
         counts = db.run_counts(db.version())
         st.caption(
-            f"Run store: {sum(counts.values()):,} runs from {len(counts)} sources  \n"
-            f"`{db.get_store().path.name}`"
+            f"Run store: {sum(counts.values()):,} runs from {len(counts)} sources  \n`{db.get_store().name}`"
         )
     page.run()
     st.session_state.pop("_store_busy_s", None)

@@ -128,6 +128,12 @@ def cmd_target(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+DB_HELP = (
+    "database file, or a PostgreSQL URL postgresql://user@host:port/database shared by a team "
+    "(default: $FLOPWISE_DB or data/flopwise.duckdb)"
+)
+
+
 def _note_wait(seconds: float, message: str) -> None:
     print(f"{message}… ({seconds:.0f} s)", file=sys.stderr)
 
@@ -144,7 +150,7 @@ def cmd_db(args: argparse.Namespace) -> dict[str, Any]:
 
     with _open_store(args.db) as store:
         con = store.cursor()
-        return {"db": str(store.path), "runs_by_source": run_counts(con)}
+        return {"db": store.location, "runs_by_source": run_counts(con)}
 
 
 def _read_file(path: str) -> tuple[bytes, str]:
@@ -558,7 +564,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=BATCH_SIZE_UNITS,
         help="what its batch sizes count (default: detected from the header, a known format or the values)",
     )
-    p.add_argument("--db", help="database file (default: $FLOPWISE_DB or data/flopwise.duckdb)")
+    p.add_argument("--db", help=DB_HELP)
 
     p = add("fit", "fit the Chinchilla form to a sweep file (Hoffmann et al.'s method)", cmd_fit)
     p.add_argument("file")
@@ -689,7 +695,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--head-dim", type=_positive_int, help="size of each head (default: assumed, 128)")
 
     p = add("db", "create or open the run store, load published data, print counts", cmd_db)
-    p.add_argument("--db", help="database file (default: $FLOPWISE_DB or data/flopwise.duckdb)")
+    p.add_argument("--db", help=DB_HELP)
     return parser
 
 

@@ -42,8 +42,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
 
 FORBIDDEN: Mapping[str, tuple[str, ...]] = {
     "engine": ("streamlit", "plotly"),
-    "app_pages": ("duckdb",),
-    "ui": ("duckdb",),
+    "app_pages": ("duckdb", "psycopg"),
+    "ui": ("duckdb", "psycopg"),
 }
 """Layer prefix -> top-level packages its modules must not import."""
 

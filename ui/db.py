@@ -1,5 +1,6 @@
 """The app's run store: opened per unit of work, so other processes (CLI ingests, other app
-servers) can write between reruns; a cheap file stamp as the cache key of everything read."""
+servers) can write between reruns; a cheap stamp as the cache key of everything read (the DuckDB
+file's, or a PostgreSQL store's snapshot when ``$FLOPWISE_DB`` is a ``postgresql://`` URL)."""
 
 from __future__ import annotations
 
@@ -42,7 +43,8 @@ def session(*, write: bool = False) -> Iterator[Connection]:
 
 def version() -> tuple:
     """Changes with every commit to the store (runs, fits, devices, benchmarks): a cache key
-    read from the file's stamp, without opening it."""
+    read from the file's stamp, without opening it (on PostgreSQL: one small query for the
+    server's snapshot, so a commit by any other server or ingest shows at the next rerun)."""
     return get_store().stamp()
 
 

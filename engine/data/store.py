@@ -1,9 +1,13 @@
-"""The DuckDB run store: schema, loading the published data, and queries.
+"""The run store: schema, loading the published data, and queries.
 
 The only module that imports duckdb. Writes happen in one transaction each: an upload is
 stored whole or not at all.
 
-Database path: ``$FLOPWISE_DB`` if set, else ``data/flopwise.duckdb`` in the repository.
+Database: ``$FLOPWISE_DB`` if set, else ``data/flopwise.duckdb`` in the repository. A
+``postgresql://user@host:port/database`` URL there (or passed as the path) puts the store on a
+PostgreSQL server instead, shared by several app servers and CLI ingests on several machines
+(:mod:`engine.data.pg`): the same schema, migrations and queries (the few that differ branch on
+``_is_pg``), analytics still in DuckDB.
 
 Several processes share one file (the app, CLI ingests): DuckDB lets one process at a time hold
 it open, so the app opens it per unit of work (:meth:`Store.connect`) and every open waits,
@@ -22,25 +26,27 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard, cast
+from urllib.parse import urlsplit
 
 import duckdb
 import pandas as pd
 
-from engine.data import published
+from engine.data import busy, pg, published
 from engine.data.schema import RUN_COLUMNS
 from engine.cost.hardware import Device, HardwareError, device_from_row, load_catalog
 from engine.data.ingest import IngestError, IngestReport
 from engine.data.runs import NOT_GIVEN, USER_SOURCE, RunFilter
 from engine.paths import DATASETS_DIR, REPO_ROOT
-from engine.errors import FlopwiseError
 
 DEFAULT_DB_PATH = REPO_ROOT / "data" / "flopwise.duckdb"
 DB_ENV_VAR = "FLOPWISE_DB"
 
 
 Connection = duckdb.DuckDBPyConnection
-"""What a unit of work on the store is handed (the UI names it without importing duckdb)."""
+"""What a unit of work on the store is handed (the UI names it without importing duckdb). On a
+PostgreSQL store it is an engine.data.pg.PgConnection, which has the part of this API the store's
+functions use (execute returning itself, fetchone, fetchall, df, cursor, close)."""
 
 SCHEMA_VERSION = 4
 SCENARIOS_TABLE = """
@@ -150,8 +156,23 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
 }
 
 
+def _is_pg(con: object) -> TypeGuard[pg.PgConnection]:
+    """Whether ``con`` is a connection to a PostgreSQL store (engine.data.pg) rather than DuckDB."""
+    return isinstance(con, pg.PgConnection)
+
+
+def _ddl(con: object, sql: str) -> str:
+    """The schema's DDL as this connection's database spells it (engine.data.pg.ddl on PostgreSQL)."""
+    return pg.ddl(sql) if _is_pg(con) else sql
+
+
+_SET_VERSION = ("INSERT INTO meta VALUES ('schema_version', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+
+
 def _schema_version(con: duckdb.DuckDBPyConnection) -> int:
-    tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    tables = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables "
+                                        "WHERE table_schema = current_schema()").fetchall()}
     if "meta" in tables:
         row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if row:
@@ -169,9 +190,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
     for version in range(found, SCHEMA_VERSION):
         with transaction(con):
             for statement in MIGRATIONS[version]:
-                con.execute(statement)
+                con.execute(_ddl(con, statement))
             con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
-            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(version + 1)])
+            con.execute(_SET_VERSION, [str(version + 1)])
     return found
 
 
@@ -181,18 +202,20 @@ def default_db_path() -> Path:
     return Path(override).expanduser() if override else DEFAULT_DB_PATH
 
 
+def default_db_location() -> Path | str:
+    """``$FLOPWISE_DB`` as given when it is a PostgreSQL URL, else :func:`default_db_path`."""
+    override = os.environ.get(DB_ENV_VAR)
+    return override if override and pg.is_url(override) else default_db_path()
+
+
 DEFAULT_WAIT_S = 30.0
 """How long an open waits for another process's write lock before giving up (``$FLOPWISE_DB_WAIT_S``)."""
 WAIT_ENV_VAR = "FLOPWISE_DB_WAIT_S"
 Waiting = Callable[[float, str], None]  # (seconds waited so far, what is being waited for)
 
 
-class StoreBusyError(FlopwiseError, RuntimeError):
-    """The database file stayed locked by another process for longer than the wait allowed."""
-
-    def __init__(self, message: str, holder: str = "another process") -> None:
-        super().__init__(message)
-        self.holder = holder
+StoreBusyError = busy.StoreBusyError
+"""The store stayed locked by another process for longer than the wait allowed (engine.data.busy)."""
 
 
 def _lock_holder(exc: Exception) -> str:
@@ -245,28 +268,72 @@ def connect(path: Path, *, wait_s: float | None = None, on_wait: Waiting | None 
 
 
 class Store:
-    """One DuckDB database file with the FLOPwise schema.
+    """One store with the FLOPwise schema: a DuckDB database file, or a database on a PostgreSQL
+    server when given a ``postgresql://`` URL (engine.data.pg); the same methods either way.
 
     Two ways to use it. ``with store.connect() as con:`` opens the file for one unit of work and
     closes it after, so other processes can write in between: what the app does, per rerun at
-    most. ``store.cursor()`` keeps one connection open until ``close()``: for a short-lived
-    process (the CLI, a test) that owns the file for its whole run."""
+    most (on PostgreSQL: a pooled connection). ``store.cursor()`` keeps one connection open until
+    ``close()``: for a short-lived process (the CLI, a test) that owns the file for its whole run
+    (on PostgreSQL: one connection per thread).
+
+    The schema and its migrations are brought up to date when the store is opened: on a DuckDB file
+    under its write lock, on PostgreSQL under the store's advisory lock, so they run once however
+    many processes open it at the same time."""
 
     def __init__(self, path: Path | str | None = None, *, wait_s: float | None = None,
                  on_wait: Waiting | None = None) -> None:
-        self.path = Path(path) if path is not None else default_db_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        location = path if path is not None else default_db_location()
+        self.url: str | None = str(location) if pg.is_url(location) else None
+        self.path: Path | None = None if self.url else Path(location)
+        self.location = pg.redact(self.url) if self.url else str(self.path)
+        """Where the store is: the file's path, or the URL without its password."""
         self.wait_s = wait_s
         self.on_wait = on_wait
         self._con: duckdb.DuckDBPyConnection | None = None
-        with self.connect() as con:
+        self._pg = (pg.Backend(self.url, wait_s=_wait_s() if wait_s is None else wait_s, to_frame=_duckdb_frame)
+                    if self.url else None)
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.exclusive(), self.connect() as con:
             migrate(con)
-            con.execute(SCHEMA)
-            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+            con.execute(_ddl(con, SCHEMA))
+            if _is_pg(con):
+                con.execute(pg.INDEXES)
+            con.execute(_SET_VERSION, [str(SCHEMA_VERSION)])
+
+    @property
+    def name(self) -> str:
+        """What the app's sidebar names the store by: the file's name, or ``database on host:port``
+        (no user, no password)."""
+        if self.path is not None:
+            return self.path.name
+        parts = urlsplit(self.url or "")
+        return f"{parts.path.lstrip('/') or 'postgres'} on {parts.hostname or 'localhost'}:{parts.port or 5432}"
+
+    @property
+    def dialect(self) -> str:
+        """'duckdb' or 'postgresql'."""
+        return "postgresql" if self._pg is not None else "duckdb"
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """One process at a time, across machines: on PostgreSQL the store's advisory lock; on a
+        DuckDB file nothing more is needed (its write lock already admits one process)."""
+        if self._pg is None:
+            yield
+        else:
+            with self._pg.exclusive(self.on_wait):
+                yield
 
     @contextlib.contextmanager
     def connect(self, *, wait_s: float | None = None, on_wait: Waiting | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
         """A connection for one unit of work, closed (and the file lock released) afterwards."""
+        if self._pg is not None:
+            with self._pg.unit(wait_s) as pg_con:
+                yield cast(duckdb.DuckDBPyConnection, pg_con)  # the API subset the store uses
+            return
+        assert self.path is not None
         con = connect(self.path, wait_s=self.wait_s if wait_s is None else wait_s, on_wait=on_wait or self.on_wait)
         try:
             yield con
@@ -275,16 +342,25 @@ class Store:
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor on the connection this Store keeps open until close() (opened on first use)."""
+        if self._pg is not None:
+            return cast(duckdb.DuckDBPyConnection, self._pg.thread_connection())
         if self._con is None:
+            assert self.path is not None
             self._con = connect(self.path, wait_s=self.wait_s, on_wait=self.on_wait)
         return self._con.cursor()
 
     def stamp(self) -> tuple:
         """Changes whenever the database file or its write-ahead log changes (every commit does):
-        a cache key that costs two stat calls instead of opening the file."""
+        a cache key that costs two stat calls instead of opening the file. On PostgreSQL: the
+        server's snapshot, one small query (engine.data.pg.Backend.stamp)."""
+        if self._pg is not None:
+            return self._pg.stamp()
+        assert self.path is not None
         return tuple(_file_stamp(p) for p in (self.path, self.path.with_name(self.path.name + ".wal")))
 
     def close(self) -> None:
+        if self._pg is not None:
+            self._pg.close()
         if self._con is not None:
             self._con.close()
             self._con = None
@@ -294,6 +370,15 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _duckdb_frame(table: Any) -> pd.DataFrame:
+    """An Arrow table (a PostgreSQL result) as pandas with DuckDB's dtypes, as ``.df()`` gives them."""
+    local = duckdb.connect()
+    try:
+        return local.from_arrow(table).df()
+    finally:
+        local.close()
 
 
 def _file_stamp(path: Path) -> tuple[int, int] | None:
@@ -309,7 +394,7 @@ def open_store(path: Path | str | None = None, *, load_published_data: bool = Tr
     """Open (creating if needed) the store and load the shipped published data once."""
     store = Store(path, wait_s=wait_s, on_wait=on_wait)
     if load_published_data:
-        with store.connect() as con:
+        with store.exclusive(), store.connect() as con:
             load_published(con)
     return store
 
@@ -329,6 +414,9 @@ class transaction:
 
 
 def _insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    if _is_pg(con):
+        pg.copy_rows(con, table, frame)
+        return
     columns = ", ".join(f'"{c}"' for c in frame.columns)
     con.register("_incoming", frame)
     try:
@@ -366,7 +454,9 @@ def load_published(
             con.execute("DELETE FROM runs WHERE upload_id = ?", [upload_id])
             con.execute("DELETE FROM uploads WHERE upload_id = ?", [upload_id])
             con.execute(
-                "INSERT OR REPLACE INTO sources VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO sources VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source_id) DO UPDATE SET "
+                "title = excluded.title, citation = excluded.citation, url = excluded.url, "
+                "licence = excluded.licence, upstream = excluded.upstream",
                 [source.source_id, source.title, source.citation, source.url, source.licence,
                  source.upstream],
             )
@@ -417,17 +507,19 @@ def query_runs(
 _FIT_READY = "n_params IS NOT NULL AND n_tokens IS NOT NULL AND loss IS NOT NULL"
 
 
-def _selection_where(selection: RunFilter) -> tuple[str, list]:
+def _selection_where(selection: RunFilter, postgres: bool = False) -> tuple[str, list]:
     clauses: list[str] = [_FIT_READY]
     params: list[Any] = []
+    # "one of a list parameter": PostgreSQL plans = ANY(array) as a filter, the unnest as a join
+    one_of = "= ANY(?::VARCHAR[])" if postgres else "IN (SELECT unnest(?::VARCHAR[]))"
     if selection.sources is not None:
-        clauses.append("source IN (SELECT unnest(?::VARCHAR[]))")
+        clauses.append(f"source {one_of}")
         params.append(list(selection.sources))
     if selection.user_uploads is not None:
-        clauses.append(f"(source <> '{USER_SOURCE}' OR upload_id IN (SELECT unnest(?::VARCHAR[])))")
+        clauses.append(f"(source <> '{USER_SOURCE}' OR upload_id {one_of})")
         params.append(list(selection.user_uploads))
     if selection.eval_sets is not None:
-        clauses.append("coalesce(loss_eval_set, ?) IN (SELECT unnest(?::VARCHAR[]))")
+        clauses.append(f"coalesce(loss_eval_set, ?) {one_of}")
         params.extend([NOT_GIVEN, list(selection.eval_sets)])
     if selection.n_params_range is not None:
         clauses.append("n_params BETWEEN ? AND ?")
@@ -457,8 +549,13 @@ def selection_choices(con: duckdb.DuckDBPyConnection) -> dict:
 
 def selection_count(con: duckdb.DuckDBPyConnection, selection: RunFilter) -> int:
     """How many runs the selection holds."""
-    where, params = _selection_where(selection)
+    where, params = _selection_where(selection, _is_pg(con))
     return _one_row(con.execute(f"SELECT count(*) FROM runs WHERE {where}", params))[0]
+
+
+_PROFILE_COLUMNS = ("upload_id", "source", "n_params", "n_tokens", "loss", "loss_eval_set", "n_params_convention",
+                    "loss_smoothed", "learning_rate", "batch_size")
+"""The run columns selection_profile reads."""
 
 
 def selection_profile(con: duckdb.DuckDBPyConnection, selection: RunFilter) -> dict:
@@ -466,8 +563,18 @@ def selection_profile(con: duckdb.DuckDBPyConnection, selection: RunFilter) -> d
     n_runs; loss data sets and parameter conventions with their run counts (a run without a stated
     data set counts as its upload's); near-duplicate configurations (N, D to 3 significant figures
     and loss to 3 decimals shared by two uploads or sources) and their uploads; (N, D) cells with
-    several runs; whether any run has a smoothed loss, a learning rate or a batch size."""
-    where, params = _selection_where(selection)
+    several runs; whether any run has a smoothed loss, a learning rate or a batch size.
+    On PostgreSQL the selected runs' columns that these need are read (as Arrow) into an in-memory
+    DuckDB, where the same aggregates run: the analytics stay DuckDB's."""
+    where, params = _selection_where(selection, _is_pg(con))
+    if _is_pg(con):
+        table = con.execute(f"SELECT {', '.join(_PROFILE_COLUMNS)} FROM runs WHERE {where}", params).arrow()
+        local = duckdb.connect()
+        try:
+            local.register("runs", table)
+            return selection_profile(local, RunFilter())
+        finally:
+            local.close()
     selected = f"WITH _selected AS (SELECT * FROM runs WHERE {where}) "
 
     def query(sql: str, extra: list | None = None) -> duckdb.DuckDBPyConnection:
@@ -499,16 +606,20 @@ def selection_profile(con: duckdb.DuckDBPyConnection, selection: RunFilter) -> d
 def sample_runs(con: duckdb.DuckDBPyConnection, selection: RunFilter, limit: int) -> pd.DataFrame:
     """At most ``limit`` of the selected runs, all columns: a fixed pseudo-random sample (by a hash
     of the row's id), so a narrower filter keeps the runs it had. The rows are picked first and
-    fetched after, so only the sample's columns are read (a third of the time at 10^6 runs)."""
-    where, params = _selection_where(selection)
+    fetched after, so only the sample's columns are read (a third of the time at 10^6 runs). On
+    PostgreSQL the hash is of the run id, read in order from an index (engine.data.pg.INDEXES)."""
+    where, params = _selection_where(selection, _is_pg(con))
     columns = ", ".join(f'"{c}"' for c in RUN_COLUMNS)
+    if _is_pg(con):  # no rowid there: the hash of the run id orders the sample
+        return con.execute(f"SELECT {columns} FROM runs WHERE {where} ORDER BY hashtext(run_id), run_id LIMIT ?",
+                           [*params, int(limit)]).df()
     return con.execute(f"SELECT {columns} FROM runs WHERE rowid IN (SELECT rowid FROM runs WHERE {where} "
                        "ORDER BY hash(rowid) LIMIT ?) ORDER BY hash(rowid)", [*params, int(limit)]).df()
 
 
 def selected_runs(con: duckdb.DuckDBPyConnection, selection: RunFilter) -> pd.DataFrame:
     """Every selected run, all columns, by run id."""
-    where, params = _selection_where(selection)
+    where, params = _selection_where(selection, _is_pg(con))
     columns = ", ".join(f'"{c}"' for c in RUN_COLUMNS)
     return con.execute(f"SELECT {columns} FROM runs WHERE {where} ORDER BY run_id", params).df()
 
@@ -529,7 +640,9 @@ class StoredUpload:
 def store_upload(con: duckdb.DuckDBPyConnection, report: IngestReport, data: bytes) -> StoredUpload:
     """Store an upload's accepted rows, the upload record and its original bytes, in one
     transaction. The same bytes again (same sha256) add nothing and return the earlier upload.
-    Concurrent writers are retried on DuckDB's optimistic-concurrency conflicts."""
+    Concurrent writers are retried on DuckDB's optimistic-concurrency conflicts (on PostgreSQL: on
+    the same file's unique key, taken by a writer that committed first). On PostgreSQL the rows go
+    in one COPY inside the transaction, so a writer killed mid-upload leaves nothing of it."""
     if report.n_accepted == 0:
         raise IngestError(f"{report.file_name}: no usable rows ({report.n_rejected} rejected); nothing stored")
     upload_id = f"u-{report.sha256[:16]}"
@@ -555,16 +668,23 @@ def store_upload(con: duckdb.DuckDBPyConnection, report: IngestReport, data: byt
                      datetime.now(timezone.utc).replace(tzinfo=None), report.n_accepted,
                      report.n_rejected, json.dumps(report.mapping), data],
                 )
-                con.register("_incoming", incoming)
-                try:
-                    con.execute(f"INSERT INTO runs (run_id, upload_id, source, {columns}) SELECT "
-                                "? || ':' || lpad(CAST(\"row\" AS VARCHAR), 7, '0'), ?, ?, "
-                                f"{columns} FROM _incoming", [upload_id, upload_id, USER_SOURCE])
-                finally:
-                    with contextlib.suppress(duckdb.Error):
-                        con.unregister("_incoming")
+                if _is_pg(con):  # one COPY stream, the run ids built the same way
+                    run_ids = upload_id + ":" + incoming["row"].astype("int64").astype(str).str.zfill(7)
+                    pg.copy_rows(con, "runs", incoming[filled].assign(
+                        run_id=run_ids.to_numpy(), upload_id=upload_id, source=USER_SOURCE))
+                else:
+                    con.register("_incoming", incoming)
+                    try:
+                        con.execute(f"INSERT INTO runs (run_id, upload_id, source, {columns}) SELECT "
+                                    "? || ':' || lpad(CAST(\"row\" AS VARCHAR), 7, '0'), ?, ?, "
+                                    f"{columns} FROM _incoming", [upload_id, upload_id, USER_SOURCE])
+                    finally:
+                        with contextlib.suppress(duckdb.Error):
+                            con.unregister("_incoming")
+            if _is_pg(con) and report.n_accepted >= pg.ANALYZE_ROWS:
+                con.execute("ANALYZE runs")  # fresh statistics, so the planner sees the new rows
             return StoredUpload(upload_id, True, report.n_accepted, report.n_rejected)
-        except (duckdb.TransactionException, duckdb.ConstraintException):
+        except (duckdb.TransactionException, duckdb.ConstraintException, pg.ConstraintError, pg.ConflictError):
             time.sleep(0.01 * (attempt + 1))  # another writer won the race; look again
     raise RuntimeError(f"could not store {report.file_name} after {_MAX_ATTEMPTS} attempts (database busy)")
 

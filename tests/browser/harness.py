@@ -68,10 +68,13 @@ def serve_app(
     log_path: str | os.PathLike | None = None,
     port: int | None = None,
     file_watcher: str = "none",
+    env: dict[str, str] | None = None,
 ) -> Iterator[str]:
     """Run ``streamlit run app.py`` of ``repo_root`` (cwd there, ``FLOPWISE_DB=db_path``, headless,
     on 127.0.0.1) and yield its base URL once ``/_stcore/health`` answers; the server is stopped on
-    exit. ``repo_root`` is also put first on PYTHONPATH, so another checkout serves its own code.
+    exit. ``db_path`` is a DuckDB file or a ``postgresql://`` URL (a store on a PostgreSQL server,
+    which several servers may share); ``env`` adds to (or overrides) the server's environment.
+    ``repo_root`` is also put first on PYTHONPATH, so another checkout serves its own code.
     The server's output goes to ``log_path`` (a temporary file if None); if the server dies or is
     not healthy within 90 s, RuntimeError carries the log's tail. ``file_watcher`` is Streamlit's
     ``server.fileWatcherType``: "none" by default, so that files edited while tests or a benchmark
@@ -86,6 +89,7 @@ def serve_app(
         **os.environ,
         "FLOPWISE_DB": str(db_path),
         "PYTHONPATH": os.pathsep.join(p for p in (str(repo_root), os.environ.get("PYTHONPATH")) if p),
+        **(env or {}),
     }
     url = f"http://127.0.0.1:{port}"
     with open(log_path, "w") as log:

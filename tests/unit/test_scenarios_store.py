@@ -1,13 +1,28 @@
 """Saved scenarios in the store (engine.data.scenarios): names unique and kept as typed, every
-write whole or not at all, and a v3 database migrated to hold them."""
+write whole or not at all, and a v3 database migrated to hold them; each test on a DuckDB file and
+on a real PostgreSQL server."""
 
 from __future__ import annotations
 
 import duckdb
 import pytest
 
+from engine.data import pg
 from engine.data import scenarios as sc
 from engine.data.store import SCHEMA_VERSION, open_store
+
+
+@pytest.fixture
+def db_path(store_url):
+    """This module's stores: a DuckDB file, then a PostgreSQL database (conftest.store_url)."""
+    return store_url
+
+
+@pytest.fixture
+def store(db_path):
+    with open_store(db_path) as s:
+        yield s
+
 
 RECORD = {"plan": {"inputs": {"log10_flops": 23.0}}, "point": {"loss": 2.03}, "record_version": 1}
 
@@ -141,7 +156,8 @@ def test_a_version_3_database_is_migrated_to_hold_scenarios(db_path):
     assert SCHEMA_VERSION == 4
     with open_store(db_path, load_published_data=False):
         pass
-    con = duckdb.connect(str(db_path))  # make it what a v3 FLOPwise left: no scenarios table
+    # make it what a v3 FLOPwise left: no scenarios table
+    con = pg.connect(db_path, wait_s=10) if pg.is_url(db_path) else duckdb.connect(str(db_path))
     con.execute("DROP TABLE scenarios")
     con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
     con.close()

@@ -1,4 +1,5 @@
-"""The DuckDB store: published data loads once, survives restarts, and enforces its checks."""
+"""The store, on a DuckDB file and on a real PostgreSQL server (each test runs on both; tests/pg.py):
+published data loads once, survives restarts, and enforces its checks."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import duckdb
 import pandas as pd
 import pytest
 
-from engine.data import published
+from engine.data import pg, published
 from engine.data.store import (
     DB_ENV_VAR,
     DEFAULT_DB_PATH,
+    default_db_location,
     default_db_path,
     load_published,
     open_store,
@@ -21,6 +23,17 @@ from engine.data.store import (
 from engine.paths import DATASETS_DIR
 
 EXPECTED = {"hoffmann2022": 234, "muennighoff2023": 296, "gadre2024": 104, "epoch2025": 924}
+
+
+@pytest.fixture
+def db_path(store_url):
+    """This module's stores: a DuckDB file, then a PostgreSQL database (conftest.store_url)."""
+    return store_url
+
+
+@pytest.fixture
+def store(any_store):
+    return any_store
 
 
 def file_rows(source_id: str) -> int:
@@ -84,14 +97,39 @@ def test_a_changed_shipped_file_replaces_its_rows(tmp_path, db_path):
         assert run_counts(con)["hoffmann2022"] == 10
 
 
-def test_check_constraints_refuse_non_positive_values(store):
+REFUSED = (duckdb.ConstraintException, pg.ConstraintError)
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("n_params", -1.0),
+        ("loss", 0.0),
+        ("loss", float("nan")),
+        ("flops", float("inf")),
+        ("n_tokens", -float("inf")),
+    ],
+)
+def test_check_constraints_refuse_non_positive_and_non_finite_values(store, column, value):
     con = store.cursor()
-    with pytest.raises(duckdb.ConstraintException):
-        con.execute("INSERT INTO runs (run_id, upload_id, source, n_params) VALUES ('x', 'u', 's', -1)")
-    with pytest.raises(duckdb.ConstraintException):
+    with pytest.raises(REFUSED):
         con.execute(
-            "INSERT INTO runs (run_id, upload_id, source, loss) VALUES ('y', 'u', 's', 'NaN'::DOUBLE)"
+            f"INSERT INTO runs (run_id, upload_id, source, {column}) VALUES ('x', 'u', 's', ?)", [value]
         )
+    con.execute(f"INSERT INTO runs (run_id, upload_id, source, {column}) VALUES ('ok', 'u', 's', ?)", [2.5])
+    assert con.execute("SELECT count(*) FROM runs WHERE upload_id = 'u'").fetchone() == (1,)
+
+
+def test_a_postgresql_url_in_the_environment_selects_the_server(monkeypatch, pg_url):
+    monkeypatch.setenv(DB_ENV_VAR, pg_url)
+    assert default_db_location() == pg_url
+    with open_store(load_published_data=False) as s:
+        assert (s.dialect, s.path, s.location) == ("postgresql", None, pg_url)
+        assert run_counts(s.cursor()) == {}
+    assert (
+        pg.redact("postgresql://ana:secret@db.example:5432/flopwise")
+        == "postgresql://ana:***@db.example:5432/flopwise"
+    )
 
 
 def test_database_path_default_and_override(monkeypatch, tmp_path):

@@ -1,6 +1,8 @@
 """A store that never turns a writer away: processes take turns on one DuckDB file, a writer that
 finds it locked waits (saying so on stderr), and one that waits too long exits 2 with a message,
-never a traceback. Real processes on a real file."""
+never a traceback. Real processes on a real file, and the same on a real PostgreSQL server, where
+eight writers write at once and what they wait for is the store's set-up lock (migrations and the
+published data, engine.data.pg.Backend.exclusive) held by another process."""
 
 from __future__ import annotations
 
@@ -39,15 +41,20 @@ def cli(*args: str, env: dict | None = None) -> subprocess.Popen:
 
 
 def hold_lock(db, seconds: float) -> subprocess.Popen:
-    """Another process that opens the store and keeps it (its write lock) for ``seconds``; it prints
-    'held' once it has it."""
+    """Another process that opens the store and keeps it (its write lock; on PostgreSQL its set-up
+    lock) for ``seconds``; it prints 'held' once it has it."""
     code = textwrap.dedent(f"""
         import sys, time
         from engine.data.store import open_store
         store = open_store({str(db)!r})
-        store.cursor().execute("SELECT count(*) FROM runs").fetchone()
-        print("held", flush=True)
-        time.sleep({seconds})
+        if store.dialect == "postgresql":
+            with store.exclusive():
+                print("held", flush=True)
+                time.sleep({seconds})
+        else:
+            store.cursor().execute("SELECT count(*) FROM runs").fetchone()
+            print("held", flush=True)
+            time.sleep({seconds})
         store.close()
     """)
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
@@ -60,9 +67,14 @@ def user_runs(db) -> int:
         return run_counts(store.cursor()).get("user", 0)
 
 
+@pytest.fixture
+def db(store_url):
+    """Each test's store: a DuckDB file, then a PostgreSQL database (conftest.store_url)."""
+    return store_url
+
+
 @pytest.mark.slow
-def test_eight_processes_ingesting_at_once_store_every_row(tmp_path):
-    db = tmp_path / "shared.duckdb"
+def test_eight_processes_ingesting_at_once_store_every_row(tmp_path, db):
     open_store(db).close()  # the published data are loaded once, before the race
     files = []
     for seed in range(8):
@@ -76,23 +88,21 @@ def test_eight_processes_ingesting_at_once_store_every_row(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_writer_waits_for_another_process_and_says_so(tmp_path):
-    db = tmp_path / "held.duckdb"
+def test_a_writer_waits_for_another_process_and_says_so(tmp_path, db):
     file = tmp_path / "sweep.csv"
     sweep(file, 1)
-    holder = hold_lock(db, 3.0)
+    holder = hold_lock(db, 8.0)  # longer than a loaded machine takes to start the CLI (imports)
     started = time.monotonic()
     proc = cli("ingest", str(file), "--db", str(db))
     code, err = proc.wait(timeout=120), proc.stderr.read()
     holder.wait(timeout=30)
     assert code == 0, err
-    assert "Waiting for the run store" in err and "process" in err
+    assert "Waiting for the run store" in err and "process" in err, err
     assert time.monotonic() - started >= 2.0  # it really waited for the holder
     assert user_runs(db) == ROWS
 
 
-def test_a_writer_that_waits_too_long_exits_2_with_a_message(tmp_path):
-    db = tmp_path / "held.duckdb"
+def test_a_writer_that_waits_too_long_exits_2_with_a_message(tmp_path, db):
     file = tmp_path / "sweep.csv"
     sweep(file, 2)
     holder = hold_lock(db, 8.0)

@@ -1,5 +1,5 @@
 """Uploads in the store: whole or nothing, recognised when repeated, deletable, concurrent,
-and surviving a killed process."""
+and surviving a killed process; each test on a DuckDB file and on a real PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import time
 import duckdb
 import pytest
 
+from engine.data import pg
 from engine.data.ingest import IngestError, read_upload
 from engine.data.store import (
     Store,
@@ -27,6 +28,27 @@ from engine.data.store import (
 from engine.paths import REPO_ROOT
 
 SWEEP = b"params,tokens,loss\n70M,1.4B,3.5\n1.3B,26B,2.9\nbad,1,2\n"
+
+
+@pytest.fixture
+def store(any_store):
+    """This module's stores: a DuckDB file, then a PostgreSQL database (conftest.store_url)."""
+    return any_store
+
+
+@pytest.fixture
+def new_location(request, store_url, tmp_path):
+    """A factory of fresh, empty store locations on this test's backend: another file, or another
+    database on the session's PostgreSQL server."""
+    if pg.is_url(store_url):
+        cluster = request.getfixturevalue("pg_cluster")
+        return lambda name: cluster.create_database()
+    return lambda name: tmp_path / f"{name}.duckdb"
+
+
+def raw_connect(location):
+    """A plain connection to the location's database, without the store (to build an old schema)."""
+    return pg.connect(location, wait_s=10) if pg.is_url(location) else duckdb.connect(str(location))
 
 
 def test_accepted_rows_and_the_original_bytes_are_stored(store):
@@ -159,19 +181,19 @@ def _write(db, big, stderr, kill_after: float | None) -> tuple[str, float, int, 
 
 
 @pytest.mark.slow
-def test_a_writer_killed_mid_upload_leaves_the_upload_whole_or_absent(tmp_path):
+def test_a_writer_killed_mid_upload_leaves_the_upload_whole_or_absent(tmp_path, new_location):
     big = tmp_path / "big.csv"
     with big.open("w") as f:
         f.write("params,tokens,loss\n")
         for i in range(N_BIG):
             f.write(f"{1e6 + i},{2e9 + i},{3 + i * 1e-7}\n")
     with (tmp_path / "stderr-full.txt").open("w") as err:
-        _phase, write_s, *counts = _write(tmp_path / "full.duckdb", big, err, None)
+        _phase, write_s, *counts = _write(new_location("full"), big, err, None)
     assert tuple(counts) == (1, N_BIG)  # uninterrupted: the whole file, counted by the queries below
     outcomes = []
     for fraction in KILL_AT:
         with (tmp_path / f"stderr-{fraction}.txt").open("w") as err:
-            outcomes.append(_write(tmp_path / f"kill-{fraction}.duckdb", big, err, fraction * write_s))
+            outcomes.append(_write(new_location(f"kill-{fraction}"), big, err, fraction * write_s))
     said = f"write {write_s:.2f} s; kills (phase, s after 'writing', uploads, runs): {outcomes}"
     for _, _, n_uploads, n_runs in outcomes:
         assert (n_uploads, n_runs) in {(0, 0), (1, N_BIG)}, said  # whole or absent, never part of it
@@ -199,12 +221,12 @@ INSERT INTO runs (run_id, upload_id, source, flops, flops_derived) VALUES
 """
 
 
-def test_a_first_release_database_is_migrated(tmp_path):
-    path = tmp_path / "v1.duckdb"
-    con = duckdb.connect(str(path))
-    con.execute(V1_DDL)
+def test_a_first_release_database_is_migrated(new_location):
+    path = new_location("v1")
+    con = raw_connect(path)
+    con.execute(pg.ddl(V1_DDL) if pg.is_url(path) else V1_DDL)
     con.close()
-    con = duckdb.connect(str(path))
+    con = raw_connect(path)
     assert migrate(con) == 1
     rows = dict(con.execute("SELECT run_id, derived_field FROM runs").fetchall())
     assert rows == {"a": "flops", "b": None}
