@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
@@ -40,9 +39,11 @@ def cli(*args: str, env: dict | None = None) -> subprocess.Popen:
     )
 
 
-def hold_lock(db, seconds: float) -> subprocess.Popen:
+def hold_lock(db, seconds: float | None = None) -> subprocess.Popen:
     """Another process that opens the store and keeps it (its write lock; on PostgreSQL its set-up
-    lock) for ``seconds``; it prints 'held' once it has it."""
+    lock) for ``seconds``, or, without, until a line arrives on its stdin (``release``); it prints
+    'held' once it has it."""
+    wait = f"time.sleep({seconds})" if seconds is not None else "sys.stdin.readline()"
     code = textwrap.dedent(f"""
         import sys, time
         from engine.data.store import open_store
@@ -50,16 +51,23 @@ def hold_lock(db, seconds: float) -> subprocess.Popen:
         if store.dialect == "postgresql":
             with store.exclusive():
                 print("held", flush=True)
-                time.sleep({seconds})
+                {wait}
         else:
             store.cursor().execute("SELECT count(*) FROM runs").fetchone()
             print("held", flush=True)
-            time.sleep({seconds})
+            {wait}
         store.close()
     """)
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout.readline().strip() == "held"
     return proc
+
+
+def release(holder: subprocess.Popen) -> None:
+    holder.stdin.write("go\n")
+    holder.stdin.flush()
 
 
 def user_runs(db) -> int:
@@ -91,14 +99,20 @@ def test_eight_processes_ingesting_at_once_store_every_row(tmp_path, db):
 def test_a_writer_waits_for_another_process_and_says_so(tmp_path, db):
     file = tmp_path / "sweep.csv"
     sweep(file, 1)
-    holder = hold_lock(db, 8.0)  # longer than a loaded machine takes to start the CLI (imports)
-    started = time.monotonic()
-    proc = cli("ingest", str(file), "--db", str(db))
-    code, err = proc.wait(timeout=120), proc.stderr.read()
-    holder.wait(timeout=30)
+    holder = hold_lock(db)  # until released: however long the CLI takes to start on a loaded machine
+    said = []
+    try:
+        proc = cli("ingest", str(file), "--db", str(db))
+        for line in proc.stderr:  # the CLI says it waits, while the holder still has the store
+            said.append(line)
+            if "Waiting for the run store" in line:
+                break
+    finally:
+        release(holder)
+        holder.wait(timeout=30)
+    code, err = proc.wait(timeout=120), "".join(said) + proc.stderr.read()
     assert code == 0, err
     assert "Waiting for the run store" in err and "process" in err, err
-    assert time.monotonic() - started >= 2.0  # it really waited for the holder
     assert user_runs(db) == ROWS
 
 
