@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from engine.analysis import hyperparams, plan, registry
+from engine.analysis import hyperparams, plan, registry, serving_strategy
 from engine.analysis.fit import allocation_band
 from engine.cost import carbon, inference, microbench
 from engine.cost.footprint import SERVING_DEVICE_HOURS, TRAINING_FOOTPRINT
@@ -259,7 +259,19 @@ def scenario_inputs(link: LinkCheck, all_laws: dict, all_devices: dict, version:
         DEFAULTS.memory_limit_gb,
         8.0,
         key="memory_limit_gb",
-        help="Keep only the candidates whose weights fit in this much memory.",
+        help="Keep only the candidates whose weights and one sequence's KV cache fit in this much memory; "
+        "it also limits the batch each candidate is served at.",
+    )
+    values["latency_limit_ms"] = link.number_input(
+        site[3],
+        "Serving latency limit (ms per token; 0 = none)",
+        0.0,
+        10_000.0,
+        DEFAULTS.latency_limit_ms,
+        5.0,
+        key="latency_limit_ms",
+        help="The cost and CO2e fronts serve each candidate at its cheapest batch and speculative setting "
+        "that keeps a sequence's tokens this far apart at most.",
     )
     return to_inputs(values)
 
@@ -406,7 +418,19 @@ def serving_section(result: plan.PlanResult, device, law) -> None:
     s1.metric("Decode latency (ms/token)", fmt.short(inf.decode_s_per_step * 1e3))
     s2.metric("Throughput (tokens/s, batch 1)", fmt.short(inf.tokens_per_s))
     s3.metric("Cost per 1M tokens", fmt.money(inf.cost_per_million_tokens_usd))
-    s4.metric("Lifetime serving cost", fmt.money(result.serve.cost_usd) if result.serve else fmt.DASH)
+    s4.metric(
+        "Lifetime serving cost",
+        fmt.money(result.serve.cost_usd) if result.serve else fmt.DASH,
+        help="At the cheapest serving strategy of the fronts (its batch and speculative decoding); the "
+        "latency and throughput beside it are one sequence at batch 1.",
+    )
+    batch = int(result.point.get("serve_batch", 1) or 1)
+    drafted = bool(result.point.get("speculative", False))
+    st.caption(
+        f"Served over its life at batch {batch:,}"
+        + (" with speculative decoding" if drafted else "")
+        + ": the cheapest way the fronts found for this model within the memory and latency limits."
+    )
     arch = inf.architecture
     shape = (
         f"; shape {'assumed from N' if inf.shape_assumed else 'given'}: {inference.shape_words(arch)}"
@@ -430,6 +454,7 @@ def serving_section(result: plan.PlanResult, device, law) -> None:
         "How the serving numbers are computed",
         inference.SERVING_ROOFLINE,
         SERVING_DEVICE_HOURS,
+        serving_strategy.SERVING_STRATEGY,
         values={
             "b": 1,
             "N": fmt.count(result.n_params),
@@ -549,8 +574,10 @@ def fronts_section(
         f"Searched {view.count:,} candidates: active parameters × tokens"
         + (f" within {fmt.flops(budget)}" if budget else "")
         + f" × serving precision ({', '.join(f'{b:g}' for b in plan.SERVING_BITS)} bits) × experts "
-        f"({', '.join(str(e) for e in plan.EXPERTS)}). The {len(front):,} on the front, "
-        f"by precision and by experts: {mix}. Laws behind every point: {fmt.plain(laws)}. "
+        f"({', '.join(str(e) for e in plan.EXPERTS)}), each served at its own strategy (batch "
+        f"{', '.join(str(b) for b in plan.SERVING_BATCHES)}, with or without a speculative draft: "
+        f"{plan.strategy_rule(inputs, objective)}). {fmt.plain(plan.front_words(view))} The {len(front):,} "
+        f"on the front, by precision and by experts: {mix}. Laws behind every point: {fmt.plain(laws)}. "
         "The PTQ and MoE terms are differences transferred across data sets, an approximation. "
         "Click a point to compare it as scenario B."
     )

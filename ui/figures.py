@@ -563,6 +563,20 @@ def isoflop_analysis_figure(runs: pd.DataFrame, labels: np.ndarray, budgets: pd.
     )
 
 
+def _strategy_lines(frame: pd.DataFrame) -> list[str]:
+    """'<br>served at batch 64, speculative decoding' per row where the frame says how each
+    candidate is served (engine.analysis.plan.FrontView's serve_batch and speculative); '' where
+    it does not."""
+    if "serve_batch" not in frame or "speculative" not in frame:
+        return [""] * len(frame)
+    return [
+        "<br>"
+        + (f"served at batch {int(b)}" if b else "no batch meets the latency limit")
+        + (", speculative decoding" if s else "")
+        for b, s in zip(frame["serve_batch"], frame["speculative"])
+    ]
+
+
 def pareto_figure(
     view: Any,
     *,
@@ -592,11 +606,12 @@ def pareto_figure(
     marked = front_rows[_thin_along(front[objective].to_numpy(), view.x_range, 120)]
     shown = frame.iloc[marked]
     front_text = [
-        f"N = {html.escape(n)} active params<br>D = {html.escape(d)} tokens<br>{html.escape(c)}"
-        for n, d, c in zip(
+        f"N = {html.escape(n)} active params<br>D = {html.escape(d)} tokens<br>{html.escape(c)}{s}"
+        for n, d, c, s in zip(
             fmt.counts(shown["n_params"]),
             fmt.counts(shown["n_tokens"]),
             (fmt.configuration(e, b) for e, b in zip(shown["experts"], shown["serve_bits"])),
+            _strategy_lines(shown),
         )
     ]
     data = [

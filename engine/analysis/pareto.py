@@ -42,7 +42,7 @@ def _front_2d(f1: np.ndarray, f2: np.ndarray) -> np.ndarray:
     return mask
 
 
-def _dominated_by(a1: np.ndarray, a2: np.ndarray, f1: np.ndarray, f2: np.ndarray) -> np.ndarray:
+def dominated_by(a1: np.ndarray, a2: np.ndarray, f1: np.ndarray, f2: np.ndarray) -> np.ndarray:
     """Whether some anchor (a front, sorted by a1) dominates each point (f1, f2)."""
     pos = np.searchsorted(a1, f1, side="right") - 1
     has = pos >= 0
@@ -59,8 +59,8 @@ def _pareto_2d(f1: np.ndarray, f2: np.ndarray) -> np.ndarray:
         a1, a2 = f1[anchors], f2[anchors]
         # Filter only when it pays: on a second sample, most points must fall to the anchors.
         probe = np.linspace(1, n - 2, _SAMPLE).astype(np.intp)
-        if _dominated_by(a1, a2, f1[probe], f2[probe]).mean() > 0.8:
-            keep = np.flatnonzero(~_dominated_by(a1, a2, f1, f2))
+        if dominated_by(a1, a2, f1[probe], f2[probe]).mean() > 0.8:
+            keep = np.flatnonzero(~dominated_by(a1, a2, f1, f2))
             mask = np.zeros(n, dtype=bool)
             mask[keep[_front_2d(f1[keep], f2[keep])]] = True
             return mask

@@ -2,7 +2,8 @@
 recommendation, its footprint, the inference-aware alternative and the candidate fronts.
 
 Everything here is a pure function of :class:`PlanInputs`; the page only draws. Formulas live in
-footprint (energy, CO2, cost), inference (roofline), lifetime (Sardana) and pareto.
+footprint (energy, CO2, cost), inference (roofline), serving_strategy (each candidate's batch and
+speculative draft, serving timed on the roofline), lifetime (Sardana) and pareto.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.analysis.pareto import pareto_mask_2d
+from engine.analysis import serving_strategy
+from engine.analysis.pareto import dominated_by, pareto_mask_2d
 from engine.analysis.registry import describe
+from engine.analysis.serving_strategy import STRATEGIES, ServingChoice, Strategy
 from engine.conventions import FLOPS_PER_PARAM_TOKEN
 from engine.cost.carbon import GridIntensity
 from engine.cost.footprint import (
@@ -27,16 +30,15 @@ from engine.cost.footprint import (
     embodied_kg,
     footprint_from_device_hours,
     operational,
-    serving_device_hours,
 )
 from engine.cost.hardware import Device
-from engine.cost.inference import InferenceEstimate, decode_latency_s, estimate
+from engine.cost.inference import InferenceEstimate, estimate
 from engine.cost.lifetime import LifetimeOptimum, dollar_weight, lifetime_optimum
 from engine.errors import FlopwiseError, positive
 from engine.laws.base import Law
 from engine.laws.chinchilla import ChinchillaLaw
 from engine.laws.moe import LUDZIEJEWSKI
-from engine.laws.precision import PRECISION, kbit_weight_bytes
+from engine.laws.precision import PRECISION
 
 
 class PlanError(FlopwiseError, ValueError):
@@ -83,6 +85,7 @@ class PlanInputs:
     measurement: str = ""  # its bench_id
     memory_limit_gb: float = 0.0  # serving memory limit on the candidates (0: none)
     front_objective: str = "cost_usd"  # the objective the front is drawn against (one of OBJECTIVES)
+    latency_limit_ms: float = 0.0  # decode latency limit on the cost and CO2e strategies, ms/token (0: none)
 
     def __post_init__(self) -> None:
         try:
@@ -98,7 +101,14 @@ class PlanInputs:
         positive("prompt_fraction", self.prompt_fraction, error=PlanError, allow_zero=True, high=1.0)
         if self.front_objective not in OBJECTIVES:
             raise PlanError(f"front_objective must be one of {OBJECTIVES}, got {self.front_objective!r}")
-        for name in ("inference_tokens", "price", "custom_grid", "memory_limit_gb", "power_w"):
+        for name in (
+            "inference_tokens",
+            "price",
+            "custom_grid",
+            "memory_limit_gb",
+            "power_w",
+            "latency_limit_ms",
+        ):
             positive(name, getattr(self, name), error=PlanError, allow_zero=True)
 
     @property
@@ -134,7 +144,8 @@ class PlanResult:
     grid: GridIntensity
     notes: list[str]
     candidate: Candidate | None = None  # (N, D, experts, serving bits): 1 expert, 16 bits for A
-    point: dict[str, float] = field(default_factory=dict)  # its row of the candidate table
+    # its row of the candidate table; ``serve`` is at its cheapest strategy (serve_batch, speculative)
+    point: dict[str, float] = field(default_factory=dict)
 
     @property
     def tokens_per_param(self) -> float:
@@ -192,17 +203,50 @@ def grid_for(inputs: PlanInputs, grids: dict[str, GridIntensity]) -> GridIntensi
     return grids[inputs.region]
 
 
-def _serving(inputs: PlanInputs, n_params, device: Device) -> Any:
+def _serving_choice(
+    inputs: PlanInputs,
+    device: Device,
+    n,
+    n_total,
+    experts,
+    bits,
+    strategies: tuple[Strategy, ...] = STRATEGIES,
+) -> ServingChoice:
+    """Each candidate's serving strategies for the scenario's demand, limits and MFUs
+    (engine.analysis.serving_strategy)."""
     prompt = inputs.inference_tokens * inputs.prompt_fraction
-    output = inputs.inference_tokens - prompt
-    return serving_device_hours(
-        n_params,
-        prompt,
-        output,
+    return serving_strategy.choose(
+        n,
+        n_total,
+        experts,
+        bits,
         device,
-        dtype=inputs.train_dtype,
+        prompt_tokens=prompt,
+        output_tokens=inputs.inference_tokens - prompt,
         mfu_prefill=inputs.mfu_prefill,
         mfu_decode=inputs.mfu_decode,
+        latency_limit_s=inputs.latency_limit_ms / 1e3 if inputs.latency_limit_ms > 0 else None,
+        memory_limit_bytes=inputs.memory_limit_gb * 1e9 if inputs.memory_limit_gb > 0 else None,
+        strategies=strategies,
+    )
+
+
+def _lifetime_serving_hours(
+    inputs: PlanInputs, device: Device, candidate: Candidate
+) -> tuple[float, str | None]:
+    """Serving device-hours of one candidate at its cheapest strategy, and None; where no strategy
+    meets the latency limit, the hours at its fastest and a note saying so."""
+    total = float(LUDZIEJEWSKI.total_params(candidate.n_params, candidate.experts))
+    choice = _serving_choice(
+        inputs, device, candidate.n_params, total, float(candidate.experts), candidate.serve_bits
+    )
+    hours = float(choice.serve_hours)
+    if math.isfinite(hours):
+        return hours, None
+    return float(choice.fastest_hours), (
+        f"No serving strategy of this model meets the latency limit of {inputs.latency_limit_ms:g} ms per "
+        f"token (its fastest is {float(choice.latency_s) * 1e3:,.3g} ms): its serving is costed at the "
+        "fastest, and it is off the cost and CO2e fronts."
     )
 
 
@@ -211,9 +255,9 @@ def _price_per_flop(inputs: PlanInputs, device: Device) -> float:
 
 
 def _footprints(
-    inputs: PlanInputs, n_params: float, flops: float, device: Device, grid: GridIntensity
+    inputs: PlanInputs, flops: float, serve_hours: float, device: Device, grid: GridIntensity
 ) -> tuple[Footprint, Footprint | None]:
-    """Training and (with served tokens) lifetime serving footprints of an N-parameter model."""
+    """Training (``flops``) and, with served tokens, lifetime serving (``serve_hours``) footprints."""
     common: dict[str, Any] = {
         "grid_g_per_kwh": grid.g_co2_per_kwh,
         "pue": inputs.pue,
@@ -226,7 +270,7 @@ def _footprints(
     train = footprint_from_device_hours(train_hours, device, **common)
     serve = None
     if inputs.inference_tokens > 0:
-        serve = footprint_from_device_hours(float(_serving(inputs, n_params, device)), device, **common)
+        serve = footprint_from_device_hours(serve_hours, device, **common)
     return train, serve
 
 
@@ -239,7 +283,11 @@ def evaluate(inputs: PlanInputs, law: Law, device: Device, grids: dict[str, Grid
     else:
         alloc = law.optimal(training_flops(inputs, device)).scalar()
     n, d, flops, loss = alloc["n_params"], alloc["n_tokens"], alloc["flops"], alloc["loss"]
-    train, serve = _footprints(inputs, n, flops, device, grid)
+    candidate = Candidate(n, d)
+    serve_hours, serve_note = _lifetime_serving_hours(inputs, device, candidate)
+    train, serve = _footprints(inputs, flops, serve_hours, device, grid)
+    if serve_note:
+        notes.append(serve_note)
     lifetime = None
     if isinstance(law, ChinchillaLaw) and math.isfinite(loss) and loss > law.loss_floor:
         ppf = _price_per_flop(inputs, device)
@@ -282,7 +330,6 @@ def evaluate(inputs: PlanInputs, law: Law, device: Device, grids: dict[str, Grid
         )
     if train.embodied_co2_kg is None:
         notes.append(f"No die area for {device.name}: embodied carbon is not estimated.")
-    candidate = Candidate(n, d)
     point = candidate_point(inputs, law, device, grid, candidate)
     return PlanResult(
         inputs, flops, n, d, loss, train, serve, serving, lifetime, grid, notes, candidate, point
@@ -294,11 +341,14 @@ def evaluate_candidate(
 ) -> PlanResult:
     """The same scenario for another configuration (scenario B, picked on a front): trained on
     C = 6·N·D, its loss and serving memory the candidate's (PTQ and MoE terms included, as on the
-    fronts), served at its precision from its total parameters."""
+    fronts), served at its precision from its total parameters, at its cheapest serving strategy
+    (``point["serve_batch"]``, ``point["speculative"]``: a function of the candidate and the
+    scenario, so the URL's word need not carry it)."""
     flops = FLOPS_PER_PARAM_TOKEN * candidate.n_params * candidate.n_tokens
     inputs = replace(result.inputs, plan_mode=PlanMode.BUDGET, log10_flops=math.log10(flops))
     grid = grid_for(inputs, grids)
-    train, serve = _footprints(inputs, candidate.n_params, flops, device, grid)
+    serve_hours, serve_note = _lifetime_serving_hours(inputs, device, candidate)
+    train, serve = _footprints(inputs, flops, serve_hours, device, grid)
     point = candidate_point(inputs, law, device, grid, candidate)
     serving = estimate(
         candidate.n_params,
@@ -322,7 +372,7 @@ def evaluate_candidate(
         serving,
         None,
         grid,
-        [],
+        [serve_note] if serve_note else [],
         candidate,
         point,
     )
@@ -332,7 +382,14 @@ SERVING_BITS = (16.0, 8.0, 6.0, 4.0)
 EXPERTS = (1, 2, 4, 8, 16)
 OBJECTIVES = ("cost_usd", "co2_t", "latency_ms", "memory_gb")
 """What a front trades loss against, as candidate-table columns: lifetime (training + serving)
-cost in dollars and CO2e in tonnes, decode latency in ms per token, serving memory in GB."""
+cost in dollars and CO2e in tonnes (serving at the cheapest strategy), decode latency in ms per
+token (at the fastest), serving memory in GB (weights and one sequence's KV cache, batch 1)."""
+STRATEGY_OF = {
+    "cost_usd": ("serve_batch", "speculative"),
+    "co2_t": ("serve_batch", "speculative"),
+    "latency_ms": ("latency_batch", "latency_speculative"),
+}
+"""The candidate-table columns of the strategy behind each objective (memory: batch 1, no draft)."""
 
 
 @dataclass(frozen=True)
@@ -405,25 +462,29 @@ def _candidate_columns(
     experts,
     bits,
     terms: dict[str, np.ndarray] | None = None,
-) -> dict[str, np.ndarray]:
+    strategies: tuple[Strategy, ...] = STRATEGIES,
+) -> dict[str, np.ndarray | tuple[np.ndarray, ...]]:
     """Every column of the candidate table for broadcastable arrays of N (active), D, E and bits
-    (``terms``: ``_law_terms`` of the same arrays, when already known).
+    (``terms``: ``_law_terms`` of the same arrays, when already known). A tuple is a sum of parts
+    (loss: the law's, the MoE gain's and the PTQ damage's; cost and CO2e: training's and serving's).
 
-    Each result keeps only the axes it depends on (loss on all four, cost on N and D, memory on
-    N, E and bits), which ``_LazyColumns.front`` relies on.
+    Each array keeps only the axes it depends on (training cost on N and D; latency, memory,
+    serving and the strategies on N, E and bits), which ``_LazyColumns.front`` relies on.
     """
 
     terms = terms if terms is not None else _law_terms(n, d, experts, bits)
     flops = FLOPS_PER_PARAM_TOKEN * n * d
-    hours = device_hours_for_flops(flops, device, dtype=inputs.train_dtype, mfu=inputs.mfu_train)
-    if inputs.inference_tokens > 0:
-        hours = hours + _serving(inputs, n, device)
-    watts = inputs.power_override_w or (device.tdp_w if device.tdp_w is not None else np.nan)
-    _, co2_kg = operational(hours, watts, inputs.pue, grid.g_co2_per_kwh)
-    embodied = embodied_kg(hours, device)
-    if embodied is not None:
-        co2_kg = co2_kg + embodied
+    train_hours = device_hours_for_flops(flops, device, dtype=inputs.train_dtype, mfu=inputs.mfu_train)
     total = terms["total_params"]
+    serving = _serving_choice(inputs, device, n, total, experts, bits, strategies)
+    hours = (train_hours, serving.serve_hours) if inputs.inference_tokens > 0 else (train_hours,)
+    watts = inputs.power_override_w or (device.tdp_w if device.tdp_w is not None else np.nan)
+
+    def co2_t(h: np.ndarray) -> np.ndarray:  # operational + embodied: both in proportion to hours
+        _, kg = operational(h, watts, inputs.pue, grid.g_co2_per_kwh)
+        embodied = embodied_kg(h, device)
+        return (kg if embodied is None else kg + embodied) / 1000.0
+
     return {
         "n_params": n,
         "n_tokens": d,
@@ -431,19 +492,25 @@ def _candidate_columns(
         "experts": experts,
         "serve_bits": bits,
         "total_params": total,
-        "loss": law.loss(n, d) + terms["moe_gain"] + terms["ptq"],
-        "cost_usd": hours * inputs.price,
-        "co2_t": co2_kg / 1000.0,
-        "latency_ms": decode_latency_s(n, device, bits=bits, dtype=inputs.train_dtype, mfu=inputs.mfu_decode)
-        * 1e3,
-        "memory_gb": kbit_weight_bytes(total, bits) / 1e9,
+        "loss": (law.loss(n, d), terms["moe_gain"], terms["ptq"]),
+        "cost_usd": tuple(h * inputs.price for h in hours),
+        "co2_t": tuple(co2_t(h) for h in hours),
+        "latency_ms": serving.latency_s * 1e3,
+        "memory_gb": serving.memory_bytes / 1e9,
+        "serve_hours": serving.serve_hours,
+        "serve_batch": serving.serve_batch,
+        "speculative": serving.speculative,
+        "latency_batch": serving.latency_batch,
+        "latency_speculative": serving.latency_speculative,
     }
 
 
 def candidate_point(
     inputs: PlanInputs, law: Law, device: Device, grid: GridIntensity, candidate: Candidate
 ) -> dict[str, float]:
-    """One candidate's row of the candidate table (loss, the four objectives, total parameters)."""
+    """One candidate's row of the candidate table (loss, the four objectives, total parameters,
+    the strategies behind them: serve_batch and speculative for cost and CO2e, latency_batch and
+    latency_speculative for latency)."""
     columns = _candidate_columns(
         inputs,
         law,
@@ -454,7 +521,9 @@ def candidate_point(
         np.float64(candidate.experts),
         np.float64(candidate.serve_bits),
     )
-    return {k: float(np.asarray(v).reshape(-1)[0]) for k, v in columns.items()}
+    return {
+        k: float(np.asarray(sum(v) if isinstance(v, tuple) else v).reshape(-1)[0]) for k, v in columns.items()
+    }
 
 
 @functools.lru_cache(maxsize=8)
@@ -472,6 +541,8 @@ def _candidate_grid(budget: float | None, n_sizes: int, n_ratios: int) -> tuple:
     experts = np.asarray(EXPERTS, float)[None, None, :, None]
     n4, d4 = n[..., None, None], d[..., None, None]
     terms = _law_terms(n4, d4, experts, bits)
+    # the least MoE gain plus the least PTQ damage of each (N, D): a bound for _front_by_groups
+    terms["least_terms"] = _least_along(terms["moe_gain"], (2,)) + _least_along(terms["ptq"], (3,))
     for array in (n4, d4, experts, bits, *terms.values()):
         array.flags.writeable = False
     return n4, d4, experts, bits, terms
@@ -486,6 +557,7 @@ def _candidate_arrays(
     n_sizes: int,
     n_ratios: int,
     budget: float | None,
+    strategies: tuple[Strategy, ...] = STRATEGIES,
 ) -> _LazyColumns:
     """The candidate columns (see ``candidates``), flattened on demand."""
     # Axes: size (S), tokens (R), experts (E), serving bits (B). Each column keeps only the axes it
@@ -493,11 +565,95 @@ def _candidate_arrays(
     # ``_LazyColumns.front`` uses to shrink a front's search.
     n4, d4, experts, bits, terms = _candidate_grid(budget, n_sizes, n_ratios)
     shape = (n_sizes, n_ratios, len(EXPERTS), len(SERVING_BITS))
-    columns = _candidate_columns(inputs, law, device, grid, n4, d4, experts, bits, terms)
+    columns = _candidate_columns(inputs, law, device, grid, n4, d4, experts, bits, terms, strategies)
+    views = {k: _Column(shape, *(v if isinstance(v, tuple) else (v,))) for k, v in columns.items()}
+    views["loss"].least = columns["loss"][0] + terms["least_terms"]
     return _LazyColumns(
-        {k: np.broadcast_to(v, shape) for k, v in columns.items()},
+        views,
         inputs.memory_limit_gb if inputs.memory_limit_gb > 0 else None,
     )
+
+
+class _Column:
+    """A candidate column as a sum of arrays (``parts``) that broadcast to ``shape``, each on the
+    axes it depends on: what lets a front skip the axes an objective ignores, and bound a group's
+    least value without adding up a million rows."""
+
+    def __init__(self, shape: tuple[int, ...], *parts: Any, least: Any = None) -> None:
+        self.shape = shape
+        self.parts = tuple(np.asarray(p) for p in parts)
+        self.least = least  # a known lower bound over the member axes (2, 3, ...), if any
+
+    def _size(self, part: np.ndarray, axis: int) -> int:
+        """The part's length along ``axis`` of ``shape`` (1 where it broadcasts)."""
+        offset = len(self.shape) - part.ndim
+        return part.shape[axis - offset] if axis >= offset else 1
+
+    def constant_axes(self) -> tuple[int, ...]:
+        """Axes of more than one candidate along which the column does not change."""
+        return tuple(
+            i
+            for i, size in enumerate(self.shape)
+            if size > 1 and all(self._size(p, i) == 1 for p in self.parts)
+        )
+
+    def full(self) -> np.ndarray:
+        """Every value, broadcast to ``shape`` (a read-only view for a single part)."""
+        total = self.parts[0]
+        for part in self.parts[1:]:  # in order, so each sum is only as large as its parts need
+            total = total + part
+        return np.broadcast_to(total, self.shape)
+
+    def at(self, index: tuple[np.ndarray, ...]) -> np.ndarray:
+        """The values at an index into ``shape`` (as ``np.unravel_index`` gives), each part read
+        through its own flat positions."""
+        values: Any = 0.0
+        for part in self.parts:
+            flat: Any = 0
+            stride = 1
+            for axis in range(len(self.shape) - 1, -1, -1):
+                size = self._size(part, axis)
+                if size > 1:
+                    flat = flat + index[axis] * stride
+                stride *= size
+            values = values + np.ravel(part)[flat]
+        return np.broadcast_to(values, np.shape(index[0])) if np.ndim(values) == 0 else values
+
+    def rows(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """The values of the (size i, tokens j) groups, shape (len(i), *shape[2:])."""
+        values = np.broadcast_to(self.parts[0], self.shape)[i, j]
+        for part in self.parts[1:]:
+            values = values + np.broadcast_to(part, self.shape)[i, j]
+        return values
+
+    def lower_bound(self, axes: tuple[int, ...]) -> np.ndarray:
+        """A lower bound of the least value over ``axes`` (kept, size 1): ``least`` where given for
+        the member axes, else the sum of each part's least (NaN-blind, as np.fmin), exact where no
+        two parts vary along the same one of ``axes``."""
+        kept = tuple(1 if i in axes else n for i, n in enumerate(self.shape))
+        if self.least is not None and axes == tuple(range(2, len(self.shape))):
+            return np.broadcast_to(self.least, kept)
+        total: Any = 0.0
+        for part in self.parts:
+            full = part.reshape((1,) * (len(self.shape) - part.ndim) + part.shape)
+            total = total + _least_along(full, axes)
+        return np.broadcast_to(total, kept)
+
+
+def _least_along(values: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """np.fmin over ``axes`` (kept, size 1), folding slices: for the few experts or bits of a
+    candidate axis that is several times faster than ``np.fmin.reduce`` over a middle axis."""
+    for axis in axes:
+        if values.shape[axis] > 1:
+
+            def take(k: int, axis: int = axis) -> np.ndarray:
+                return values[(slice(None),) * axis + (slice(k, k + 1),)]
+
+            least = take(0)
+            for k in range(1, values.shape[axis]):
+                least = np.fmin(least, take(k))
+            values = least
+    return values
 
 
 def front_gap(front: pd.DataFrame, objective: str, value: float, loss: float) -> dict[str, Any] | None:
@@ -527,23 +683,30 @@ def candidate_laws(law: Law) -> list[tuple[str, str, bool]]:
 
 
 class _LazyColumns(dict):
-    """Candidate columns as broadcast views, flattened on first use; ``take(rows)`` gathers a few
-    rows without flattening every column (1e6 rows × 11 columns is ~90 MB of copies)."""
+    """Candidate columns (``_Column``: sums of broadcast parts), flattened on first use; ``take(rows)``
+    gathers a few rows without flattening every column (1e6 rows × 16 columns is ~130 MB of copies).
+    With a memory limit only the rows that fit are kept (``rows``: their flat positions)."""
 
-    def __init__(self, views: dict[str, np.ndarray], memory_limit_gb: float | None) -> None:
+    def __init__(self, views: dict[str, _Column], memory_limit_gb: float | None) -> None:
         super().__init__()
         self.views = views
-        self.rows = (
-            None if memory_limit_gb is None else np.flatnonzero(views["memory_gb"].ravel() <= memory_limit_gb)
-        )
+        self.shape = views["loss"].shape
+        self.rows = None
+        self.front_loss = views["loss"]  # with an infinite part over the memory limit: off every front
+        if memory_limit_gb is not None:
+            (memory,) = views["memory_gb"].parts
+            over = np.where(memory > memory_limit_gb, np.inf, 0.0)
+            self.rows = np.flatnonzero(np.broadcast_to(over, self.shape).ravel() == 0)
+            # the infinite part is >= 0: the loss's own bound still bounds it from below
+            self.front_loss = _Column(self.shape, *views["loss"].parts, over, least=views["loss"].least)
 
     def __missing__(self, key: str) -> np.ndarray:
-        flat = np.ascontiguousarray(self.views[key]).ravel()
+        flat = np.ascontiguousarray(self.views[key].full()).ravel()
         self[key] = flat if self.rows is None else flat[self.rows]
         return self[key]
 
     def __len__(self) -> int:
-        return len(self["loss"])
+        return int(np.prod(self.shape)) if self.rows is None else len(self.rows)
 
     def keys(self):
         return self.views.keys()
@@ -554,35 +717,81 @@ class _LazyColumns(dict):
     def front(self, objective: str) -> np.ndarray:
         """Mask (over the kept rows) of the candidates not dominated in loss against ``objective``.
 
-        Along an axis where the objective is constant (a broadcast axis: stride 0; cost does not
-        vary with serving bits or experts) a candidate with more than that axis's least loss is
-        dominated by the least-loss one, so the front is found among the per-axis minima (a 20th
-        of the rows for cost) and then every candidate equal to its minimum is marked. Rows over
-        the memory limit take an infinite loss, which leaves them off the front."""
+        Along an axis where the objective is constant (latency and memory do not vary with the
+        training tokens; nor, without served tokens, cost with experts and bits) a candidate with
+        more than that axis's least loss is dominated by the least-loss one, so the front is found
+        among the per-axis minima (a 200th of the rows for latency) and then every candidate equal
+        to its minimum is marked. An objective that varies along every axis (cost and CO2e with
+        served tokens) is searched by groups (``_front_by_groups``). Rows over the memory limit
+        take an infinite loss, which leaves them off the front."""
         view = self.views[objective]
-        loss = np.asarray(self.views["loss"])
-        if self.rows is not None:
-            loss = np.full(loss.shape, np.inf)
-            loss.ravel()[self.rows] = np.asarray(self.views["loss"]).ravel()[self.rows]
-        constant = tuple(
-            i for i, (size, stride) in enumerate(zip(view.shape, view.strides)) if stride == 0 and size > 1
-        )
-        least = np.fmin.reduce(loss, axis=constant, keepdims=True) if constant else loss  # fmin: NaN-blind
-        reduced = view[tuple(slice(0, 1) if i in constant else slice(None) for i in range(view.ndim))]
+        constant = view.constant_axes()
+        if not constant:
+            mask = _front_by_groups(view, self.front_loss)
+            return mask if self.rows is None else mask[self.rows]
+        loss = np.asarray(self.front_loss.full())
+        least = np.fmin.reduce(loss, axis=constant, keepdims=True)  # fmin: NaN-blind
+        reduced = view.full()[
+            tuple(slice(0, 1) if i in constant else slice(None) for i in range(len(self.shape)))
+        ]
         on_front = pareto_mask_2d(least.ravel(), np.ascontiguousarray(reduced).ravel()).reshape(least.shape)
-        mask = (on_front & (loss == least)).ravel() if constant else on_front.ravel()
+        mask = (on_front & (loss == least)).ravel()
         return mask if self.rows is None else mask[self.rows]
 
     def at(self, key: str, positions: np.ndarray) -> np.ndarray:
-        """One column at some kept rows, gathered from its broadcast view."""
+        """One column at some kept rows, gathered from its parts."""
         flat_positions = positions if self.rows is None else self.rows[positions]
-        return self.views[key][np.unravel_index(flat_positions, self.views[key].shape)]
+        return self.views[key].at(np.unravel_index(flat_positions, self.shape))
 
     def take(self, positions: np.ndarray) -> dict[str, np.ndarray]:
         flat_positions = positions if self.rows is None else self.rows[positions]
-        shape = self.views["loss"].shape
-        index = np.unravel_index(flat_positions, shape)
-        return {k: v[index] for k, v in self.views.items()}
+        index = np.unravel_index(flat_positions, self.shape)
+        return {k: v.at(index) for k, v in self.views.items()}
+
+
+ANCHOR_STRIDE = 4
+"""``_front_by_groups`` takes its anchors from every 4th size and every 4th token ratio."""
+
+
+def _front_by_groups(objective: _Column, loss: _Column) -> np.ndarray:
+    """The exact front (flat mask) of ``loss`` against ``objective``, whose first two axes (size,
+    tokens) make the groups and the rest (experts, bits) their members.
+
+    1. Anchors: the front of the candidates of every ANCHOR_STRIDE-th size and token ratio (real
+       candidates, near the front).
+    2. A group's ideal point (lower bounds of its least objective and least loss) lies below each
+       member: where an anchor dominates it, the anchor dominates every member: the group is dropped.
+    3. The front of the remaining members and the anchors is the front of all: a member left out
+       is dominated by an anchor; a dominated member that is kept is dominated by a front point,
+       whose group is never dropped (an anchor dominating its ideal point would dominate it).
+    Non-finite values are off the front, as in pareto_mask_2d."""
+    shape = objective.shape
+    sizes, ratios = shape[:2]
+    per = int(np.prod(shape[2:]))
+
+    def members(groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Flat positions, objective and loss of every member of ``groups`` (flat group numbers)."""
+        i, j = np.divmod(groups, ratios)
+        flat = (groups[:, None] * per + np.arange(per)).ravel()
+        return flat, objective.rows(i, j).reshape(-1), loss.rows(i, j).reshape(-1)
+
+    coarse = np.arange(sizes * ratios).reshape(sizes, ratios)[::ANCHOR_STRIDE, ::ANCHOR_STRIDE].ravel()
+    flat, f1, f2 = members(coarse)
+    on = pareto_mask_2d(f1, f2)
+    if not on.any():  # nothing finite in the sample: search everything
+        return pareto_mask_2d(np.ravel(objective.full()), np.ravel(loss.full()))
+    anchors, a1, a2 = flat[on], f1[on], f2[on]
+    order = np.argsort(a1, kind="stable")
+    member_axes = tuple(range(2, len(shape)))
+    ideal_objective = objective.lower_bound(member_axes).reshape(-1)
+    ideal_loss = loss.lower_bound(member_axes).reshape(-1)
+    kept = ~dominated_by(a1[order], a2[order], ideal_objective, ideal_loss)
+    flat, f1, f2 = members(np.flatnonzero(kept))
+    lone = ~kept[anchors // per]  # anchors whose group was dropped
+    flat, f1, f2 = (np.concatenate([x, y[lone]]) for x, y in ((flat, anchors), (f1, a1), (f2, a2)))
+    mask = np.zeros(int(np.prod(shape)), dtype=bool)
+    mask[flat[pareto_mask_2d(f1, f2)]] = True
+    return mask
 
 
 def candidates(
@@ -595,6 +804,7 @@ def candidates(
     n_ratios: int = 200,
     budget: float | None = None,
     objectives: tuple[str, ...] = tuple(OBJECTIVES),
+    strategies: tuple[Strategy, ...] = STRATEGIES,
 ) -> pd.DataFrame:
     """Candidate configurations: N (active parameters) × D × serving precision (16, 8, 6, 4 bits)
     × experts (1..16): 1e6 by default. Without a budget N spans 1e7..1e13 and D/N 1..10^4; with one,
@@ -602,13 +812,21 @@ def candidates(
     Per candidate: loss, lifetime cost, CO2e (operational + embodied), decode latency and serving
     memory; ``pareto_<objective>`` marks the non-dominated ones for loss against each objective.
 
+    Serving (engine.analysis.serving_strategy) is timed on the roofline, each candidate at its own
+    strategy from ``strategies`` (batch and speculative draft): cost and CO2e at the cheapest that
+    fits and meets ``inputs.latency_limit_ms`` (columns serve_batch, speculative; batch 0 where
+    none meets it, and the cost is infinite), latency at the fastest (latency_batch,
+    latency_speculative), memory at batch 1 without a draft: weights and one sequence's KV cache.
+
     The precision and expert dimensions adjust the plan law's loss by differences from their own
     laws, transferred (each law's loss is on its own data set, so these are approximations):
     + delta_PTQ(N, D, bits) of Kumar et al. (0 at 16 bits) and + [L(N, D, E) - L(N, D, 1)] of
     Ludziejewski et al. Serving memory is the k-bit weights (Dettmers & Zettlemoyer, block 64) of
     the total parameters, N_total(N_act, E) (Ludziejewski App. A); with ``inputs.memory_limit_gb``
     only the candidates that fit are kept."""
-    arrays = _candidate_arrays(inputs, law, device, grid, n_sizes=n_sizes, n_ratios=n_ratios, budget=budget)
+    arrays = _candidate_arrays(
+        inputs, law, device, grid, n_sizes=n_sizes, n_ratios=n_ratios, budget=budget, strategies=strategies
+    )
     frame = pd.DataFrame({k: arrays[k] for k in arrays})
     for objective in objectives:
         frame[f"pareto_{objective}"] = arrays.front(objective)
@@ -628,9 +846,10 @@ def _sample_positions(count: int, size: int, seed: int = 0) -> np.ndarray:
 @dataclass(frozen=True)
 class FrontView:
     """What a front chart draws: ``frame`` holds the non-dominated candidates (``pareto_<objective>``
-    true) and, thinned to one per cell of a grid over the window, the dominated ones inside it.
-    The window (``x_range`` in the objective's unit, ``loss_range`` in nats) frames the front with a
-    margin; a candidate outside it is not drawn, so it is not sent."""
+    true) and, thinned to one per cell of a grid over the window, the dominated ones inside it;
+    its ``serve_batch`` and ``speculative`` are the strategy behind ``objective`` (memory: batch 1
+    without a draft). The window (``x_range`` in the objective's unit, ``loss_range`` in nats)
+    frames the front with a margin; a candidate outside it is not drawn, so it is not sent."""
 
     frame: pd.DataFrame
     count: int  # candidates searched
@@ -659,6 +878,7 @@ def front_view(
     budget: float | None = None,
     cells: tuple[int, int] = BACKGROUND_CELLS,
     background_sample: int = 100_000,
+    strategies: tuple[Strategy, ...] = STRATEGIES,
 ) -> FrontView:
     """The front for ``objective`` over the 1e6 candidates, without building the whole table.
 
@@ -666,7 +886,9 @@ def front_view(
     side) and 6% of its loss span in y. Background: of the dominated candidates inside the window,
     the first in each of ``cells`` (log10 x by loss) cells: what the eye can tell apart at chart
     size, a few thousand points instead of a million."""
-    arrays = _candidate_arrays(inputs, law, device, grid, n_sizes=250, n_ratios=200, budget=budget)
+    arrays = _candidate_arrays(
+        inputs, law, device, grid, n_sizes=250, n_ratios=200, budget=budget, strategies=strategies
+    )
     count = len(arrays)
     on_front = arrays.front(objective)
     front_rows = np.flatnonzero(on_front)
@@ -675,7 +897,7 @@ def front_view(
     front_rows, fx, fl = front_rows[drawable], fx[drawable], fl[drawable]
     if len(front_rows) == 0:
         return FrontView(
-            pd.DataFrame(columns=[*arrays.keys(), f"pareto_{objective}"]),
+            pd.DataFrame(columns=[*_view_columns(arrays.keys()), f"pareto_{objective}"]),
             count,
             objective,
             (math.nan, math.nan),
@@ -705,9 +927,43 @@ def front_view(
     background = first[first >= 0]
 
     keep = np.concatenate([front_rows, background])
-    frame = pd.DataFrame(arrays.take(keep))
+    taken = arrays.take(keep)
+    batch, speculative = STRATEGY_OF.get(objective, (None, None))
+    taken["serve_batch"] = taken[batch] if batch else np.ones(len(keep), np.int64)
+    taken["speculative"] = taken[speculative] if speculative else np.zeros(len(keep), bool)
+    frame = pd.DataFrame({k: taken[k] for k in _view_columns(taken)})
     frame[f"pareto_{objective}"] = np.arange(len(keep)) < len(front_rows)
     return FrontView(frame, count, objective, (10**x_lo, 10**x_hi), (l_lo, l_hi))
+
+
+def _view_columns(keys) -> list[str]:
+    """A FrontView frame's columns: the candidate table's, one strategy (serve_batch, speculative)."""
+    return [k for k in keys if k not in ("latency_batch", "latency_speculative")]
+
+
+def front_words(view: FrontView) -> str:
+    """What ``view``'s front holds, in words (serving_strategy.front_words): precision, experts,
+    batch and draft along it by size."""
+    return serving_strategy.front_words(view.front)
+
+
+SERVING_BATCHES = serving_strategy.BATCHES
+
+
+def strategy_rule(inputs: PlanInputs, objective: str) -> str:
+    """How each candidate's serving strategy is chosen for ``objective``, in words."""
+    if objective == "latency_ms":
+        return "the fastest that fits in memory"
+    if objective == "memory_gb":
+        return "batch 1 without a draft, the least memory"
+    if inputs.inference_tokens <= 0:
+        return "none needed: no tokens are served"
+    limit = (
+        f" and meets the {inputs.latency_limit_ms:g} ms/token latency limit"
+        if inputs.latency_limit_ms
+        else ""
+    )
+    return f"the cheapest that fits in memory{limit}"
 
 
 def export_json(result: PlanResult, law: Law, device: Device) -> str:
@@ -775,6 +1031,8 @@ def results_frame(*results: PlanResult, labels: tuple[str, ...] = ("A", "B")) ->
                 "n_tokens": r.n_tokens,
                 "experts": point.get("experts", 1.0),
                 "serve_bits": point.get("serve_bits", 16.0),
+                "serve_batch": point.get("serve_batch", 1.0),
+                "speculative": bool(point.get("speculative", 0.0)),
                 "total_params": point.get("total_params", r.n_params),
                 "tokens_per_param": r.tokens_per_param,
                 "loss": r.loss,

@@ -12,6 +12,7 @@ import numpy as np
 from engine.analysis.fit import assess_constants, fitted_law
 from engine.analysis.hyperparams import STEP_LAW, HyperparamLaw
 from engine.analysis.reconcile import PARAMETER_CONVENTIONS, RECONCILIATION
+from engine.analysis.serving_strategy import SERVING_STRATEGY
 from engine.analysis.shrink import SHRINK_OPTIONS
 from engine.cost.footprint import SERVING_DEVICE_HOURS, TRAINING_FOOTPRINT
 from engine.cost.inference import CANDIDATE_LATENCY, SERVING_ROOFLINE
@@ -172,6 +173,7 @@ COST_MODELS: tuple[Formula, ...] = (
     KBIT_WEIGHT_MEMORY,
     SERVING_BATCH,
     KV_CACHE_VARIANTS,
+    SERVING_STRATEGY,
     SPECULATIVE_DECODING,
     TEST_TIME_KINETICS,
     ROUTING,

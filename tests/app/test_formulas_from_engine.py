@@ -51,6 +51,7 @@ def test_the_plan_pages_panels_draw_the_engines_formulas(app):
         "How the serving numbers are computed": [
             registry.FORMULAS["serving-roofline"].latex,
             registry.FORMULAS["serving-device-hours"].latex,
+            registry.FORMULAS["serving-strategy"].latex,
         ],
         "How the inference-aware alternative is computed": [registry.FORMULAS["lifetime-optimum"].latex],
     }
