@@ -17,6 +17,7 @@ from engine.errors import LawError
 from engine.laws.base import COMPUTE_OPTIMAL, LEAST_COMPUTE_FOR_LOSS
 from ui import db, figures
 from ui import format as fmt
+from ui.scenario_tables import FRONT_AXES, FRONT_WORDS, PLAN_FRONT_WORDS
 from ui.scenario_widgets import save_form
 from ui.tables import scenario_table
 from ui.url import LinkCheck
@@ -33,19 +34,8 @@ MODE_LABELS = {
 MODES = {label: mode for mode, label in MODE_LABELS.items()}
 # The front selector's words (what the URL holds) for each objective, its axis label, and its words
 # in a sentence ("at no more lifetime cost than A").
-FRONTS = {"cost": "cost_usd", "CO2e": "co2_t", "latency": "latency_ms", "memory": "memory_gb"}
-AXIS_LABELS = {
-    "cost_usd": "Lifetime cost ($)",
-    "co2_t": "Lifetime CO2e (t)",
-    "latency_ms": "Decode latency (ms/token)",
-    "memory_gb": "Serving memory (GB)",
-}
-FRONT_WORDS = {
-    "cost_usd": "lifetime cost",
-    "co2_t": "lifetime CO2e",
-    "latency_ms": "decode latency",
-    "memory_gb": "serving memory",
-}
+FRONTS = {word: objective for objective, word in PLAN_FRONT_WORDS.items()}  # the radio's words
+AXIS_LABELS = FRONT_AXES
 # Widgets whose URL key or unit differ from their PlanInputs field: key -> (field, to engine, from engine).
 CONVERTED = {
     "plan_mode": ("plan_mode", MODES.__getitem__, MODE_LABELS.__getitem__),
