@@ -8,6 +8,7 @@ from dataclasses import replace
 import pandas as pd
 import streamlit as st
 
+from engine.analysis import plan
 from engine.cost import serving, speculative, test_time
 from engine.cost.inference import default_architecture
 from engine.data import store
@@ -19,15 +20,10 @@ from ui.widgets import explain
 
 BITS = [4, 8, 16]
 CONTEXTS = [1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072]
-KV_WORDS = {
-    "gqa": "grouped-query (GQA)",
-    "mha": "multi-head (MHA)",
-    "mqa": "multi-query (MQA)",
-    "mla": "multi-head latent (MLA, DeepSeek-V2)",
-}
+# the attention variants, grouped-query (the default shape's) first, in the engine's words
+KV_WORDS = {kind: f"{serving.KV_KIND_WORDS[kind]} ({kind.upper()})" for kind in ("gqa", "mha", "mqa", "mla")}
 EXPERTS = [0, 8, 16, 32, 64, 128, 256]
 TOP_K = [1, 2, 4, 8]
-DEFAULT_PRICE = 2.0  # $ per device-hour, as the Plan page's default
 
 
 @st.cache_data(show_spinner=False)
@@ -76,7 +72,7 @@ def model_inputs(link: LinkCheck, all_devices: dict) -> serving.ServingSetup:
     )
     c[2].caption(fmt.plain(all_devices[hardware].name))
     price = link.number_input(
-        c[3], "Price ($ per device-hour)", 0.0, 100.0, DEFAULT_PRICE, 0.1, key="i_price"
+        c[3], "Price ($ per device-hour)", 0.0, 100.0, plan.PlanInputs().price, 0.1, key="i_price"
     )
     c = st.columns(4)
     weight_bits = link.select_slider(c[0], "Weight precision (bits)", BITS, value=16, key="i_bits")

@@ -7,7 +7,7 @@ import streamlit as st
 from engine.analysis import precision_moe, shrink
 from engine.analysis.pareto import pareto_mask
 from engine.errors import FlopwiseError, LawError
-from engine.laws.distillation import BUSBRIDGE_STUDENT, DISTILLATION_COMPUTE
+from engine.laws.distillation import BUSBRIDGE_STUDENT, DISTILLATION_COMPUTE, FITTED_PARAMS
 from engine.laws.fp_quant import CRITICAL_DATA, OPTIMAL_MANTISSA, SUN, optimal_mantissa_bits
 from engine.laws.precision import (
     DEFAULT_BLOCK_SIZE,
@@ -339,7 +339,7 @@ def shrink_section() -> None:
             target,
             float(demand),
             teacher_params=teacher_b * 1e9,
-            teacher_tokens=20 * teacher_b * 1e9,
+            teacher_tokens=shrink.TEACHER_TOKENS_PER_PARAM * teacher_b * 1e9,
             teacher_exists=exists == "already trained",
         )
     except FlopwiseError as exc:
@@ -353,11 +353,11 @@ def shrink_section() -> None:
         f"served: **{fmt.plain(best['option'])}** ({fmt.flops(best['lifetime_flops'])})."
     )
     st.caption(
-        "All three from Busbridge et al.'s C4 fits (one data set, so their losses compare): the "
-        "compute-optimal "
-        "and over-trained models on the supervised law with Sardana et al.'s inference-aware optimum, the "
-        "student on the distillation law, taught by a teacher trained on 20 tokens per parameter. Within "
-        "143M–12.6B parameters, the law's fitted range."
+        "All three from Busbridge et al.'s C4 fits (one data set, so their losses compare): the compute-"
+        "optimal and over-trained models on the supervised law with Sardana et al.'s inference-aware "
+        "optimum, the student on the distillation law, taught by a teacher trained on "
+        f"{shrink.TEACHER_TOKENS_PER_PARAM:g} tokens per parameter. Within the law's fitted range, "
+        f"{fmt.count(FITTED_PARAMS[0])}–{fmt.count(FITTED_PARAMS[1])} parameters."
     )
     explain(
         "How train, over-train and distil are compared",

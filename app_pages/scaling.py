@@ -14,6 +14,7 @@ from engine.cost.flops import Architecture
 from engine.data import store
 from engine.errors import FlopwiseError
 from engine.laws.base import Law
+from engine.laws.chinchilla import CHINCHILLA_TRAINING_FLOPS
 from ui import db, figures
 from ui import format as fmt
 from ui.tables import readable
@@ -229,8 +230,6 @@ def results(mode: str, laws: list[Law], inputs: dict, fits: dict) -> None:
             numbers_table(table, mode)
 
 
-KAPLAN_BUDGETS = (10**12.95, 10**20.7)  # FLOPs: the range of Kaplan et al.'s runs (Pearce & Song 2024)
-CHINCHILLA_FLOPS = 5.76e23  # Chinchilla's own training budget (Hoffmann et al. 2022, Table 3)
 WALK_COLUMNS = {
     "exponent": ("Exponent a (N* ∝ C^a)", lambda v: f"{v:.3f}"),
     "ci": ("95% interval", None),
@@ -267,8 +266,8 @@ def kaplan_against_chinchilla() -> None:
         figures.allocation_figure(
             curves,
             names=names,
-            shaded=(*KAPLAN_BUDGETS, "Kaplan et al.'s runs"),
-            budgets={"Chinchilla, 5.76e23 FLOPs": CHINCHILLA_FLOPS},
+            shaded=(*reconcile.KAPLAN_BUDGETS_FLOPS, "Kaplan et al.'s runs"),
+            budgets={f"Chinchilla, {fmt.flops(CHINCHILLA_TRAINING_FLOPS)}": CHINCHILLA_TRAINING_FLOPS},
         ),
         key="kaplan_vs_chinchilla",
     )

@@ -116,6 +116,10 @@ _PEARCE_SONG_DATA = (
     "Pearce & Song 2024, rerunning the authors' script_analysis_kaplan_chinchilla.py (the printed body "
     "seen only in summaries)"
 )
+KAPLAN_BUDGETS_FLOPS = (
+    10**12.95,
+    10**20.7,
+)  # the range of Kaplan et al.'s runs, as Pearce & Song 2024 give it
 _KAPLAN_RANGE = "Kaplan's budgets, C_non-embedding 10^12.95 to 10^20.7 FLOPs"
 PEARCE_SONG_STEPS: tuple[PorianStep, ...] = (
     PorianStep(

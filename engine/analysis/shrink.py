@@ -48,6 +48,8 @@ COMPUTE_OPTIMAL = "train compute-optimal"
 OVERTRAIN = "over-train for inference"
 DISTIL = "distil from the teacher"
 
+TEACHER_TOKENS_PER_PARAM = 20.0  # a teacher trained the Chinchilla way, when the page sizes one by N only
+
 COLUMNS = (
     "option",
     "law",

@@ -187,6 +187,8 @@ class ChinchillaLaw(Law):
         return Allocation(alloc.n_params, alloc.n_tokens, flops, l_arr)
 
 
+CHINCHILLA_TRAINING_FLOPS = 5.76e23  # Chinchilla 70B's own training budget (Hoffmann et al. 2022, Table 3)
+
 CHINCHILLA = ChinchillaLaw(
     info=LawInfo(
         id="chinchilla",
