@@ -106,38 +106,15 @@ def front_view(
     return plan.front_view(inputs, law, device, grid, objective, budget=budget)
 
 
-def scenario_inputs(link: LinkCheck, all_laws: dict, all_devices: dict, version: tuple) -> plan.PlanInputs:
-    """The widgets, each bound to the URL under its key (a PlanInputs field, or CONVERTED's)."""
+def scenario_inputs(
+    link: LinkCheck, all_laws: dict, all_devices: dict, version: tuple
+) -> tuple[dict, object]:
+    """The widgets, each bound to the URL under its key (a PlanInputs field, or CONVERTED's), as
+    widget values, with the empty slot where ``budget_input`` draws the mode's own quantity."""
     top = st.columns([2, 3, 2, 2])
     mode = link.radio(top[0], "Plan from", list(MODES), key="plan_mode")
     values: dict = {"plan_mode": mode}
-    with top[1]:
-        if MODES[mode] is plan.PlanMode.BUDGET:
-            values["log10_flops"] = link.slider(
-                st,
-                "Training compute (log10 FLOPs)",
-                18.0,
-                27.0,
-                DEFAULTS.log10_flops,
-                0.01,
-                key="log10_flops",
-                help="23.76 is Chinchilla's budget, 5.76e23 FLOPs.",
-            )
-            st.caption(f"10^{values['log10_flops']:.2f} = {fmt.flops(10 ** values['log10_flops'])}")
-        elif MODES[mode] is plan.PlanMode.TARGET_LOSS:
-            values["target_loss"] = link.number_input(
-                st,
-                "Target loss (nats/token, on the law's data set)",
-                0.5,
-                10.0,
-                DEFAULTS.target_loss,
-                0.01,
-                key="target_loss",
-            )
-        else:
-            values["days"] = link.number_input(
-                st, "Days of training", 0.5, 3650.0, DEFAULTS.days, 1.0, key="days"
-            )
+    budget_slot = top[1].container()
     values["n_devices"] = link.number_input(
         top[2], "Devices", 1, 1_000_000, DEFAULTS.n_devices, 8, key="n_devices"
     )
@@ -263,7 +240,41 @@ def scenario_inputs(link: LinkCheck, all_laws: dict, all_devices: dict, version:
         help="The cost and CO2e fronts serve each candidate at its cheapest batch and speculative setting "
         "that keeps a sequence's tokens this far apart at most.",
     )
-    return to_inputs(values)
+    return values, budget_slot
+
+
+def budget_input(link: LinkCheck, slot, mode: str) -> dict:
+    """The mode's own quantity (the compute budget, the target loss or the days), drawn in ``slot``
+    by ``plan_body``, so that changing it reruns the results and not every input above them."""
+    with slot:
+        if MODES[mode] is plan.PlanMode.BUDGET:
+            log10_flops = link.slider(
+                st,
+                "Training compute (log10 FLOPs)",
+                18.0,
+                27.0,
+                DEFAULTS.log10_flops,
+                0.01,
+                key="log10_flops",
+                help="23.76 is Chinchilla's budget, 5.76e23 FLOPs.",
+            )
+            st.caption(f"10^{log10_flops:.2f} = {fmt.flops(10**log10_flops)}")
+            return {"log10_flops": log10_flops}
+        if MODES[mode] is plan.PlanMode.TARGET_LOSS:
+            return {
+                "target_loss": link.number_input(
+                    st,
+                    "Target loss (nats/token, on the law's data set)",
+                    0.5,
+                    10.0,
+                    DEFAULTS.target_loss,
+                    0.01,
+                    key="target_loss",
+                )
+            }
+        return {
+            "days": link.number_input(st, "Days of training", 0.5, 3650.0, DEFAULTS.days, 1.0, key="days")
+        }
 
 
 def measured_or_catalog(values: dict, all_devices: dict, stored: dict):
@@ -598,15 +609,19 @@ def fronts_section(
 
 
 def comparison_section(result: plan.PlanResult, alt: plan.PlanResult | None) -> None:
+    """A's numbers in a table, with B's beside them once a point is picked. The table and the
+    button are there before B is (the button disabled): the browser then loads their code with
+    the page, not on the first click."""
     if alt is None:
+        st.markdown("**Scenario A (recommended)**")
         st.caption("No scenario B yet: click a point on the front to compare it with A here.")
-        return
-    st.markdown(
-        f"**Scenario A (recommended) against B (picked on the front: "
-        f"{fmt.configuration(alt.point['experts'], alt.point['serve_bits'])})**"
-    )
-    st.table(scenario_table(plan.results_frame(result, alt)))
-    st.button("Clear B", key="clear_b", on_click=clear_b)
+    else:
+        st.markdown(
+            f"**Scenario A (recommended) against B (picked on the front: "
+            f"{fmt.configuration(alt.point['experts'], alt.point['serve_bits'])})**"
+        )
+    st.table(scenario_table(plan.results_frame(*(r for r in (result, alt) if r is not None))))
+    st.button("Clear B", key="clear_b", on_click=clear_b, disabled=alt is None)
 
 
 def share_section(result: plan.PlanResult, alt: plan.PlanResult | None, law, device) -> None:
@@ -659,6 +674,44 @@ def alternatives(result: plan.PlanResult, law, device) -> None:
     share_section(result, alt, law, device)
 
 
+@st.fragment
+def plan_body(
+    widget_values: dict, budget_slot, all_laws: dict, all_devices: dict, version: tuple, fits
+) -> None:
+    """The budget (or target, or days) and everything computed from it: moving the budget reruns
+    this part only, not the inputs above it (each input drawn again costs the browser time)."""
+    link = LinkCheck()
+    try:
+        values = {**widget_values, **budget_input(link, budget_slot, widget_values["plan_mode"])}
+        inputs = to_inputs(values)
+        law = all_laws[inputs.plan_law]
+        for problem in law.info.problems:  # a saved fit that is not usable says so wherever it is used
+            st.warning(f"{fmt.plain(law.info.title)} is not usable: {problem}")
+        device = measured_or_catalog(inputs.to_json(), all_devices, measurements(version))
+        if inputs.use_measured:
+            st.info(
+                f"Using measured peaks and bandwidth: {fmt.plain(device.name)}, from "
+                f"{fmt.plain(device.source)}. Power and embodied carbon stay those of the catalog "
+                "entry it matches, if any."
+            )
+        result = evaluate(inputs, law, device)
+    except (ValueError, LawError) as exc:
+        link.show()
+        st.error(fmt.plain(exc))
+        return
+    scenario_b(link)  # a B that cannot be read is said at the top
+    link.show()
+
+    for note in result.notes:
+        st.info(note)
+    st.subheader("Recommendation (scenario A)")
+    headline(result, device, law, fits.get(law.id, (None, None))[1])
+    st.subheader("Serving")
+    serving_section(result, device, law)
+    st.subheader("Alternatives")
+    alternatives(result, law, device)
+
+
 st.title("Plan")
 st.caption(
     "What should we train with this budget, what will it cost and emit, and what are the alternatives?"
@@ -671,30 +724,6 @@ all_laws = {
     **{k: law for k, (law, _) in fits.items()},
 }
 link = LinkCheck()
-try:
-    inputs = scenario_inputs(link, all_laws, all_devices, version)
-    law = all_laws[inputs.plan_law]
-    for problem in law.info.problems:  # a saved fit that is not usable says so wherever it is used
-        st.warning(f"{fmt.plain(law.info.title)} is not usable: {problem}")
-    device = measured_or_catalog(inputs.to_json(), all_devices, measurements(version))
-    if inputs.use_measured:
-        st.info(
-            f"Using measured peaks and bandwidth: {fmt.plain(device.name)}, from {fmt.plain(device.source)}. "
-            f"Power and embodied carbon stay those of the catalog entry it matches, if any."
-        )
-    result = evaluate(inputs, law, device)
-except (ValueError, LawError) as exc:
-    link.show()
-    st.error(fmt.plain(exc))
-    st.stop()
-scenario_b(link)  # a B that cannot be read is said at the top
+widget_values, budget_slot = scenario_inputs(link, all_laws, all_devices, version)
 link.show()
-
-for note in result.notes:
-    st.info(note)
-st.subheader("Recommendation (scenario A)")
-headline(result, device, law, fits.get(law.id, (None, None))[1])
-st.subheader("Serving")
-serving_section(result, device, law)
-st.subheader("Alternatives")
-alternatives(result, law, device)
+plan_body(widget_values, budget_slot, all_laws, all_devices, version, fits)

@@ -136,10 +136,8 @@ def results(mode: str, laws: list[Law], inputs: dict, fits: dict) -> None:
     infos = {law.id: law.info for law in laws}
     if mode == BUDGET:
         table = scaling.optima_table(laws, flops, inputs)
-        marked = table[table["error"] == ""][["law", "flops", "n_params", "n_tokens"]]
     else:
         table = scaling.target_table(laws, target_loss, inputs)
-        marked = table[table["error"] == ""][["law", "flops", "n_params", "n_tokens"]]
 
     # Two cards a row, two metrics a card row: at 1100 px a metric column is then ~170 px wide, room
     # for '1.11e23' under 'Tokens per parameter'; four cards a row would leave ~115 px and cut both.
@@ -178,29 +176,6 @@ def results(mode: str, laws: list[Law], inputs: dict, fits: dict) -> None:
                             help="Predicted at the optimum, on the law's own data set.",
                         )
 
-    frontiers = [cached_frontier(law, inputs_key) for law in laws if registry.has_compute_optimum(law)]
-    frontier = pd.concat(frontiers, ignore_index=True) if frontiers else scaling.frontier_columns()
-    bands = {
-        law.id: cached_band(fits[law.id][1]) for law in laws if law.id in fits and fits[law.id][1] is not None
-    }
-    st.plotly_chart(
-        figures.frontier_figure(
-            frontier,
-            titles,
-            published=published_traces(),
-            budget=flops if mode == BUDGET else None,
-            marked=marked,
-            bands=bands,
-        ),
-        key="frontier_chart",
-    )
-    st.caption(
-        "Lines: each law's compute-optimal allocation. Grey: Chinchilla's training runs "
-        "(Hoffmann et al. 2022). Stars: frontier language "
-        "models from Epoch AI's Notable AI Models (CC BY 4.0) at their reported training "
-        "compute; hover for names."
-    )
-
     loss_laws = [law for law in laws if law.has_loss and registry.has_compute_optimum(law)]
     if mode == BUDGET and loss_laws:
         iso_id = st.selectbox(
@@ -228,6 +203,30 @@ def results(mode: str, laws: list[Law], inputs: dict, fits: dict) -> None:
     if box := lazy_expander("Table of these numbers", key="scaling_table_shown"):
         with box:
             numbers_table(table, mode)
+
+
+def frontier_chart(laws: list[Law], inputs: dict, fits: dict) -> None:
+    """Each law's N*(C) and D*(C) across budgets, with the published runs and models. It does not
+    depend on the budget, so it stays outside ``results``: moving the budget leaves it as drawn
+    (a Plotly chart whose figure changes is drawn anew in the browser, the largest part of a
+    rerun)."""
+    inputs_key = tuple(sorted(inputs.items()))
+    titles = {law.id: law.info.title for law in laws}
+    frontiers = [cached_frontier(law, inputs_key) for law in laws if registry.has_compute_optimum(law)]
+    frontier = pd.concat(frontiers, ignore_index=True) if frontiers else scaling.frontier_columns()
+    bands = {
+        law.id: cached_band(fits[law.id][1]) for law in laws if law.id in fits and fits[law.id][1] is not None
+    }
+    st.plotly_chart(
+        figures.frontier_figure(frontier, titles, published=published_traces(), bands=bands),
+        key="frontier_chart",
+    )
+    st.caption(
+        "Lines: each law's compute-optimal allocation at every budget (your budget's optima are in "
+        "the cards and the isoFLOP curves above). Grey: Chinchilla's training runs "
+        "(Hoffmann et al. 2022). Stars: frontier language models from Epoch AI's Notable AI Models "
+        "(CC BY 4.0) at their reported training compute; hover for names."
+    )
 
 
 WALK_COLUMNS = {
@@ -405,3 +404,5 @@ st.subheader("The laws")
 laws = [law_card(available[law_id], key_prefix="scaling") for law_id in selected_ids]
 with results_area:
     results(mode, laws, inputs, fits)
+    st.subheader("The frontier across budgets")
+    frontier_chart(laws, inputs, fits)

@@ -199,8 +199,6 @@ def frontier_figure(
     *,
     runs: pd.DataFrame | None = None,
     models: pd.DataFrame | None = None,
-    budget: float | None = None,
-    marked: pd.DataFrame | None = None,
     bands: Mapping[str, pd.DataFrame] | None = None,
     published: list[dict] | None = None,
 ) -> go.Figure:
@@ -208,7 +206,6 @@ def frontier_figure(
 
     ``frontiers``: columns law, flops, n_params, n_tokens. ``runs``: the published training runs
     (flops, n_params, n_tokens, model_name). ``models``: notable models with model_name, notes.
-    ``marked``: one point per law to highlight (law, flops, n_params, n_tokens).
     ``bands``: per law id, a 95% band (flops, n_params_lo/hi, n_tokens_lo/hi), drawn shaded.
     ``published``: ``published_traces(runs, models)`` built before (a page caches them: they do
     not change with the budget), used instead of ``runs`` and ``models``.
@@ -216,7 +213,6 @@ def frontier_figure(
     data: list[dict] = []
     for i, (law_id, part) in enumerate(frontiers.groupby("law", sort=False)):
         color = color_for(i)
-        point = marked[marked["law"] == law_id] if marked is not None else None
         band = (bands or {}).get(law_id)
         title = _plain(law_titles.get(law_id, law_id))  # a saved fit's name is user text
         for xaxis, yaxis, column, _unit in _PANELS:
@@ -252,23 +248,6 @@ def frontier_figure(
                     hovertemplate="%{text}<extra></extra>",
                 )
             )
-            if point is not None and not point.empty:
-                data.append(
-                    _scatter(
-                        point["flops"],
-                        point[column],
-                        xaxis=xaxis,
-                        yaxis=yaxis,
-                        mode="markers",
-                        legendgroup=law_id,
-                        showlegend=False,
-                        marker={"color": color, "size": 12, "line": {"color": "white", "width": 2}},
-                        text=_frontier_text(
-                            f"{title}, at your choice<br>", point["flops"], point[column], column
-                        ),
-                        hovertemplate="%{text}<extra></extra>",
-                    )
-                )
     data.extend(published if published is not None else published_traces(runs, models))
     compute_axis = {
         "type": "log",
@@ -304,20 +283,6 @@ def frontier_figure(
             )
         ],
     }
-    if budget is not None:
-        layout["shapes"] = [
-            {
-                "type": "line",
-                "xref": xaxis,
-                "yref": f"{yaxis} domain",
-                "x0": budget,
-                "x1": budget,
-                "y0": 0,
-                "y1": 1,
-                "line": {"color": "#94a3b8", "dash": "dash", "width": 1},
-            }
-            for xaxis, yaxis, _, _ in _PANELS
-        ]
     return _figure(data, layout)
 
 

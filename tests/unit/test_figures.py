@@ -16,7 +16,7 @@ def test_frontier_figure_has_log_axes_with_units_and_one_line_per_law():
     laws = [get_law("chinchilla"), get_law("kaplan")]
     frontier = pd.concat([scaling.frontier(law) for law in laws])
     runs = pd.DataFrame({"flops": [1e20], "n_params": [1e9], "n_tokens": [1.7e10], "model_name": ["r"]})
-    fig = figures.frontier_figure(frontier, {law.id: law.info.title for law in laws}, runs=runs, budget=1e22)
+    fig = figures.frontier_figure(frontier, {law.id: law.info.title for law in laws}, runs=runs)
     layout = fig.layout
     assert layout.xaxis.type == "log" and layout.yaxis.type == "log" and layout.yaxis2.type == "log"
     assert "FLOPs" in layout.xaxis.title.text and "Parameters" in layout.yaxis.title.text
@@ -46,10 +46,9 @@ def test_figures_pass_plotly_validation():
     runs = pd.DataFrame(
         {"flops": [1e20], "n_params": [1e9], "n_tokens": [1.7e10], "model_name": ["r"], "notes": [None]}
     )
-    marked = scaling.optima_table(laws, 1e22)[["law", "flops", "n_params", "n_tokens"]]
     curves, minima = scaling.isoflop_curves(laws[0], scaling.budgets_around(1e21))
     for fig in (
-        figures.frontier_figure(frontier, {}, runs=runs, models=runs, budget=1e22, marked=marked),
+        figures.frontier_figure(frontier, {}, runs=runs, models=runs),
         figures.isoflop_figure(curves, minima, title="t", loss_label="Loss (nats/token)"),
     ):
         validated = go.Figure(fig.to_dict())
@@ -182,8 +181,6 @@ def test_frontier_hovers_are_in_the_pages_units_and_names_are_plain_text():
         _frontier_frame(),
         {"mine": "Your fit: <i>x</i> %{y}"},
         models=models,
-        marked=_frontier_frame().iloc[:1],
-        budget=2.7e20,
     )
     line_n, line_d = [t for t in fig.data if t.mode == "lines"]
     assert (
