@@ -563,23 +563,25 @@ def fronts_section(
         for role, law_id, verified in plan.candidate_laws(law)
     )
     front = view.front
-    mix = (
-        ", ".join(f"{b:g}-bit: {k:,}" for b, k in front["serve_bits"].value_counts().sort_index().items())
-        + "; "
-        + ", ".join(
-            f"{'dense' if e == 1 else f'{e:g} experts'}: {k:,}"
-            for e, k in front["experts"].value_counts().sort_index().items()
+    mix = "; ".join(
+        ", ".join(f"{word(v)}: {k:,}" for v, k in front[column].value_counts().sort_index().items())
+        for column, word in (
+            ("serve_bits", lambda b: f"{b:g}-bit"),
+            ("experts", lambda e: "dense" if e == 1 else f"{e:g} experts"),
+            ("sparsity", lambda s: "2:4 sparse" if s else "unpruned"),
         )
     )
     st.caption(
         f"Searched {view.count:,} candidates: active parameters × tokens"
         + (f" within {fmt.flops(budget)}" if budget else "")
         + f" × serving precision ({', '.join(f'{b:g}' for b in plan.SERVING_BITS)} bits) × experts "
-        f"({', '.join(str(e) for e in plan.EXPERTS)}), each served at its own strategy (batch "
+        f"({', '.join(str(e) for e in plan.EXPERTS)}) × weight sparsity (unpruned, or 2:4 trained at "
+        "its dense size's cost, Frantar et al. 2024), each served at its own strategy (batch "
         f"{', '.join(str(b) for b in plan.SERVING_BATCHES)}, with or without a speculative draft: "
         f"{plan.strategy_rule(inputs, objective)}). {fmt.plain(plan.front_words(view))} The {len(front):,} "
-        f"on the front, by precision and by experts: {mix}. Laws behind every point: {fmt.plain(laws)}. "
-        "The PTQ and MoE terms are differences transferred across data sets, an approximation. "
+        f"on the front, by precision, experts and sparsity: {mix}. Laws behind every point: "
+        f"{fmt.plain(laws)}. The PTQ, MoE and sparsity terms are differences transferred across data "
+        "sets, an approximation. "
         "Click a point to compare it as scenario B."
     )
     chosen = {"A": (result.point[objective], result.point["loss"])}
@@ -598,10 +600,11 @@ def fronts_section(
             f"A lies {gap['gap']:.4f} nats/token above the front: at no more "
             f"{FRONT_WORDS[objective]} than A, "
             f"{fmt.count(row['n_params'])} active parameters on {fmt.count(row['n_tokens'])} tokens, "
-            f"{fmt.configuration(row['experts'], row['serve_bits'])}, reach {row['loss']:.4f}. "
+            f"{fmt.configuration(row['experts'], row['serve_bits'], row['sparsity'])}, "
+            f"reach {row['loss']:.4f}. "
             "A is the law's "
-            "compute-optimal dense 16-bit model; the front also searches experts and serving precision "
-            "and may spend less than the whole budget."
+            "compute-optimal dense, unpruned 16-bit model; the front also searches experts, serving "
+            "precision and 2:4 sparsity, and may spend less than the whole budget."
         )
     if note := st.session_state.get("plan_b_note"):
         st.info(note)
@@ -618,7 +621,7 @@ def comparison_section(result: plan.PlanResult, alt: plan.PlanResult | None) -> 
     else:
         st.markdown(
             f"**Scenario A (recommended) against B (picked on the front: "
-            f"{fmt.configuration(alt.point['experts'], alt.point['serve_bits'])})**"
+            f"{fmt.configuration(alt.point['experts'], alt.point['serve_bits'], alt.point['sparsity'])})**"
         )
     st.table(scenario_table(plan.results_frame(*(r for r in (result, alt) if r is not None))))
     st.button("Clear B", key="clear_b", on_click=clear_b, disabled=alt is None)

@@ -528,6 +528,11 @@ def isoflop_analysis_figure(runs: pd.DataFrame, labels: np.ndarray, budgets: pd.
     )
 
 
+def _sparsity(frame: pd.DataFrame) -> np.ndarray:
+    """The frame's weight sparsity (0 for a frame from before the Plan searched it)."""
+    return frame["sparsity"].to_numpy(float) if "sparsity" in frame else np.zeros(len(frame))
+
+
 def _strategy_lines(frame: pd.DataFrame) -> list[str]:
     """'<br>served at batch 64, speculative decoding' per row where the frame says how each
     candidate is served (engine.analysis.plan.FrontView's serve_batch and speculative); '' where
@@ -575,7 +580,10 @@ def pareto_figure(
         for n, d, c, s in zip(
             fmt.counts(shown["n_params"]),
             fmt.counts(shown["n_tokens"]),
-            (fmt.configuration(e, b) for e, b in zip(shown["experts"], shown["serve_bits"])),
+            (
+                fmt.configuration(e, b, s)
+                for e, b, s in zip(shown["experts"], shown["serve_bits"], _sparsity(shown))
+            ),
             _strategy_lines(shown),
         )
     ]
@@ -595,13 +603,13 @@ def pareto_figure(
                     rest["n_tokens"] / 1e12,
                     rest["experts"],
                     rest["serve_bits"],
+                    _sparsity(rest),
                 ]
             ).astype(np.float32),
             "hovertemplate": "N = %{customdata[1]:.3~g} B active params<br>"
             "D = %{customdata[2]:.3~g} T tokens<br>"
-            "E = %{customdata[3]:d}, %{customdata[4]:d}-bit<br>loss = %{y:.4f}<br>"
-            + x_label
-            + " = %{x:.3~g}<extra>dominated</extra>",
+            "E = %{customdata[3]:d}, %{customdata[4]:d}-bit, %{customdata[5]:.0%} of weights zero<br>"
+            "loss = %{y:.4f}<br>" + x_label + " = %{x:.3~g}<extra>dominated</extra>",
         },
         {
             "type": "scatter",

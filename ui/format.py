@@ -119,10 +119,14 @@ def plural(value: float, singular: str, plural_form: str | None = None) -> str:
     return f"{sig(value)} {word}"
 
 
-def configuration(experts: float, bits: float) -> str:
-    """'dense, 16-bit' or '16 experts, 4-bit' (whole numbers, never '16.0000-bit')."""
+def configuration(experts: float, bits: float, sparsity: float = 0.0) -> str:
+    """'dense, 16-bit', '16 experts, 4-bit' or 'dense, 8-bit, 2:4 sparse' (whole numbers, never
+    '16.0000-bit'; sparsity 0.5 is the 2:4 pattern, any other share is given in per cent)."""
     kind = "dense" if int(experts) == 1 else f"{int(experts)} experts"
-    return f"{kind}, {bits:g}-bit"
+    text = f"{kind}, {bits:g}-bit"
+    if sparsity == 0.5:
+        return f"{text}, 2:4 sparse"
+    return f"{text}, {sparsity:.0%} of weights zero" if sparsity else text
 
 
 _MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:")

@@ -39,6 +39,7 @@ from engine.laws.base import Law
 from engine.laws.chinchilla import ChinchillaLaw
 from engine.laws.moe import LUDZIEJEWSKI
 from engine.laws.precision import PRECISION
+from engine.laws.sparsity import FRANTAR_T5
 
 
 class PlanError(FlopwiseError, ValueError):
@@ -211,6 +212,7 @@ def _serving_choice(
     experts,
     bits,
     strategies: tuple[Strategy, ...] = STRATEGIES,
+    sparsity=0.0,
 ) -> ServingChoice:
     """Each candidate's serving strategies for the scenario's demand, limits and MFUs
     (engine.analysis.serving_strategy)."""
@@ -228,6 +230,7 @@ def _serving_choice(
         latency_limit_s=inputs.latency_limit_ms / 1e3 if inputs.latency_limit_ms > 0 else None,
         memory_limit_bytes=inputs.memory_limit_gb * 1e9 if inputs.memory_limit_gb > 0 else None,
         strategies=strategies,
+        sparsity=sparsity,
     )
 
 
@@ -238,7 +241,13 @@ def _lifetime_serving_hours(
     meets the latency limit, the hours at its fastest and a note saying so."""
     total = float(LUDZIEJEWSKI.total_params(candidate.n_params, candidate.experts))
     choice = _serving_choice(
-        inputs, device, candidate.n_params, total, float(candidate.experts), candidate.serve_bits
+        inputs,
+        device,
+        candidate.n_params,
+        total,
+        float(candidate.experts),
+        candidate.serve_bits,
+        sparsity=candidate.sparsity,
     )
     hours = float(choice.serve_hours)
     if math.isfinite(hours):
@@ -340,11 +349,11 @@ def evaluate_candidate(
     result: PlanResult, candidate: Candidate, law: Law, device: Device, grids: dict[str, GridIntensity]
 ) -> PlanResult:
     """The same scenario for another configuration (scenario B, picked on a front): trained on
-    C = 6·N·D, its loss and serving memory the candidate's (PTQ and MoE terms included, as on the
+    C = 6·N·D/(1 − S), its loss and serving memory the candidate's (PTQ and MoE terms included, as on the
     fronts), served at its precision from its total parameters, at its cheapest serving strategy
     (``point["serve_batch"]``, ``point["speculative"]``: a function of the candidate and the
     scenario, so the URL's word need not carry it)."""
-    flops = FLOPS_PER_PARAM_TOKEN * candidate.n_params * candidate.n_tokens
+    flops = candidate.training_flops
     inputs = replace(result.inputs, plan_mode=PlanMode.BUDGET, log10_flops=math.log10(flops))
     grid = grid_for(inputs, grids)
     serve_hours, serve_note = _lifetime_serving_hours(inputs, device, candidate)
@@ -380,6 +389,9 @@ def evaluate_candidate(
 
 SERVING_BITS = (16.0, 8.0, 6.0, 4.0)
 EXPERTS = (1, 2, 4, 8, 16)
+SPARSITIES = (0.0, 0.5)
+"""Weight sparsity S (share of zero weights): dense, or 2:4 (two of every four weights zero, the one
+pattern with a hardware speed-up; serving_strategy.sparse_weights)."""
 OBJECTIVES = ("cost_usd", "co2_t", "latency_ms", "memory_gb")
 """What a front trades loss against, as candidate-table columns: lifetime (training + serving)
 cost in dollars and CO2e in tonnes (serving at the cheapest strategy), decode latency in ms per
@@ -394,13 +406,15 @@ STRATEGY_OF = {
 
 @dataclass(frozen=True)
 class Candidate:
-    """One configuration the fronts search: active parameters N, training tokens D, experts E and
-    serving precision (bits). In a URL it is one word, ``N_D_E_bits`` (``7.05e10_1.41e12_1_16``)."""
+    """One configuration the fronts search: active (non-zero) parameters N, training tokens D,
+    experts E, serving precision (bits) and weight sparsity S. In a URL it is one word,
+    ``N_D_E_bits`` (``7.05e10_1.41e12_1_16``) for a dense model, ``N_D_E_bits_S`` for a sparse one."""
 
     n_params: float
     n_tokens: float
     experts: int = 1
     serve_bits: float = 16.0
+    sparsity: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("n_params", "n_tokens"):
@@ -412,42 +426,65 @@ class Candidate:
                 f"serving bits must be one of {tuple(f'{b:g}' for b in SERVING_BITS)}, "
                 f"got {self.serve_bits:g}"
             )
+        if self.sparsity not in SPARSITIES:
+            raise PlanError(
+                f"sparsity must be one of {tuple(f'{s:g}' for s in SPARSITIES)} (dense or 2:4), "
+                f"got {self.sparsity:g}"
+            )
+
+    @property
+    def training_flops(self) -> float:
+        """C = 6·N·D/(1 − S): a sparse model trains at its dense size's cost (Frantar et al.'s gradual
+        pruning), N being its non-zero parameters."""
+        return FLOPS_PER_PARAM_TOKEN * self.n_params * self.n_tokens / (1.0 - self.sparsity)
 
     def to_param(self) -> str:
         def number(x: float) -> str:
             return f"{x:.6g}".replace("+", "")  # "+" reads as a space in a query string
 
-        return f"{number(self.n_params)}_{number(self.n_tokens)}_{self.experts}_{self.serve_bits:g}"
+        word = f"{number(self.n_params)}_{number(self.n_tokens)}_{self.experts}_{self.serve_bits:g}"
+        return word if self.sparsity == 0 else f"{word}_{self.sparsity:g}"
 
     @classmethod
     def from_param(cls, text: str) -> Candidate:
         """Parse ``to_param``'s word; ValueError saying what is wrong."""
         parts = str(text).split("_")
-        if len(parts) != 4:
-            raise PlanError(f"expected N_D_experts_bits (four numbers joined by _), got {text!r}")
+        if len(parts) not in (4, 5):
+            raise PlanError(
+                f"expected N_D_experts_bits or N_D_experts_bits_sparsity (numbers joined by _), got {text!r}"
+            )
         try:
-            n, d, experts, bits = (float(p) for p in parts)
+            n, d, experts, bits, *sparsity = (float(p) for p in parts)
         except ValueError:
-            raise PlanError(f"expected four numbers joined by _, got {text!r}") from None
+            raise PlanError(f"expected numbers joined by _, got {text!r}") from None
         if experts != int(experts):
             raise PlanError(f"experts must be a whole number, got {parts[2]!r}")
-        return cls(n, d, int(experts), bits)
+        return cls(n, d, int(experts), bits, *sparsity)
 
     @classmethod
     def from_row(cls, row: Any) -> Candidate:
         """From a row of the candidate table (``candidates`` or ``front_view``)."""
         return cls(
-            float(row["n_params"]), float(row["n_tokens"]), int(row["experts"]), float(row["serve_bits"])
+            float(row["n_params"]),
+            float(row["n_tokens"]),
+            int(row["experts"]),
+            float(row["serve_bits"]),
+            float(row.get("sparsity", 0.0)),
         )
 
 
-def _law_terms(n, d, experts, bits) -> dict[str, np.ndarray]:
-    """What the candidates take from the precision and MoE laws, which depend on the grid only
-    (not on the scenario's prices, device or region): the MoE gain, the PTQ damage and N_total."""
-
+def _law_terms(n, d, experts, bits, sparsity=0.0) -> dict[str, np.ndarray]:
+    """What the candidates take from the precision, MoE and sparsity laws, which depend on the grid
+    only (not on the scenario's prices, device or region): the MoE gain, the PTQ damage, the
+    sparsity gain L_F(N, D, S) − L_F(N, D, 0) of Frantar et al.'s T5 law (its data term cancels,
+    so it depends on N and S only) and N_total."""
+    sparsity = np.asarray(sparsity, float)
     return {
         "moe_gain": LUDZIEJEWSKI.loss(n, d, experts) - LUDZIEJEWSKI.loss(n, d, 1.0),
         "ptq": np.where(bits < 16, PRECISION.ptq_degradation(n, d, bits), 0.0),
+        "sparse_gain": np.where(
+            sparsity > 0, FRANTAR_T5.loss(n, 1.0, sparsity) - FRANTAR_T5.loss(n, 1.0, 0.0), 0.0
+        ),
         "total_params": LUDZIEJEWSKI.total_params(n, experts),
     }
 
@@ -463,20 +500,22 @@ def _candidate_columns(
     bits,
     terms: dict[str, np.ndarray] | None = None,
     strategies: tuple[Strategy, ...] = STRATEGIES,
+    sparsity=0.0,
 ) -> dict[str, np.ndarray | tuple[np.ndarray, ...]]:
-    """Every column of the candidate table for broadcastable arrays of N (active), D, E and bits
-    (``terms``: ``_law_terms`` of the same arrays, when already known). A tuple is a sum of parts
-    (loss: the law's, the MoE gain's and the PTQ damage's; cost and CO2e: training's and serving's).
+    """Every column of the candidate table for broadcastable arrays of N (active, non-zero), D, E,
+    bits and sparsity S (``terms``: ``_law_terms`` of the same arrays, when already known). A tuple
+    is a sum of parts (loss: the law's, the MoE gain's, the PTQ damage's and the sparsity gain's;
+    cost and CO2e: training's and serving's). Training compute is C = 6·N·D/(1 − S).
 
-    Each array keeps only the axes it depends on (training cost on N and D; latency, memory,
-    serving and the strategies on N, E and bits), which ``_LazyColumns.front`` relies on.
+    Each array keeps only the axes it depends on (training cost on N, D and S; latency, memory,
+    serving and the strategies on N, E, bits and S), which ``_LazyColumns.front`` relies on.
     """
 
-    terms = terms if terms is not None else _law_terms(n, d, experts, bits)
-    flops = FLOPS_PER_PARAM_TOKEN * n * d
+    terms = terms if terms is not None else _law_terms(n, d, experts, bits, sparsity)
+    flops = FLOPS_PER_PARAM_TOKEN * n * d / (1.0 - np.asarray(sparsity, float))
     train_hours = device_hours_for_flops(flops, device, dtype=inputs.train_dtype, mfu=inputs.mfu_train)
     total = terms["total_params"]
-    serving = _serving_choice(inputs, device, n, total, experts, bits, strategies)
+    serving = _serving_choice(inputs, device, n, total, experts, bits, strategies, sparsity)
     hours = (train_hours, serving.serve_hours) if inputs.inference_tokens > 0 else (train_hours,)
     watts = inputs.power_override_w or (device.tdp_w if device.tdp_w is not None else np.nan)
 
@@ -491,8 +530,9 @@ def _candidate_columns(
         "flops": flops,
         "experts": experts,
         "serve_bits": bits,
+        "sparsity": sparsity,
         "total_params": total,
-        "loss": (law.loss(n, d), terms["moe_gain"], terms["ptq"]),
+        "loss": (law.loss(n, d), terms["moe_gain"], terms["ptq"], terms["sparse_gain"]),
         "cost_usd": tuple(h * inputs.price for h in hours),
         "co2_t": tuple(co2_t(h) for h in hours),
         "latency_ms": serving.latency_s * 1e3,
@@ -520,6 +560,7 @@ def candidate_point(
         np.float64(candidate.n_tokens),
         np.float64(candidate.experts),
         np.float64(candidate.serve_bits),
+        sparsity=np.float64(candidate.sparsity),
     )
     return {
         k: float(np.asarray(sum(v) if isinstance(v, tuple) else v).reshape(-1)[0]) for k, v in columns.items()
@@ -528,8 +569,10 @@ def candidate_point(
 
 @functools.lru_cache(maxsize=8)
 def _candidate_grid(budget: float | None, n_sizes: int, n_ratios: int) -> tuple:
-    """The candidates' axes as 4-D arrays (N, D, E, bits) and their ``_law_terms``; cached, since a
-    rerun that changes a price, the device or the region searches the same grid (read-only)."""
+    """The candidates' axes as 5-D arrays (N, D, E, bits, S) and their ``_law_terms``; cached, since
+    a rerun that changes a price, the device or the region searches the same grid (read-only). With
+    a budget the token axis is a share of it: a sparse model, training at its dense size's cost,
+    gets (1 − S) of the dense model's tokens for the same share."""
     if budget is None:  # N 1e7..1e13 and D/N 1..10^4
         n = np.logspace(7, 13, n_sizes)[:, None]
         d = n * np.logspace(0, 4, n_ratios)[None, :]
@@ -537,15 +580,20 @@ def _candidate_grid(budget: float | None, n_sizes: int, n_ratios: int) -> tuple:
         top = max(np.log10(budget / (FLOPS_PER_PARAM_TOKEN * 1e8)), 7.0 + 1e-6)
         n = np.logspace(7, top, n_sizes)[:, None]
         d = np.logspace(-3, 0, n_ratios)[None, :] * budget / (FLOPS_PER_PARAM_TOKEN * n)
-    bits = np.asarray(SERVING_BITS)[None, None, None, :]
-    experts = np.asarray(EXPERTS, float)[None, None, :, None]
-    n4, d4 = n[..., None, None], d[..., None, None]
-    terms = _law_terms(n4, d4, experts, bits)
-    # the least MoE gain plus the least PTQ damage of each (N, D): a bound for _front_by_groups
-    terms["least_terms"] = _least_along(terms["moe_gain"], (2,)) + _least_along(terms["ptq"], (3,))
-    for array in (n4, d4, experts, bits, *terms.values()):
+    bits = np.asarray(SERVING_BITS)[None, None, None, :, None]
+    experts = np.asarray(EXPERTS, float)[None, None, :, None, None]
+    sparsity = np.asarray(SPARSITIES)[None, None, None, None, :]
+    n5 = n[..., None, None, None]
+    d5 = d[..., None, None, None] * ((1.0 - sparsity) if budget is not None else 1.0)
+    terms = _law_terms(n5, d5, experts, bits, sparsity)
+    # per (N, D, S): the sparsity gain plus the least MoE gain and the least PTQ damage, which
+    # with the plan law's loss bounds each (N, D) group's least loss for _front_by_groups
+    terms["least_terms"] = (
+        terms["sparse_gain"] + _least_along(terms["moe_gain"], (2,)) + _least_along(terms["ptq"], (3,))
+    )
+    for array in (n5, d5, experts, bits, sparsity, *terms.values()):
         array.flags.writeable = False
-    return n4, d4, experts, bits, terms
+    return n5, d5, experts, bits, sparsity, terms
 
 
 def _candidate_arrays(
@@ -560,14 +608,16 @@ def _candidate_arrays(
     strategies: tuple[Strategy, ...] = STRATEGIES,
 ) -> _LazyColumns:
     """The candidate columns (see ``candidates``), flattened on demand."""
-    # Axes: size (S), tokens (R), experts (E), serving bits (B). Each column keeps only the axes it
-    # depends on (n is (S, 1, 1, 1)), so its broadcast view has stride 0 along the others: what
-    # ``_LazyColumns.front`` uses to shrink a front's search.
-    n4, d4, experts, bits, terms = _candidate_grid(budget, n_sizes, n_ratios)
-    shape = (n_sizes, n_ratios, len(EXPERTS), len(SERVING_BITS))
-    columns = _candidate_columns(inputs, law, device, grid, n4, d4, experts, bits, terms, strategies)
+    # Axes: size (S), tokens (R), experts (E), serving bits (B), sparsity (P). Each column keeps only
+    # the axes it depends on (n is (S, 1, 1, 1, 1)), so its broadcast view has stride 0 along the
+    # others: what ``_LazyColumns.front`` uses to shrink a front's search.
+    n5, d5, experts, bits, sparsity, terms = _candidate_grid(budget, n_sizes, n_ratios)
+    shape = (n_sizes, n_ratios, len(EXPERTS), len(SERVING_BITS), len(SPARSITIES))
+    columns = _candidate_columns(
+        inputs, law, device, grid, n5, d5, experts, bits, terms, strategies, sparsity
+    )
     views = {k: _Column(shape, *(v if isinstance(v, tuple) else (v,))) for k, v in columns.items()}
-    views["loss"].least = columns["loss"][0] + terms["least_terms"]
+    views["loss"].least = _least_along(columns["loss"][0] + terms["least_terms"], (4,))
     return _LazyColumns(
         views,
         inputs.memory_limit_gb if inputs.memory_limit_gb > 0 else None,
@@ -679,6 +729,7 @@ def candidate_laws(law: Law) -> list[tuple[str, str, bool]]:
         ("loss", law.info.id, law.info.verified),
         ("PTQ damage below 16 bits", PRECISION.info.id, PRECISION.info.verified),
         ("MoE gain for E > 1", LUDZIEJEWSKI.info.id, LUDZIEJEWSKI.info.verified),
+        ("sparsity gain for 2:4", FRANTAR_T5.info.id, FRANTAR_T5.info.verified),
     ]
 
 
@@ -801,14 +852,15 @@ def candidates(
     grid: GridIntensity,
     *,
     n_sizes: int = 250,
-    n_ratios: int = 200,
+    n_ratios: int = 100,
     budget: float | None = None,
     objectives: tuple[str, ...] = tuple(OBJECTIVES),
     strategies: tuple[Strategy, ...] = STRATEGIES,
 ) -> pd.DataFrame:
-    """Candidate configurations: N (active parameters) × D × serving precision (16, 8, 6, 4 bits)
-    × experts (1..16): 1e6 by default. Without a budget N spans 1e7..1e13 and D/N 1..10^4; with one,
-    the candidates are the ways to spend up to it (N up to C/(6·1e8), a share 1e-3..1 of C).
+    """Candidate configurations: N (active, non-zero parameters) × D × serving precision (16, 8, 6,
+    4 bits) × experts (1..16) × weight sparsity (dense or 2:4): 1e6 by default. Without a budget
+    N spans 1e7..1e13 and D/N 1..10^4; with one, the candidates are the ways to spend up to it (N up
+    to C/(6·1e8), a share 1e-3..1 of C).
     Per candidate: loss, lifetime cost, CO2e (operational + embodied), decode latency and serving
     memory; ``pareto_<objective>`` marks the non-dominated ones for loss against each objective.
 
@@ -823,7 +875,9 @@ def candidates(
     + delta_PTQ(N, D, bits) of Kumar et al. (0 at 16 bits) and + [L(N, D, E) - L(N, D, 1)] of
     Ludziejewski et al. Serving memory is the k-bit weights (Dettmers & Zettlemoyer, block 64) of
     the total parameters, N_total(N_act, E) (Ludziejewski App. A); with ``inputs.memory_limit_gb``
-    only the candidates that fit are kept."""
+    only the candidates that fit are kept. A 2:4-sparse candidate (S = 0.5) adds Frantar et al.'s
+    sparsity gain at its non-zero N (T5 on C4, transferred likewise), trains at its dense size's
+    cost (6·N·D/(1 − S)) and is served as serving_strategy.sparse_weights says."""
     arrays = _candidate_arrays(
         inputs, law, device, grid, n_sizes=n_sizes, n_ratios=n_ratios, budget=budget, strategies=strategies
     )
@@ -887,7 +941,7 @@ def front_view(
     the first in each of ``cells`` (log10 x by loss) cells: what the eye can tell apart at chart
     size, a few thousand points instead of a million."""
     arrays = _candidate_arrays(
-        inputs, law, device, grid, n_sizes=250, n_ratios=200, budget=budget, strategies=strategies
+        inputs, law, device, grid, n_sizes=250, n_ratios=100, budget=budget, strategies=strategies
     )
     count = len(arrays)
     on_front = arrays.front(objective)
@@ -1031,6 +1085,7 @@ def results_frame(*results: PlanResult, labels: tuple[str, ...] = ("A", "B")) ->
                 "n_tokens": r.n_tokens,
                 "experts": point.get("experts", 1.0),
                 "serve_bits": point.get("serve_bits", 16.0),
+                "sparsity": point.get("sparsity", 0.0),
                 "serve_batch": point.get("serve_batch", 1.0),
                 "speculative": bool(point.get("speculative", 0.0)),
                 "total_params": point.get("total_params", r.n_params),

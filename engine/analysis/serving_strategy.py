@@ -17,8 +17,11 @@ latency of one sequence, per token, on a replica of g devices:
     speculative   (γ·R_d(b) + R(b, γ+1)) / (b·τ)     latency (γ·R_d(b) + R(b, γ+1)) / (g·τ)
                   τ = (1 − α^(γ+1)) / (1 − α)        (Leviathan et al. 2023, Eq. 1)
 
-R_d is the draft's R (a dense model of N/50 parameters at the same bits). Prefill, per prompt
-token, of b prompts of P tokens (and the draft's, speculating), at the prefill MFU:
+R_d is the draft's R (a dense model of N/50 parameters at the same bits). A 2:4-sparse candidate
+(S = 0.5, N its kept weights) has the shape (l, n_h·d_h, κ) of its dense size N/(1 − S); with
+sparse tensor cores w gains a 2-bit index per kept weight and 2N stays the arithmetic (the 2N/(1 − S)
+products run at twice the peak), elsewhere w and 2N are divided by 1 − S (``sparse_weights``).
+Prefill, per prompt token, of b prompts of P tokens (and the draft's, speculating), at the prefill MFU:
 max(b·P·(2N + 2·l·(P/2)·n_h·d_h)/(peak·MFU_pre), (W_read(b·P) + b·P·κ)/BW) / (b·P).
 
 Memory held M(s) = w·(N_tot + N_d·[draft]) + b·T·(κ + κ_d·[draft]). A replica is the fewest devices
@@ -111,6 +114,23 @@ def kv_bytes_per_token(n_params: Any, kv_bits: float = KV_BITS) -> np.ndarray:
     return 2.0 * kv * DEFAULT_HEAD_DIM * layers * kv_bits / 8.0
 
 
+SPARSE_INDEX_BYTES = 2.0 / 8.0
+"""2:4 storage: each kept weight carries a 2-bit index of its place in its group of four."""
+
+
+def sparse_weights(dense_bytes: Any, sparsity: Any, device: Device) -> tuple[np.ndarray, np.ndarray]:
+    """(bytes stored and read per non-zero weight, FLOPs per non-zero weight relative to dense) for a
+    share ``sparsity`` of zero weights. Dense (S = 0): (w, 1). 2:4 on a device with sparse tensor
+    cores (hardware.SPARSE_2_4): (w + 2 bits, 1): the kept values and their indices, multiplied at
+    twice the dense peak, so a 2:4 model of N non-zero weights takes a dense N's time. Elsewhere the
+    zeros are stored and multiplied: (w / (1 − S), 1 / (1 − S))."""
+    w, s = np.asarray(dense_bytes, float), np.asarray(sparsity, float)
+    keep = 1.0 - s
+    if device.sparse_2_4:
+        return np.where(s > 0, w + SPARSE_INDEX_BYTES, w), np.ones_like(s * w)
+    return w / keep, np.broadcast_to(1.0 / keep, np.broadcast_shapes(w.shape, s.shape))
+
+
 def _peak(device: Device, bits: np.ndarray) -> np.ndarray:
     """The dense peak (FLOP/s) a step runs at for weights of ``bits`` (serving.choose_dtype)."""
     values, inverse = np.unique(bits, return_inverse=True)
@@ -148,10 +168,12 @@ def choose(
     latency_limit_s: float | None = None,
     memory_limit_bytes: float | None = None,
     strategies: tuple[Strategy, ...] = STRATEGIES,
+    sparsity: Any = 0.0,
 ) -> ServingChoice:
     """The strategies of candidates given as broadcastable arrays (module doc), for ``prompt_tokens``
     prefilled and ``output_tokens`` generated over the model's life. ``latency_limit_s`` None or 0:
-    no limit; ``memory_limit_bytes`` None or 0: the replica's memory only."""
+    no limit; ``memory_limit_bytes`` None or 0: the replica's memory only. ``sparsity`` S is the
+    share of zero weights (0, or 0.5 for 2:4; N counts the non-zero ones): see ``sparse_weights``."""
     if not strategies:
         raise StrategyError("give at least one serving strategy")
     for name, value in (("prompt_tokens", prompt_tokens), ("output_tokens", output_tokens)):
@@ -162,13 +184,16 @@ def choose(
     def last(a: Any) -> np.ndarray:  # a strategy axis last; each array keeps its own axes
         return np.asarray(a, float)[..., None]
 
-    n, n_tot, e, k_bits = (np.asarray(a, float) for a in (n_active, n_total, experts, bits))
-    shape = np.broadcast_shapes(n.shape, n_tot.shape, e.shape, k_bits.shape)
-    w = last(kbit_weight_bytes(1.0, bits))  # bytes per weight, block constants included
+    n, n_tot, e, k_bits, sp = (np.asarray(a, float) for a in (n_active, n_total, experts, bits, sparsity))
+    shape = np.broadcast_shapes(n.shape, n_tot.shape, e.shape, k_bits.shape, sp.shape)
+    dense_w = kbit_weight_bytes(1.0, bits)  # bytes per weight, block constants included
+    stored, scale = sparse_weights(dense_w, sp, device)
+    w, flop_scale = last(stored), last(scale)  # per non-zero weight
+    dense_w = last(dense_w)  # the draft is dense
     peak = last(_peak(device, k_bits))
     bw, held = device.bandwidth_bytes_per_s, device.memory_bytes
     big_n, big_e = last(n), last(e)
-    layers, d_attn, kv_heads = (last(a) for a in default_shape(n))
+    layers, d_attn, kv_heads = (last(a) for a in default_shape(n / (1.0 - sp)))  # the dense shape
     kappa = 2.0 * kv_heads * DEFAULT_HEAD_DIM * layers * KV_BITS / 8.0
     expert = np.where(big_e > 1, (last(n_tot) - big_n) / np.maximum(big_e - 1.0, 1.0), 0.0)
     n_d = big_n * DRAFT_FRACTION
@@ -186,27 +211,27 @@ def choose(
         return w * (big_n + (big_e * (1.0 - miss**tokens) - 1.0) * expert)
 
     two = INFERENCE_FLOPS_PER_PARAM_TOKEN
-    decode_flops = two * big_n + 2.0 * layers * t * d_attn
+    decode_flops = two * big_n * flop_scale + 2.0 * layers * t * d_attn
     draft_flops = two * n_d + 2.0 * d_layers * t * d_attn_d
     compute = 1.0 / (peak * mfu_decode)
     target_step = np.maximum((b * q) * decode_flops * compute, (read(b * q) + (b * t) * kappa) / bw)
-    draft_step = np.maximum(b * draft_flops * compute, (w * n_d + (b * t) * kappa_d) / bw)
+    draft_step = np.maximum(b * draft_flops * compute, (dense_w * n_d + (b * t) * kappa_d) / bw)
     iteration = target_step + np.where(spec, DRAFT_TOKENS, 0.0) * draft_step
     decode_s = iteration / (b * tau)  # device-seconds per generated token
 
     prefill_tokens = b * p
     prefill_compute = 1.0 / (peak * mfu_prefill)
     prefill = np.maximum(
-        prefill_tokens * (two * big_n + 2.0 * layers * (p / 2.0) * d_attn) * prefill_compute,
+        prefill_tokens * (two * big_n * flop_scale + 2.0 * layers * (p / 2.0) * d_attn) * prefill_compute,
         (read(prefill_tokens) + prefill_tokens * kappa) / bw,
     ) + np.where(spec, 1.0, 0.0) * np.maximum(
         prefill_tokens * (two * n_d + 2.0 * d_layers * (p / 2.0) * d_attn_d) * prefill_compute,
-        (w * n_d + prefill_tokens * kappa_d) / bw,
+        (dense_w * n_d + prefill_tokens * kappa_d) / bw,
     )
     prefill_s = prefill / prefill_tokens
 
     on = np.where(spec, 1.0, 0.0)
-    memory = w * (last(n_tot) + on * n_d) + (b * t) * (kappa + on * kappa_d)
+    memory = w * last(n_tot) + dense_w * on * n_d + (b * t) * (kappa + on * kappa_d)
     plain_memory = np.broadcast_to(w[..., 0] * n_tot + t * kappa[..., 0], shape)
     devices = np.maximum(1.0, np.ceil(plain_memory / held * (1 - 1e-12)))
     room = devices * held
@@ -318,10 +343,10 @@ def _along(n: np.ndarray, values: np.ndarray, name) -> str:
 
 
 def front_words(front: Any) -> str:
-    """What a front holds, in words, by active parameters: its precision, experts, batch and draft
-    (``front``: rows with n_params, serve_bits, experts and, where known, serve_batch and
-    speculative), e.g. '16-bit below 2.1 B, 4-bit from 2.1 B up; dense throughout; batch 256
-    throughout; no speculative decoding throughout'."""
+    """What a front holds, in words, by active parameters: its precision, experts, sparsity, batch
+    and draft (``front``: rows with n_params, serve_bits, experts and, where known, sparsity,
+    serve_batch and speculative), e.g. '16-bit below 2.1 B, 4-bit from 2.1 B up; dense throughout;
+    unpruned throughout; batch 256 throughout; no speculative decoding throughout'."""
     if len(front) == 0:
         return "The front is empty."
     order = np.argsort(np.asarray(front["n_params"], float), kind="stable")
@@ -334,6 +359,8 @@ def front_words(front: Any) -> str:
         _along(n, column("serve_bits").astype(float), lambda b: f"{b:g}-bit"),
         _along(n, column("experts").astype(int), lambda e: "dense" if e == 1 else f"{e} experts"),
     ]
+    if "sparsity" in front:
+        parts.append(_along(n, column("sparsity").astype(float), lambda s: "2:4 sparse" if s else "unpruned"))
     if "serve_batch" in front:
         parts.append(
             _along(
@@ -410,6 +437,10 @@ SERVING_STRATEGY = Formula(
         "ideal: device-seconds per token do not depend on the replica's size, the step time falls with it.",
         "Mixture of experts: Switch top-1 routing (Ludziejewski et al. 2025, App. A), each of the t tokens "
         "of a step sent to an expert uniformly and independently: E·(1 − (1 − 1/E)^t) experts read.",
+        "2:4 weight sparsity (half the weights zero; N counts the kept ones): the model has its dense "
+        "size's shape (layers, width, KV cache of 2N). With sparse tensor cores (NVIDIA since Ampere) its "
+        "weights are the kept values plus a 2-bit index each, multiplied at twice the dense peak, so its "
+        "arithmetic takes a dense N's time; elsewhere its zeros are stored and multiplied (a dense 2N).",
         f"Prefill of {PROMPT_TOKENS} prompt tokens per sequence at the prefill MFU (the draft prefills "
         "too); the plan's prompt share of the served tokens is prefilled, the rest generated.",
         "Cost and CO2e take the strategy with the fewest serving device-seconds that fits and meets the "

@@ -42,6 +42,15 @@ class HardwareError(FlopwiseError, ValueError):
     """A device entry with a missing or impossible value; the message names the field."""
 
 
+SPARSE_2_4 = frozenset(
+    {"a100-40gb", "a100-80gb", "h100-sxm", "h100-pcie", "h200-sxm", "b200", "gb200", "l40s", "rtx-4090"}
+)
+"""Catalog devices with sparse tensor cores: 2:4 structured sparsity (two of every four weights zero)
+at twice the dense peak, NVIDIA's since Ampere (A100) and kept in Ada, Hopper and Blackwell; the
+catalog's notes say "sparse figures are twice these" for them. V100, AMD and TPU entries are taken
+to have no such speed-up (a 2:4 model is served there as its dense size). Own devices: none."""
+
+
 @dataclass(frozen=True)
 class Device:
     hardware_id: str
@@ -59,6 +68,11 @@ class Device:
     extra: dict = field(default_factory=dict)
     tdp_estimated: bool = False  # True: tdp_w is an estimate, not a published figure (basis in power_source)
     power_source: str = ""  # where tdp_w comes from (for an estimate: how it was derived)
+
+    @property
+    def sparse_2_4(self) -> bool:
+        """Whether the device runs 2:4-sparse matrix products at twice its dense peak (SPARSE_2_4)."""
+        return self.hardware_id in SPARSE_2_4 and not self.user_defined
 
     def peak_flops(self, dtype: str) -> float:
         """Dense peak in FLOP/s for ``dtype``; HardwareError if the device lacks it."""

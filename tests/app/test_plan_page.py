@@ -124,6 +124,17 @@ def test_a_link_with_scenario_b_shows_the_comparison(app):
     assert any("No scenario B yet" in c.value for c in at.caption)
 
 
+def test_a_link_with_a_2_4_sparse_scenario_b_shows_its_sparsity_and_dense_size_compute(app):
+    at = app(plan_b="1e9_2e10_1_16_0.5")
+    assert not at.exception and not at.warning
+    table = next(t for t in at.table if "Scenario B" in t.value.columns).value
+    assert table.loc["Weight sparsity", "Scenario B"] == "2:4 (half the weights zero)"
+    assert table.loc["Weight sparsity", "Scenario A"] == "none"
+    # trained at its dense size's cost: 6 · 1e9 · 2e10 / (1 - 0.5) = 2.4e20 FLOPs
+    assert table.loc["Training compute (FLOPs)", "Scenario B"] == "2.40e20"
+    assert any("2:4 sparse" in m.value for m in at.markdown)
+
+
 def test_target_loss_and_devices_modes_run(app):
     at = app(plan_mode="Target loss", target_loss="2.2")
     assert not at.exception and metrics(at)["Predicted loss (nats/token)"] == "2.2000"
@@ -154,16 +165,19 @@ def test_a_device_added_on_the_hardware_page_is_offered_on_plan(app):
     )
 
 
-def test_the_memory_front_mixes_precisions_and_expert_counts(app):
+def test_the_memory_front_mixes_precisions_expert_counts_and_sparsity(app):
     at = app(plan_front="memory")
     assert not at.exception
     line = next(
-        c.value for c in at.caption if "on the front, by precision and by experts" in c.value
+        c.value for c in at.caption if "on the front, by precision, experts and sparsity" in c.value
     ).replace("\\", "")
-    mix = line.split("by precision and by experts: ")[1].split(". Laws")[0]
-    by_bits, by_experts = mix.split("; ")
+    mix = line.split("by precision, experts and sparsity: ")[1].split(". Laws")[0]
+    by_bits, by_experts, by_sparsity = mix.split("; ")
     assert len(by_bits.split(", ")) > 1 and len(by_experts.split(", ")) > 1
+    # on an H100 (2:4 sparse tensor cores) both unpruned and 2:4 models are on the memory front
+    assert by_sparsity.startswith("unpruned: ") and ", 2:4 sparse: " in by_sparsity
     assert "precision (verified)" in line and "moe-joint (verified)" in line
+    assert "frantar-sparsity-t5 (verified)" in line
 
 
 def test_no_metric_value_is_a_long_unformatted_number(app):

@@ -193,12 +193,18 @@ def test_a_candidate_travels_in_one_url_word_and_bad_words_are_refused():
     b = plan.Candidate(7.05e10, 1.41e12, 8, 4.0)
     assert b.to_param() == "7.05e10_1.41e12_8_4"  # no "+": it reads as a space in a query string
     assert plan.Candidate.from_param(b.to_param()) == b
+    sparse = plan.Candidate(1e9, 2e10, 1, 16.0, 0.5)  # 2:4: a fifth number; a dense word keeps four
+    assert (
+        sparse.to_param() == "1e09_2e10_1_16_0.5" and plan.Candidate.from_param("1e9_2e10_1_16_0.5") == sparse
+    )
     for word, reason in (
-        ("abc", "four numbers"),
+        ("abc", "numbers joined by _"),
         ("1e9_2e10_3_16", "experts must be one of"),
         ("1e9_2e10_1_5", "serving bits must be one of"),
         ("-1e9_2e10_1_16", "n_params must be a positive"),
-        ("1e9_x_1_16", "four numbers"),
+        ("1e9_x_1_16", "numbers joined by _"),
+        ("1e9_2e10_1_16_0.3", "sparsity must be one of"),
+        ("1e9_2e10_1_16_0.5_1", "numbers joined by _"),
     ):
         with pytest.raises(ValueError, match=reason):
             plan.Candidate.from_param(word)
