@@ -569,6 +569,7 @@ def fronts_section(
             ("serve_bits", lambda b: f"{b:g}-bit"),
             ("experts", lambda e: "dense" if e == 1 else f"{e:g} experts"),
             ("sparsity", lambda s: "2:4 sparse" if s else "unpruned"),
+            ("fp8_training", lambda f: "FP8-trained" if f else f"{inputs.train_dtype}-trained"),
         )
     )
     st.caption(
@@ -576,11 +577,12 @@ def fronts_section(
         + (f" within {fmt.flops(budget)}" if budget else "")
         + f" × serving precision ({', '.join(f'{b:g}' for b in plan.SERVING_BITS)} bits) × experts "
         f"({', '.join(str(e) for e in plan.EXPERTS)}) × weight sparsity (unpruned, or 2:4 trained at "
-        "its dense size's cost, Frantar et al. 2024), each served at its own strategy (batch "
+        f"its dense size's cost, Frantar et al. 2024) × training format ({inputs.train_dtype}, or FP8 "
+        "at the device's FP8 peak, Sun et al. 2025), each served at its own strategy (batch "
         f"{', '.join(str(b) for b in plan.SERVING_BATCHES)}, with or without a speculative draft: "
         f"{plan.strategy_rule(inputs, objective)}). {fmt.plain(plan.front_words(view))} The {len(front):,} "
-        f"on the front, by precision, experts and sparsity: {mix}. Laws behind every point: "
-        f"{fmt.plain(laws)}. The PTQ, MoE and sparsity terms are differences transferred across data "
+        f"on the front, by precision, experts, sparsity and training format: {mix}. Laws behind every point: "
+        f"{fmt.plain(laws)}. The PTQ, MoE, sparsity and FP8 terms are differences transferred across data "
         "sets, an approximation. "
         "Click a point to compare it as scenario B."
     )
@@ -600,15 +602,22 @@ def fronts_section(
             f"A lies {gap['gap']:.4f} nats/token above the front: at no more "
             f"{FRONT_WORDS[objective]} than A, "
             f"{fmt.count(row['n_params'])} active parameters on {fmt.count(row['n_tokens'])} tokens, "
-            f"{fmt.configuration(row['experts'], row['serve_bits'], row['sparsity'])}, "
+            f"{configuration_of(row)}, "
             f"reach {row['loss']:.4f}. "
             "A is the law's "
             "compute-optimal dense, unpruned 16-bit model; the front also searches experts, serving "
-            "precision and 2:4 sparsity, and may spend less than the whole budget."
+            "precision, 2:4 sparsity and FP8 training, and may spend less than the whole budget."
         )
     if note := st.session_state.get("plan_b_note"):
         st.info(note)
     return alt
+
+
+def configuration_of(point: dict) -> str:
+    """A candidate's row (or point) in words: experts, serving bits, sparsity, training format."""
+    return fmt.configuration(
+        point["experts"], point["serve_bits"], point.get("sparsity", 0.0), point.get("fp8_training", False)
+    )
 
 
 def comparison_section(result: plan.PlanResult, alt: plan.PlanResult | None) -> None:
@@ -620,8 +629,7 @@ def comparison_section(result: plan.PlanResult, alt: plan.PlanResult | None) -> 
         st.caption("No scenario B yet: click a point on the front to compare it with A here.")
     else:
         st.markdown(
-            f"**Scenario A (recommended) against B (picked on the front: "
-            f"{fmt.configuration(alt.point['experts'], alt.point['serve_bits'], alt.point['sparsity'])})**"
+            f"**Scenario A (recommended) against B (picked on the front: {configuration_of(alt.point)})**"
         )
     st.table(scenario_table(plan.results_frame(*(r for r in (result, alt) if r is not None))))
     st.button("Clear B", key="clear_b", on_click=clear_b, disabled=alt is None)

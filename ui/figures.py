@@ -528,9 +528,10 @@ def isoflop_analysis_figure(runs: pd.DataFrame, labels: np.ndarray, budgets: pd.
     )
 
 
-def _sparsity(frame: pd.DataFrame) -> np.ndarray:
-    """The frame's weight sparsity (0 for a frame from before the Plan searched it)."""
-    return frame["sparsity"].to_numpy(float) if "sparsity" in frame else np.zeros(len(frame))
+def _column(frame: pd.DataFrame, key: str) -> np.ndarray:
+    """A candidate column the Plan's fronts added later (sparsity, fp8_training), 0 where a frame
+    has none."""
+    return frame[key].to_numpy(float) if key in frame else np.zeros(len(frame))
 
 
 def _strategy_lines(frame: pd.DataFrame) -> list[str]:
@@ -581,8 +582,13 @@ def pareto_figure(
             fmt.counts(shown["n_params"]),
             fmt.counts(shown["n_tokens"]),
             (
-                fmt.configuration(e, b, s)
-                for e, b, s in zip(shown["experts"], shown["serve_bits"], _sparsity(shown))
+                fmt.configuration(e, b, s, f)
+                for e, b, s, f in zip(
+                    shown["experts"],
+                    shown["serve_bits"],
+                    _column(shown, "sparsity"),
+                    _column(shown, "fp8_training"),
+                )
             ),
             _strategy_lines(shown),
         )
@@ -603,12 +609,14 @@ def pareto_figure(
                     rest["n_tokens"] / 1e12,
                     rest["experts"],
                     rest["serve_bits"],
-                    _sparsity(rest),
+                    _column(rest, "sparsity"),
+                    _column(rest, "fp8_training"),
                 ]
             ).astype(np.float32),
             "hovertemplate": "N = %{customdata[1]:.3~g} B active params<br>"
             "D = %{customdata[2]:.3~g} T tokens<br>"
-            "E = %{customdata[3]:d}, %{customdata[4]:d}-bit, %{customdata[5]:.0%} of weights zero<br>"
+            "E = %{customdata[3]:d}, %{customdata[4]:d}-bit, %{customdata[5]:.0%} of weights zero, "
+            "FP8-trained: %{customdata[6]:d} (1 = yes)<br>"
             "loss = %{y:.4f}<br>" + x_label + " = %{x:.3~g}<extra>dominated</extra>",
         },
         {

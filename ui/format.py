@@ -119,14 +119,14 @@ def plural(value: float, singular: str, plural_form: str | None = None) -> str:
     return f"{sig(value)} {word}"
 
 
-def configuration(experts: float, bits: float, sparsity: float = 0.0) -> str:
-    """'dense, 16-bit', '16 experts, 4-bit' or 'dense, 8-bit, 2:4 sparse' (whole numbers, never
-    '16.0000-bit'; sparsity 0.5 is the 2:4 pattern, any other share is given in per cent)."""
+def configuration(experts: float, bits: float, sparsity: float = 0.0, fp8_training: bool = False) -> str:
+    """'dense, 16-bit', '16 experts, 4-bit' or 'dense, 8-bit, 2:4 sparse, FP8-trained' (whole
+    numbers, never '16.0000-bit'; sparsity 0.5 is the 2:4 pattern, another share is in per cent)."""
     kind = "dense" if int(experts) == 1 else f"{int(experts)} experts"
     text = f"{kind}, {bits:g}-bit"
-    if sparsity == 0.5:
-        return f"{text}, 2:4 sparse"
-    return f"{text}, {sparsity:.0%} of weights zero" if sparsity else text
+    if sparsity:
+        text += ", 2:4 sparse" if sparsity == 0.5 else f", {sparsity:.0%} of weights zero"
+    return f"{text}, FP8-trained" if fp8_training else text
 
 
 _MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|<>~$:")

@@ -21,6 +21,7 @@ SCENARIO_ROWS: dict[str, tuple[str, Callable[[float], str]]] = {
     "experts": ("Experts", lambda e: "dense" if int(e) == 1 else f"{int(e)}"),
     "serve_bits": ("Serving precision", lambda b: f"{b:g}-bit"),
     "sparsity": ("Weight sparsity", lambda s: "2:4 (half the weights zero)" if s == 0.5 else "none"),
+    "fp8_training": ("Trained in", lambda f: "FP8 (E4M3)" if f else "the plan's data type"),
     "tokens_per_param": ("Tokens per parameter", fmt.ratio),
     "loss": ("Predicted loss (nats/token)", lambda v: f"{v:.4f}"),
     "flops_train": ("Training compute (FLOPs)", fmt.sci),

@@ -37,6 +37,7 @@ from engine.cost.lifetime import LifetimeOptimum, dollar_weight, lifetime_optimu
 from engine.errors import FlopwiseError, positive
 from engine.laws.base import Law
 from engine.laws.chinchilla import ChinchillaLaw
+from engine.laws.fp_quant import BF16, FP8_E4M3, SUN
 from engine.laws.moe import LUDZIEJEWSKI
 from engine.laws.precision import PRECISION
 from engine.laws.sparsity import FRANTAR_T5
@@ -349,15 +350,23 @@ def evaluate_candidate(
     result: PlanResult, candidate: Candidate, law: Law, device: Device, grids: dict[str, GridIntensity]
 ) -> PlanResult:
     """The same scenario for another configuration (scenario B, picked on a front): trained on
-    C = 6·N·D/(1 − S), its loss and serving memory the candidate's (PTQ and MoE terms included, as on the
-    fronts), served at its precision from its total parameters, at its cheapest serving strategy
-    (``point["serve_batch"]``, ``point["speculative"]``: a function of the candidate and the
-    scenario, so the URL's word need not carry it)."""
+    C = 6·N·D/(1 − S) (in FP8 at the FP8 peak, if it trains in FP8), its loss and serving memory the
+    candidate's (PTQ, MoE, sparsity and FP8 terms included, as on the fronts), served at its
+    precision from its total parameters, at its cheapest serving strategy (``point["serve_batch"]``,
+    ``point["speculative"]``: a function of the candidate and the scenario, so the URL's word need
+    not carry it)."""
     flops = candidate.training_flops
     inputs = replace(result.inputs, plan_mode=PlanMode.BUDGET, log10_flops=math.log10(flops))
     grid = grid_for(inputs, grids)
     serve_hours, serve_note = _lifetime_serving_hours(inputs, device, candidate)
-    train, serve = _footprints(inputs, flops, serve_hours, device, grid)
+    notes = [serve_note] if serve_note else []
+    trained_as = inputs
+    if candidate.fp8_training:
+        if "fp8" in device.peak_tflops:
+            trained_as = replace(inputs, train_dtype="fp8")
+        else:
+            notes.append(f"{device.name} has no FP8 peak: B's training is costed at {inputs.train_dtype}.")
+    train, serve = _footprints(trained_as, flops, serve_hours, device, grid)
     point = candidate_point(inputs, law, device, grid, candidate)
     serving = estimate(
         candidate.n_params,
@@ -381,7 +390,7 @@ def evaluate_candidate(
         serving,
         None,
         grid,
-        [serve_note] if serve_note else [],
+        notes,
         candidate,
         point,
     )
@@ -389,6 +398,10 @@ def evaluate_candidate(
 
 SERVING_BITS = (16.0, 8.0, 6.0, 4.0)
 EXPERTS = (1, 2, 4, 8, 16)
+TRAINING_FORMATS = (False, True)
+"""Trained at the plan's data type, or in FP8 (E4M3) at the device's FP8 peak: Sun et al.'s
+quantisation term of E4M3 less BF16's (E8M7) is added to the loss; without an FP8 peak the FP8
+candidates cost infinite training hours and leave the fronts."""
 SPARSITIES = (0.0, 0.5)
 """Weight sparsity S (share of zero weights): dense, or 2:4 (two of every four weights zero, the one
 pattern with a hardware speed-up; serving_strategy.sparse_weights)."""
@@ -407,14 +420,16 @@ STRATEGY_OF = {
 @dataclass(frozen=True)
 class Candidate:
     """One configuration the fronts search: active (non-zero) parameters N, training tokens D,
-    experts E, serving precision (bits) and weight sparsity S. In a URL it is one word,
-    ``N_D_E_bits`` (``7.05e10_1.41e12_1_16``) for a dense model, ``N_D_E_bits_S`` for a sparse one."""
+    experts E, serving precision (bits), weight sparsity S and whether it trains in FP8. In a URL it
+    is one word, ``N_D_E_bits`` (``7.05e10_1.41e12_1_16``) for a dense model at the plan's data type,
+    ``N_D_E_bits_S`` for a sparse one, ``N_D_E_bits_S_fp8`` for one trained in FP8."""
 
     n_params: float
     n_tokens: float
     experts: int = 1
     serve_bits: float = 16.0
     sparsity: float = 0.0
+    fp8_training: bool = False
 
     def __post_init__(self) -> None:
         for name in ("n_params", "n_tokens"):
@@ -443,15 +458,21 @@ class Candidate:
             return f"{x:.6g}".replace("+", "")  # "+" reads as a space in a query string
 
         word = f"{number(self.n_params)}_{number(self.n_tokens)}_{self.experts}_{self.serve_bits:g}"
+        if self.fp8_training:
+            return f"{word}_{self.sparsity:g}_{FP8_WORD}"
         return word if self.sparsity == 0 else f"{word}_{self.sparsity:g}"
 
     @classmethod
     def from_param(cls, text: str) -> Candidate:
         """Parse ``to_param``'s word; ValueError saying what is wrong."""
         parts = str(text).split("_")
+        fp8 = len(parts) == 6 and parts[-1] == FP8_WORD
+        if fp8:
+            parts = parts[:-1]
         if len(parts) not in (4, 5):
             raise PlanError(
-                f"expected N_D_experts_bits or N_D_experts_bits_sparsity (numbers joined by _), got {text!r}"
+                "expected N_D_experts_bits, N_D_experts_bits_sparsity or N_D_experts_bits_sparsity_fp8 "
+                f"(numbers joined by _), got {text!r}"
             )
         try:
             n, d, experts, bits, *sparsity = (float(p) for p in parts)
@@ -459,7 +480,7 @@ class Candidate:
             raise PlanError(f"expected numbers joined by _, got {text!r}") from None
         if experts != int(experts):
             raise PlanError(f"experts must be a whole number, got {parts[2]!r}")
-        return cls(n, d, int(experts), bits, *sparsity)
+        return cls(n, d, int(experts), bits, *(sparsity or [0.0]), fp8_training=fp8)
 
     @classmethod
     def from_row(cls, row: Any) -> Candidate:
@@ -470,16 +491,25 @@ class Candidate:
             int(row["experts"]),
             float(row["serve_bits"]),
             float(row.get("sparsity", 0.0)),
+            bool(row.get("fp8_training", False)),
         )
 
 
-def _law_terms(n, d, experts, bits, sparsity=0.0) -> dict[str, np.ndarray]:
+FP8_WORD = "fp8"  # the URL word's last part for a candidate trained in FP8
+
+
+def _law_terms(n, d, experts, bits, sparsity=0.0, fp8=False) -> dict[str, np.ndarray]:
     """What the candidates take from the precision, MoE and sparsity laws, which depend on the grid
     only (not on the scenario's prices, device or region): the MoE gain, the PTQ damage, the
     sparsity gain L_F(N, D, S) − L_F(N, D, 0) of Frantar et al.'s T5 law (its data term cancels,
-    so it depends on N and S only) and N_total."""
+    so it depends on N and S only), the FP8 training penalty (Sun et al.'s quantisation term of
+    E4M3 less E8M7's, block 128) and N_total."""
     sparsity = np.asarray(sparsity, float)
+    fp8 = np.asarray(fp8, bool)
     return {
+        "fp8_penalty": np.where(
+            fp8, SUN.quantisation_term(n, d, *FP8_E4M3) - SUN.quantisation_term(n, d, *BF16), 0.0
+        ),
         "moe_gain": LUDZIEJEWSKI.loss(n, d, experts) - LUDZIEJEWSKI.loss(n, d, 1.0),
         "ptq": np.where(bits < 16, PRECISION.ptq_degradation(n, d, bits), 0.0),
         "sparse_gain": np.where(
@@ -501,19 +531,28 @@ def _candidate_columns(
     terms: dict[str, np.ndarray] | None = None,
     strategies: tuple[Strategy, ...] = STRATEGIES,
     sparsity=0.0,
+    fp8=False,
 ) -> dict[str, np.ndarray | tuple[np.ndarray, ...]]:
     """Every column of the candidate table for broadcastable arrays of N (active, non-zero), D, E,
-    bits and sparsity S (``terms``: ``_law_terms`` of the same arrays, when already known). A tuple
-    is a sum of parts (loss: the law's, the MoE gain's, the PTQ damage's and the sparsity gain's;
-    cost and CO2e: training's and serving's). Training compute is C = 6·N·D/(1 − S).
+    bits, sparsity S and FP8 training (``terms``: ``_law_terms`` of the same arrays, when already
+    known). A tuple is a sum of parts (loss: the law's, the MoE gain's, the PTQ damage's, the
+    sparsity gain's and the FP8 penalty's; cost and CO2e: training's and serving's). Training
+    compute is C = 6·N·D/(1 − S), its hours at the plan's data type's peak or, in FP8, at the FP8
+    peak (infinite without one).
 
     Each array keeps only the axes it depends on (training cost on N, D and S; latency, memory,
     serving and the strategies on N, E, bits and S), which ``_LazyColumns.front`` relies on.
     """
 
-    terms = terms if terms is not None else _law_terms(n, d, experts, bits, sparsity)
+    terms = terms if terms is not None else _law_terms(n, d, experts, bits, sparsity, fp8)
     flops = FLOPS_PER_PARAM_TOKEN * n * d / (1.0 - np.asarray(sparsity, float))
     train_hours = device_hours_for_flops(flops, device, dtype=inputs.train_dtype, mfu=inputs.mfu_train)
+    if np.any(fp8):
+        fp8_peak = device.peak_tflops.get("fp8")
+        fp8_hours = train_hours * (
+            device.peak_flops(inputs.train_dtype) / (fp8_peak * 1e12) if fp8_peak else np.inf
+        )
+        train_hours = np.where(fp8, fp8_hours, train_hours)
     total = terms["total_params"]
     serving = _serving_choice(inputs, device, n, total, experts, bits, strategies, sparsity)
     hours = (train_hours, serving.serve_hours) if inputs.inference_tokens > 0 else (train_hours,)
@@ -531,8 +570,9 @@ def _candidate_columns(
         "experts": experts,
         "serve_bits": bits,
         "sparsity": sparsity,
+        "fp8_training": fp8,
         "total_params": total,
-        "loss": (law.loss(n, d), terms["moe_gain"], terms["ptq"], terms["sparse_gain"]),
+        "loss": (law.loss(n, d), terms["moe_gain"], terms["ptq"], terms["sparse_gain"], terms["fp8_penalty"]),
         "cost_usd": tuple(h * inputs.price for h in hours),
         "co2_t": tuple(co2_t(h) for h in hours),
         "latency_ms": serving.latency_s * 1e3,
@@ -561,6 +601,7 @@ def candidate_point(
         np.float64(candidate.experts),
         np.float64(candidate.serve_bits),
         sparsity=np.float64(candidate.sparsity),
+        fp8=np.bool_(candidate.fp8_training),
     )
     return {
         k: float(np.asarray(sum(v) if isinstance(v, tuple) else v).reshape(-1)[0]) for k, v in columns.items()
@@ -569,7 +610,7 @@ def candidate_point(
 
 @functools.lru_cache(maxsize=8)
 def _candidate_grid(budget: float | None, n_sizes: int, n_ratios: int) -> tuple:
-    """The candidates' axes as 5-D arrays (N, D, E, bits, S) and their ``_law_terms``; cached, since
+    """The candidates' axes as 6-D arrays (N, D, E, bits, S, FP8) and their ``_law_terms``; cached, since
     a rerun that changes a price, the device or the region searches the same grid (read-only). With
     a budget the token axis is a share of it: a sparse model, training at its dense size's cost,
     gets (1 − S) of the dense model's tokens for the same share."""
@@ -580,20 +621,24 @@ def _candidate_grid(budget: float | None, n_sizes: int, n_ratios: int) -> tuple:
         top = max(np.log10(budget / (FLOPS_PER_PARAM_TOKEN * 1e8)), 7.0 + 1e-6)
         n = np.logspace(7, top, n_sizes)[:, None]
         d = np.logspace(-3, 0, n_ratios)[None, :] * budget / (FLOPS_PER_PARAM_TOKEN * n)
-    bits = np.asarray(SERVING_BITS)[None, None, None, :, None]
-    experts = np.asarray(EXPERTS, float)[None, None, :, None, None]
-    sparsity = np.asarray(SPARSITIES)[None, None, None, None, :]
-    n5 = n[..., None, None, None]
-    d5 = d[..., None, None, None] * ((1.0 - sparsity) if budget is not None else 1.0)
-    terms = _law_terms(n5, d5, experts, bits, sparsity)
-    # per (N, D, S): the sparsity gain plus the least MoE gain and the least PTQ damage, which
+    bits = np.asarray(SERVING_BITS)[None, None, None, :, None, None]
+    experts = np.asarray(EXPERTS, float)[None, None, :, None, None, None]
+    sparsity = np.asarray(SPARSITIES)[None, None, None, None, :, None]
+    fp8 = np.asarray(TRAINING_FORMATS)[None, None, None, None, None, :]
+    n6 = n[..., None, None, None, None]
+    d6 = d[..., None, None, None, None] * ((1.0 - sparsity) if budget is not None else 1.0)
+    terms = _law_terms(n6, d6, experts, bits, sparsity, fp8)
+    # per (N, D, S): the sparsity gain plus the least MoE gain, PTQ damage and FP8 penalty, which
     # with the plan law's loss bounds each (N, D) group's least loss for _front_by_groups
     terms["least_terms"] = (
-        terms["sparse_gain"] + _least_along(terms["moe_gain"], (2,)) + _least_along(terms["ptq"], (3,))
+        terms["sparse_gain"]
+        + _least_along(terms["moe_gain"], (2,))
+        + _least_along(terms["ptq"], (3,))
+        + _least_along(terms["fp8_penalty"], (5,))
     )
-    for array in (n5, d5, experts, bits, sparsity, *terms.values()):
+    for array in (n6, d6, experts, bits, sparsity, fp8, *terms.values()):
         array.flags.writeable = False
-    return n5, d5, experts, bits, sparsity, terms
+    return n6, d6, experts, bits, sparsity, fp8, terms
 
 
 def _candidate_arrays(
@@ -608,13 +653,13 @@ def _candidate_arrays(
     strategies: tuple[Strategy, ...] = STRATEGIES,
 ) -> _LazyColumns:
     """The candidate columns (see ``candidates``), flattened on demand."""
-    # Axes: size (S), tokens (R), experts (E), serving bits (B), sparsity (P). Each column keeps only
-    # the axes it depends on (n is (S, 1, 1, 1, 1)), so its broadcast view has stride 0 along the
-    # others: what ``_LazyColumns.front`` uses to shrink a front's search.
-    n5, d5, experts, bits, sparsity, terms = _candidate_grid(budget, n_sizes, n_ratios)
-    shape = (n_sizes, n_ratios, len(EXPERTS), len(SERVING_BITS), len(SPARSITIES))
+    # Axes: size (S), tokens (R), experts (E), serving bits (B), sparsity (P), FP8 training (F).
+    # Each column keeps only the axes it depends on (n is (S, 1, 1, 1, 1, 1)), so its broadcast
+    # view has stride 0 along the others: what ``_LazyColumns.front`` uses to shrink a front's search.
+    n6, d6, experts, bits, sparsity, fp8, terms = _candidate_grid(budget, n_sizes, n_ratios)
+    shape = (n_sizes, n_ratios, len(EXPERTS), len(SERVING_BITS), len(SPARSITIES), len(TRAINING_FORMATS))
     columns = _candidate_columns(
-        inputs, law, device, grid, n5, d5, experts, bits, terms, strategies, sparsity
+        inputs, law, device, grid, n6, d6, experts, bits, terms, strategies, sparsity, fp8
     )
     views = {k: _Column(shape, *(v if isinstance(v, tuple) else (v,))) for k, v in columns.items()}
     views["loss"].least = _least_along(columns["loss"][0] + terms["least_terms"], (4,))
@@ -730,6 +775,7 @@ def candidate_laws(law: Law) -> list[tuple[str, str, bool]]:
         ("PTQ damage below 16 bits", PRECISION.info.id, PRECISION.info.verified),
         ("MoE gain for E > 1", LUDZIEJEWSKI.info.id, LUDZIEJEWSKI.info.verified),
         ("sparsity gain for 2:4", FRANTAR_T5.info.id, FRANTAR_T5.info.verified),
+        ("FP8 training penalty", SUN.info.id, SUN.info.verified),
     ]
 
 
@@ -851,14 +897,15 @@ def candidates(
     device: Device,
     grid: GridIntensity,
     *,
-    n_sizes: int = 250,
+    n_sizes: int = 125,
     n_ratios: int = 100,
     budget: float | None = None,
     objectives: tuple[str, ...] = tuple(OBJECTIVES),
     strategies: tuple[Strategy, ...] = STRATEGIES,
 ) -> pd.DataFrame:
     """Candidate configurations: N (active, non-zero parameters) × D × serving precision (16, 8, 6,
-    4 bits) × experts (1..16) × weight sparsity (dense or 2:4): 1e6 by default. Without a budget
+    4 bits) × experts (1..16) × weight sparsity (dense or 2:4) × training format (the plan's data
+    type or FP8): 1e6 by default. Without a budget
     N spans 1e7..1e13 and D/N 1..10^4; with one, the candidates are the ways to spend up to it (N up
     to C/(6·1e8), a share 1e-3..1 of C).
     Per candidate: loss, lifetime cost, CO2e (operational + embodied), decode latency and serving
@@ -877,7 +924,9 @@ def candidates(
     the total parameters, N_total(N_act, E) (Ludziejewski App. A); with ``inputs.memory_limit_gb``
     only the candidates that fit are kept. A 2:4-sparse candidate (S = 0.5) adds Frantar et al.'s
     sparsity gain at its non-zero N (T5 on C4, transferred likewise), trains at its dense size's
-    cost (6·N·D/(1 − S)) and is served as serving_strategy.sparse_weights says."""
+    cost (6·N·D/(1 − S)) and is served as serving_strategy.sparse_weights says. An FP8-trained one
+    adds Sun et al.'s quantisation term of E4M3 less BF16's (their Dolma loss, transferred too) and
+    trains at the device's FP8 peak."""
     arrays = _candidate_arrays(
         inputs, law, device, grid, n_sizes=n_sizes, n_ratios=n_ratios, budget=budget, strategies=strategies
     )
@@ -941,7 +990,7 @@ def front_view(
     the first in each of ``cells`` (log10 x by loss) cells: what the eye can tell apart at chart
     size, a few thousand points instead of a million."""
     arrays = _candidate_arrays(
-        inputs, law, device, grid, n_sizes=250, n_ratios=100, budget=budget, strategies=strategies
+        inputs, law, device, grid, n_sizes=125, n_ratios=100, budget=budget, strategies=strategies
     )
     count = len(arrays)
     on_front = arrays.front(objective)
@@ -1086,6 +1135,7 @@ def results_frame(*results: PlanResult, labels: tuple[str, ...] = ("A", "B")) ->
                 "experts": point.get("experts", 1.0),
                 "serve_bits": point.get("serve_bits", 16.0),
                 "sparsity": point.get("sparsity", 0.0),
+                "fp8_training": bool(point.get("fp8_training", 0.0)),
                 "serve_batch": point.get("serve_batch", 1.0),
                 "speculative": bool(point.get("speculative", 0.0)),
                 "total_params": point.get("total_params", r.n_params),

@@ -361,6 +361,14 @@ def front_words(front: Any) -> str:
     ]
     if "sparsity" in front:
         parts.append(_along(n, column("sparsity").astype(float), lambda s: "2:4 sparse" if s else "unpruned"))
+    if "fp8_training" in front:
+        parts.append(
+            _along(
+                n,
+                column("fp8_training").astype(bool),
+                lambda f: "trained in FP8" if f else "trained at the plan's data type",
+            )
+        )
     if "serve_batch" in front:
         parts.append(
             _along(

@@ -135,6 +135,16 @@ def test_a_link_with_a_2_4_sparse_scenario_b_shows_its_sparsity_and_dense_size_c
     assert any("2:4 sparse" in m.value for m in at.markdown)
 
 
+def test_a_link_with_an_fp8_trained_scenario_b_says_so_and_halves_its_h100_training_hours(app):
+    at = app(plan_b="1e9_1e11_1_16_0_fp8")
+    assert not at.exception and not at.warning
+    table = next(t for t in at.table if "Scenario B" in t.value.columns).value
+    assert table.loc["Trained in", "Scenario B"] == "FP8 (E4M3)"
+    # 6 · 1e9 · 1e11 FLOPs at the H100's FP8 peak (1,978.9 TFLOP/s) and MFU 0.4: 210.6 device-hours
+    assert table.loc["Training device-hours", "Scenario B"] == "211"
+    assert any("FP8-trained" in m.value for m in at.markdown)
+
+
 def test_target_loss_and_devices_modes_run(app):
     at = app(plan_mode="Target loss", target_loss="2.2")
     assert not at.exception and metrics(at)["Predicted loss (nats/token)"] == "2.2000"
@@ -168,16 +178,17 @@ def test_a_device_added_on_the_hardware_page_is_offered_on_plan(app):
 def test_the_memory_front_mixes_precisions_expert_counts_and_sparsity(app):
     at = app(plan_front="memory")
     assert not at.exception
-    line = next(
-        c.value for c in at.caption if "on the front, by precision, experts and sparsity" in c.value
-    ).replace("\\", "")
-    mix = line.split("by precision, experts and sparsity: ")[1].split(". Laws")[0]
-    by_bits, by_experts, by_sparsity = mix.split("; ")
+    words = "on the front, by precision, experts, sparsity and training format: "
+    line = next(c.value for c in at.caption if words in c.value).replace("\\", "")
+    mix = line.split(words)[1].split(". Laws")[0]
+    by_bits, by_experts, by_sparsity, by_format = mix.split("; ")
+    # memory does not count training: an FP8-trained twin only adds loss, so none is on this front
+    assert by_format.startswith("bf16-trained: ") and "FP8" not in by_format
     assert len(by_bits.split(", ")) > 1 and len(by_experts.split(", ")) > 1
     # on an H100 (2:4 sparse tensor cores) both unpruned and 2:4 models are on the memory front
     assert by_sparsity.startswith("unpruned: ") and ", 2:4 sparse: " in by_sparsity
     assert "precision (verified)" in line and "moe-joint (verified)" in line
-    assert "frantar-sparsity-t5 (verified)" in line
+    assert "frantar-sparsity-t5 (verified)" in line and "FP8 training penalty: sun-fp-quant" in line
 
 
 def test_no_metric_value_is_a_long_unformatted_number(app):

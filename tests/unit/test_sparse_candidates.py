@@ -1,6 +1,7 @@
-"""2:4 weight sparsity as a Plan candidate dimension (issue 14, point 4): the loss gain from Frantar
-et al.'s T5 constants, training at the dense size's cost and serving from the 2:4 layout, each
-worked by hand here; and the 2:4 models on the fronts of a device with sparse tensor cores."""
+"""2:4 weight sparsity and FP8 training as Plan candidate dimensions (issue 14, point 4): the loss
+gain from Frantar et al.'s T5 constants, training at the dense size's cost and serving from the 2:4
+layout, each worked by hand here; FP8's loss penalty from Sun et al.'s worked numbers and its
+training hours at the FP8 peak; and both on the fronts of a device that has them."""
 
 from __future__ import annotations
 
@@ -76,10 +77,33 @@ def test_2_4_models_reach_the_fronts_on_an_h100_and_the_words_say_so():
     assert "2:4 sparse" in plan.front_words(view)
     # every candidate on the front is within the budget, the sparse ones at their dense-size cost
     assert (view.front["flops"] <= 1e23 * (1 + 1e-9)).all()
-    assert view.count == 250 * 100 * len(plan.EXPERTS) * len(plan.SERVING_BITS) * 2
+    # sizes × token shares × experts × serving bits × sparsity × training format
+    assert view.count == 125 * 100 * len(plan.EXPERTS) * len(plan.SERVING_BITS) * 2 * 2 == 1_000_000
 
 
 def test_a_sparsity_other_than_2_4_is_refused():
     with pytest.raises(ValueError, match="sparsity must be one of"):
         plan.Candidate(N, D, sparsity=0.3)
     assert math.isclose(plan.Candidate(N, D).training_flops, 1.2e20)
+
+
+def test_fp8_training_costs_sun_et_als_penalty_and_half_the_h100_training_hours():
+    # Sun et al. 2025 (reference §11): at N 1e9, D 1e11, block 128, E4M3 gives 2.5631 and BF16
+    # (E8M7) 2.5626 nats/token: FP8 adds 0.0005 (each rounded to 4 places, so within 1e-4)
+    dense, fp8 = plan.Candidate(N, 1e11), plan.Candidate(N, 1e11, fp8_training=True)
+    assert point(fp8)["loss"] - point(dense)["loss"] == pytest.approx(0.0005, abs=1e-4)
+    # same FLOPs; the catalog's H100 runs FP8 at 1,978.9 against BF16's 989.4 TFLOP/s
+    train_hours = 6 * N * 1e11 / (989.4e12 * INPUTS.mfu_train) / 3600
+    a = plan.evaluate(INPUTS, LAW, CATALOG["h100-sxm"], GRIDS)
+    b = plan.evaluate_candidate(a, fp8, LAW, CATALOG["h100-sxm"], GRIDS)
+    assert b.train.device_hours == pytest.approx(train_hours * 989.4 / 1978.9)
+    assert fp8.to_param() == "1e09_1e11_1_16_0_fp8" and plan.Candidate.from_param(fp8.to_param()) == fp8
+
+
+def test_fp8_trained_models_reach_the_cost_front_only_where_the_device_has_an_fp8_peak():
+    for device, expected in (("h100-sxm", True), ("a100-80gb", False)):
+        view = plan.front_view(INPUTS, LAW, CATALOG[device], GRID, "cost_usd", budget=1e23)
+        assert bool(view.front["fp8_training"].any()) is expected, device
+    # latency and memory do not count training: an FP8 twin only adds loss there
+    view = plan.front_view(INPUTS, LAW, CATALOG["h100-sxm"], GRID, "latency_ms", budget=1e23)
+    assert not view.front["fp8_training"].any()
