@@ -480,7 +480,7 @@ class Candidate:
             raise PlanError(f"expected numbers joined by _, got {text!r}") from None
         if experts != int(experts):
             raise PlanError(f"experts must be a whole number, got {parts[2]!r}")
-        return cls(n, d, int(experts), bits, *(sparsity or [0.0]), fp8_training=fp8)
+        return cls(n, d, int(experts), bits, sparsity[0] if sparsity else 0.0, fp8_training=fp8)
 
     @classmethod
     def from_row(cls, row: Any) -> Candidate:
