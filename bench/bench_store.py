@@ -9,17 +9,22 @@ are made here: model_name, params (log-uniform 1e7-1e11), tokens (1e9-1e12) and 
 law plus noise, clipped to 1.8-4.0), every row distinct.
 
 - ingest: a --rows CSV (default 1,000,000). (a) DuckDB alone: CREATE TABLE t AS SELECT * FROM
-  read_csv(FILE) into a fresh database file (median of 3); (b) the product in this process:
+  read_csv(FILE) into a fresh database file; (b) the product in this process:
   engine.data.ingest.read_upload then engine.data.store.store_upload into a fresh store (no published
-  data); (c) the CLI, `python -m engine ingest FILE --db DB --json`, as a subprocess's wall time
-  (its database already holds the published data, so their first load is not counted; the
+  data); (a) and (b) taken in turn --ingest-repeats times (default 3), so that a busy machine slows
+  both alike, and their medians compared (neither counts closing the file, where DuckDB may
+  checkpoint); (c) the CLI, `python -m engine ingest FILE --db DB --json`, as a subprocess's wall
+  time (its database already holds the published data, so their first load is not counted; the
   time includes Python's start and imports, given beside it). Ratios product/DuckDB.
 - memory: a --memory-mb file (default 200 MB: at most 2e8 bytes, the page's limit; its uploader
   refuses 201.1 MB "File must be 200.0MB or smaller", counting 1 MB = 1e6 bytes).
-  (a) A fresh subprocess reads the file, read_upload, store_upload; its peak RSS (ru_maxrss) less
-  its RSS after the imports and opening the store. (b) Unless --no-page: the app served, the file
-  given to the Runs page's uploader (Playwright set_input_files), "Store N rows" pressed; the
-  server process's peak RSS (VmHWM in /proc) less its value after a first visit of /runs.
+  (a) A fresh subprocess reads the file, read_upload, store_upload, closes the store (DuckDB's
+  checkpoint); its peak RSS (VmHWM in /proc: the process's own, not the parent's it was forked
+  from, which ru_maxrss would report when larger) against its RSS after the imports and opening
+  the store, and the peak by the end of read_upload and of store_upload. (b) Unless --no-page:
+  the app served, the file given to the Runs page's uploader (Playwright set_input_files),
+  "Store N rows" pressed; the server process's peak RSS (VmHWM in /proc) less its value after a
+  first visit of /runs, and its peak when the button showed (the upload read and validated).
 - runs: for each of --sizes (default 1e4,1e5,1e6) a store with that many uploaded runs (plus the
   published data), served; /runs?sources=user in chromium (the "Sources" multiselect is bound to
   the URL), then the lower end of "Parameters N (log10 range)" stepped with ArrowRight from 3.0
@@ -33,7 +38,8 @@ law plus noise, clipped to 1.8-4.0), every row distinct.
   on /runs (rows counted after the server stopped).
 
 Run: .venv/bin/python bench/bench_store.py [--repo PATH] [--only ingest,memory,runs,writers] [--rows N]
-[--memory-mb MB] [--no-page] [--sizes 1e4,1e5,1e6] [--repeats N] [--writers-with-app] [--json].
+[--ingest-repeats N] [--memory-mb MB] [--no-page] [--sizes 1e4,1e5,1e6] [--repeats N] [--writers-with-app]
+[--json].
 --repo measures another checkout, e.g. the last commit while the work tree is being edited:
 `git archive HEAD | tar -x -C /tmp/before`, then --repo /tmp/before. On 2 cores, before issue 12's
 store work: ingest about 30 s, writers 1 minute, memory 3 minutes, runs 12 minutes (the Runs page
@@ -213,23 +219,19 @@ def guarded(name: str, fn, *args, **kwargs) -> dict:
 # --- 1. ingest against DuckDB's read_csv ----------------------------------------------------
 
 
-def duckdb_read_csv_s(csv: Path, folder: Path, repeats: int = 3) -> float:
-    """Seconds for DuckDB alone to materialise the CSV as a table in a fresh database file; the
-    median of ``repeats`` (each a new file: it takes a second or less, and a busy machine
-    swings it by 2x)."""
+def duckdb_read_csv_s(csv: Path, db: Path) -> float:
+    """Seconds for DuckDB alone to materialise the CSV as a table in a fresh database file."""
     import duckdb
 
-    samples = []
-    for i in range(repeats):
-        con = duckdb.connect(str(folder / f"duck-{i}.duckdb"))
-        try:
-            start = time.perf_counter()
-            con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{csv}')")
-            samples.append(time.perf_counter() - start)
-            assert con.execute("SELECT count(*) FROM t").fetchone()[0] > 0
-        finally:
-            con.close()
-    return statistics.median(samples)
+    con = duckdb.connect(str(db))
+    try:
+        start = time.perf_counter()
+        con.execute(f"CREATE TABLE t AS SELECT * FROM read_csv('{csv}')")
+        seconds = time.perf_counter() - start
+        assert con.execute("SELECT count(*) FROM t").fetchone()[0] > 0
+    finally:
+        con.close()
+    return seconds
 
 
 def product_ingest_s(csv: Path, db: Path) -> dict:
@@ -250,6 +252,32 @@ def product_ingest_s(csv: Path, db: Path) -> dict:
         "parse_validate_s": parsed - start,
         "store_s": done - parsed,
         "accepted": stored.n_accepted,
+    }
+
+
+def ingest_in_turn(csv: Path, folder: Path, repeats: int) -> dict:
+    """DuckDB's read_csv and the product's ingest, one after the other ``repeats`` times (each
+    into a new file, deleted after); the medians and every sample."""
+    duck, product = [], []
+    for i in range(repeats):
+        for kind in ("duckdb", "product"):
+            db = folder / f"{kind}-{i}.duckdb"
+            if kind == "duckdb":
+                duck.append(duckdb_read_csv_s(csv, db))
+            else:
+                product.append(product_ingest_s(csv, db))
+            for path in (db, db.with_name(db.name + ".wal")):
+                path.unlink(missing_ok=True)
+    out = {
+        key: statistics.median(p[key] for p in product)
+        for key in ("product_s", "parse_validate_s", "store_s")
+    }
+    return {
+        "duckdb_s": statistics.median(duck),
+        **out,
+        "accepted": product[-1]["accepted"],
+        "duckdb_samples_s": duck,
+        "product_samples_s": [p["product_s"] for p in product],
     }
 
 
@@ -285,12 +313,13 @@ def python_start_s() -> float:
     return time.perf_counter() - start
 
 
-def bench_ingest(tmp: Path, rows: int) -> dict:
-    """Ingest of ``rows`` rows: DuckDB's read_csv, the product in-process, the CLI; ratios."""
+def bench_ingest(tmp: Path, rows: int, repeats: int = 3) -> dict:
+    """Ingest of ``rows`` rows: DuckDB's read_csv and the product in-process in turn (medians of
+    ``repeats``), the CLI; ratios."""
     csv = tmp / f"sweep-{rows}.csv"
     write_sweep(csv, rows=rows)
-    out = {"rows": rows, "file_mb": csv.stat().st_size / 1e6, "duckdb_s": duckdb_read_csv_s(csv, tmp)}
-    out.update(product_ingest_s(csv, tmp / "product.duckdb"))
+    out = {"rows": rows, "file_mb": csv.stat().st_size / 1e6, "repeats": repeats}
+    out.update(ingest_in_turn(csv, tmp, repeats))
     out["ratio"] = out["product_s"] / out["duckdb_s"]
     cli = cli_ingest(csv, prepared_store(tmp / "cli.duckdb"))
     out.update(
@@ -302,10 +331,13 @@ def bench_ingest(tmp: Path, rows: int) -> dict:
     )
     aim = AIMS["ingest_ratio"]
     print(
-        f"ingest {rows:,} rows ({out['file_mb']:.0f} MB): DuckDB read_csv -> table {out['duckdb_s']:.2f} s "
-        f"(median of 3); product {out['product_s']:.2f} s (read_upload {out['parse_validate_s']:.2f} s, "
-        f"store_upload {out['store_s']:.2f} s; {out['accepted']:,} accepted); ratio {out['ratio']:.1f}x "
-        f"(aim <= {aim:.0f}x: {'ok' if out['ratio'] <= aim else 'SLOW'})",
+        f"ingest {rows:,} rows ({out['file_mb']:.0f} MB), medians of {repeats} in turn: DuckDB read_csv -> "
+        f"table {out['duckdb_s']:.2f} s; product {out['product_s']:.2f} s (read_upload "
+        f"{out['parse_validate_s']:.2f} s, store_upload {out['store_s']:.2f} s; "
+        f"{out['accepted']:,} accepted); "
+        f"ratio {out['ratio']:.2f}x (aim <= {aim:.0f}x: {'ok' if out['ratio'] <= aim else 'SLOW'}); samples "
+        f"DuckDB {', '.join(f'{x:.2f}' for x in out['duckdb_samples_s'])}, product "
+        f"{', '.join(f'{x:.2f}' for x in out['product_samples_s'])} s",
         flush=True,
     )
     error = f": {out['cli_error']}" if out["cli_error"] else ""
@@ -320,29 +352,37 @@ def bench_ingest(tmp: Path, rows: int) -> dict:
 # --- 2. peak memory of a large upload -------------------------------------------------------
 
 MEMORY_CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
 from engine.data.ingest import read_upload
 from engine.data.store import open_store, store_upload
-rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB (ru_maxrss is KiB)
+def mib(field):  # this process's own figure (after exec), unlike ru_maxrss
+    for line in open('/proc/self/status'):
+        if line.startswith(field + ':'):
+            return int(line.split()[1]) / 1024
 path = Path(sys.argv[1])
 store = open_store(sys.argv[2], load_published_data=False)
-base = rss()
+base = mib('VmRSS')
 t0 = time.perf_counter()
 data = path.read_bytes()
 report = read_upload(data, path.name)
-parsed = rss()
+parsed = mib('VmHWM')
 t1 = time.perf_counter()
 stored = store_upload(store.cursor(), report, data)
 t2 = time.perf_counter()
-print(json.dumps({"baseline_mb": base, "peak_after_read_upload_mb": parsed, "peak_mb": rss(),
-                  "accepted": stored.n_accepted, "read_upload_s": t1 - t0, "store_upload_s": t2 - t1}))
+after_store = mib('VmHWM')
+store.close()
+t3 = time.perf_counter()
+print(json.dumps({"baseline_mb": base, "peak_after_read_upload_mb": parsed,
+                  "peak_after_store_upload_mb": after_store, "peak_mb": mib('VmHWM'),
+                  "accepted": stored.n_accepted, "read_upload_s": t1 - t0, "store_upload_s": t2 - t1,
+                  "close_s": t3 - t2}))
 """
 
 
 def memory_subprocess(csv: Path, db: Path) -> dict:
-    """Peak RSS of a fresh process doing read_upload + store_upload of ``csv``, less its RSS
-    after the imports and opening the store (MiB)."""
+    """Peak RSS of a fresh process doing read_upload + store_upload of ``csv`` and closing the
+    store, less its RSS after the imports and opening the store (MiB)."""
     proc = subprocess.run(
         python_cmd("-c", MEMORY_CHILD, str(csv), str(db)),
         check=False,
@@ -391,6 +431,7 @@ def memory_page(csv: Path, tmp: Path) -> dict:
                     "peak_mb": proc_status_kb(pid, "VmHWM") / 1024,
                 }
             shown = time.perf_counter()
+            at_button = proc_status_kb(pid, "VmHWM") / 1024
             label = button.inner_text()
             button.click()
             done = page.get_by_text(re.compile(r"^Stored [\d,]+ runs|was stored before"))
@@ -404,6 +445,7 @@ def memory_page(csv: Path, tmp: Path) -> dict:
         "baseline_mb": base,
         "peak_mb": peak,
         "delta_mb": peak - base,
+        "peak_at_button_mb": at_button,
         "button": label,
         "upload_to_button_s": shown - start,
         "store_click_s": stored - shown,
@@ -424,11 +466,12 @@ def bench_memory(tmp: Path, megabytes: float, page: bool) -> dict:
     if "peak_mb" in r:
         parsed = r["peak_after_read_upload_mb"] - r["baseline_mb"]
         print(
-            f"memory, {mb:.0f} MB upload ({rows:,} rows), read_upload + store_upload in a fresh process: "
-            f"peak {r['peak_mb']:,.0f} MiB RSS, {r['delta_mb']:,.0f} MiB above its "
-            f"{r['baseline_mb']:.0f} MiB after imports ({parsed:,.0f} MiB above by the end of "
-            f"read_upload); read_upload {r['read_upload_s']:.1f} s, "
-            f"store_upload {r['store_upload_s']:.1f} s",
+            f"memory, {mb:.0f} MB upload ({rows:,} rows), read_upload + store_upload + close in a fresh "
+            f"process: peak {r['peak_mb']:,.0f} MiB RSS, {r['delta_mb']:,.0f} MiB above its "
+            f"{r['baseline_mb']:.0f} MiB after imports ({parsed:,.0f} MiB above by the end of read_upload, "
+            f"{r['peak_after_store_upload_mb'] - r['baseline_mb']:,.0f} by the end of store_upload); "
+            f"read_upload {r['read_upload_s']:.1f} s, store_upload {r['store_upload_s']:.1f} s, "
+            f"close {r['close_s']:.1f} s",
             flush=True,
         )
     elif not r.get("raised"):
@@ -440,8 +483,9 @@ def bench_memory(tmp: Path, megabytes: float, page: bool) -> dict:
             print(
                 f"memory, {mb:.0f} MB upload through the Runs page: server peak {r['peak_mb']:,.0f} MiB "
                 f"RSS, {r['delta_mb']:,.0f} MiB above its {r['baseline_mb']:.0f} MiB after a first visit "
-                f"(aim < 1 GB = {aim:.0f} MiB: {'ok' if r['peak_mb'] < aim else 'OVER'}); upload until "
-                f"'{r['button']}' {r['upload_to_button_s']:.1f} s, store {r['store_click_s']:.1f} s{error}",
+                f"(aim < 1 GB = {aim:.0f} MiB: {'ok' if r['peak_mb'] < aim else 'OVER'}); "
+                f"{r['peak_at_button_mb']:,.0f} MiB by the time '{r['button']}' showed (upload read and "
+                f"validated, {r['upload_to_button_s']:.1f} s), store {r['store_click_s']:.1f} s{error}",
                 flush=True,
             )
         elif not r.get("raised"):
@@ -682,6 +726,12 @@ def main() -> None:
         "--rows", type=int, default=1_000_000, help="rows of the ingest file (default 1,000,000)"
     )
     parser.add_argument(
+        "--ingest-repeats",
+        type=int,
+        default=3,
+        help="ingest: DuckDB and the product in turn this many times, medians compared (default 3)",
+    )
+    parser.add_argument(
         "--memory-mb",
         type=float,
         default=200.0,
@@ -733,7 +783,7 @@ def main() -> None:
             folder = tmp / part
             folder.mkdir()
             if part == "ingest":
-                report["ingest"] = guarded("ingest", bench_ingest, folder, args.rows)
+                report["ingest"] = guarded("ingest", bench_ingest, folder, args.rows, args.ingest_repeats)
             elif part == "memory":
                 report["memory"] = guarded("memory", bench_memory, folder, args.memory_mb, not args.no_page)
             elif part == "runs":

@@ -49,9 +49,10 @@ POOL_SIZE = 8
 """Idle connections a store keeps for its units of work (more may be open at once; the rest close)."""
 COPY_BATCH_ROWS = 100_000
 INDEXES = "CREATE INDEX IF NOT EXISTS runs_sample ON runs (hashtext(run_id), run_id)"
-"""PostgreSQL only: the order of engine.data.store.sample_runs (DuckDB orders by a hash of its rowid,
-which PostgreSQL has not), so that a page's fixed sample of 10^6 runs reads 2,000 index entries
-instead of sorting every row (35 ms instead of 560 ms here; it adds about half to a 10^6-row COPY)."""
+"""PostgreSQL only: the order of engine.data.store.sample_runs (DuckDB orders by a hash of a row's
+table and rowid, which PostgreSQL has not), so that a page's fixed sample of 10^6 runs reads 2,000
+index entries instead of sorting every row (35 ms instead of 560 ms here; it adds about half to a
+10^6-row COPY)."""
 ANALYZE_ROWS = 10_000
 """An upload of at least this many rows refreshes the planner's statistics of ``runs`` at once
 (ANALYZE, 0.2 s at 10^6 runs) rather than when autovacuum gets to it."""

@@ -374,3 +374,43 @@ def test_accepted_has_the_store_columns_with_both_losses_kept():
     for column in ("learning_rate", "batch_size", "warmup_steps", "loss_smoothed", "n_params_active"):
         assert report.accepted[column].dtype == np.float64
     assert run["n_params_convention"] == "total" and pd.isna(run["batch_size_unit"])
+
+
+def test_text_longer_than_the_limit_is_named_counting_characters_not_bytes():
+    # 300 'é' are 600 UTF-8 bytes but 300 characters: within the 500-character limit
+    data = f"params,tokens,loss,notes\n1e9,2e10,2.5,{'é' * 300}\n1e9,3e10,2.4,{'x' * 501}\n".encode()
+    report = read_upload(data, "notes.csv")
+    assert report.accepted["row"].tolist() == [1]
+    assert [(e.row, e.column, e.reason) for e in report.errors] == [
+        (2, "notes", "text longer than 500 characters")
+    ]
+
+
+def test_a_quantity_too_large_for_a_float_is_not_finite_without_a_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's overflow RuntimeWarning would raise here
+        values, bad = parse_quantities(pd.Series(["1e308k", "2e9"], dtype=object))
+        report = read_upload(b"params,tokens,loss\n1e308k,2e10,2.5\n1e9,2e10,2.5\n", "huge.csv")
+    assert values.tolist() == [np.inf, 2e9] and not bad.any()
+    assert [(e.row, e.column, e.reason) for e in report.errors] == [(1, "params", "not finite")]
+
+
+def test_the_block_by_block_reader_gives_the_whole_file_readers_table(monkeypatch):
+    """Files above _STREAM_ABOVE are read a block at a time, each column typed by the first block;
+    a column that turns wider later (an integer column with a '1.5', a number column with a '70M')
+    is read again, so the table is the whole-file reader's. Small blocks make a small file do it."""
+    lines = ["model,params,tokens,loss"]
+    lines += [f"m{i},{1_000_000 + i},{2_000_000_000 + i},{2 + i / 1e5:.5f}" for i in range(20_000)]
+    lines[15_000] = "m15000,1.5e6,2e9,2.5"  # params: integers, then a float in a later block
+    lines[18_000] = "m18000,1000000,70B,2.5"  # tokens: numbers, then a suffix in a later block
+    data = ("\n".join(lines) + "\n").encode()
+    whole = ingest.read_table(data, "s.csv")
+    monkeypatch.setattr(ingest, "_STREAM_ABOVE", 0)
+    monkeypatch.setattr(ingest, "_BLOCK_BYTES", 64 * 1024)
+    streamed = ingest.read_table(data, "s.csv")
+    pd.testing.assert_frame_equal(streamed, whole)
+    assert streamed["params"].iloc[14_999] == 1.5e6 and streamed["tokens"].iloc[17_999] == "70B"
+    report = read_upload(data, "s.csv")
+    assert report.n_accepted == 20_000 and report.accepted["n_tokens"].iloc[17_999] == 70e9

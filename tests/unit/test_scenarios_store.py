@@ -153,7 +153,7 @@ def test_scenarios_persist_across_connections(db_path):
 
 
 def test_a_version_3_database_is_migrated_to_hold_scenarios(db_path):
-    assert SCHEMA_VERSION == 4
+    assert SCHEMA_VERSION == 5  # v4 added scenarios (v5: DuckDB's runs in two tables)
     with open_store(db_path, load_published_data=False):
         pass
     # make it what a v3 FLOPwise left: no scenarios table
@@ -163,6 +163,6 @@ def test_a_version_3_database_is_migrated_to_hold_scenarios(db_path):
     con.close()
     with open_store(db_path, load_published_data=False) as s:
         con = s.cursor()
-        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("5",)
         sc.save_scenario(con, "after migration", "", "", RECORD)
         assert sc.count_scenarios(con) == 1

@@ -111,13 +111,22 @@ REFUSED = (duckdb.ConstraintException, pg.ConstraintError)
     ],
 )
 def test_check_constraints_refuse_non_positive_and_non_finite_values(store, column, value):
+    """Each table that holds runs refuses the value: PostgreSQL's runs; DuckDB's runs_full and
+    runs_lean (its runs view is their union; engine.data.store.RUNS_TABLES)."""
     con = store.cursor()
-    with pytest.raises(REFUSED):
-        con.execute(
-            f"INSERT INTO runs (run_id, upload_id, source, {column}) VALUES ('x', 'u', 's', ?)", [value]
+    inserts = [
+        f"INSERT INTO {'runs' if store.dialect == 'postgresql' else 'runs_full'} "
+        f"(run_id, upload_id, source, {column}) VALUES (?, 'u', 's', ?)"
+    ]
+    if store.dialect == "duckdb":
+        inserts.append(
+            f"INSERT INTO runs_lean (upload_id, \"row\", convention, {column}) VALUES ('u', ?, 0, ?)"
         )
-    con.execute(f"INSERT INTO runs (run_id, upload_id, source, {column}) VALUES ('ok', 'u', 's', ?)", [2.5])
-    assert con.execute("SELECT count(*) FROM runs WHERE upload_id = 'u'").fetchone() == (1,)
+    for i, insert in enumerate(inserts):
+        with pytest.raises(REFUSED):
+            con.execute(insert, ["x" if i == 0 else 1, value])
+        con.execute(insert, ["ok" if i == 0 else 2, 2.5])
+    assert con.execute("SELECT count(*) FROM runs WHERE upload_id = 'u'").fetchone() == (len(inserts),)
 
 
 def test_a_postgresql_url_in_the_environment_selects_the_server(monkeypatch, pg_url):

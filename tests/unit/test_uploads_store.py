@@ -16,6 +16,7 @@ import pytest
 from engine.data import pg
 from engine.data.ingest import IngestError, read_upload
 from engine.data.store import (
+    SCHEMA_VERSION,
     Store,
     delete_upload,
     list_uploads,
@@ -233,7 +234,8 @@ def test_a_first_release_database_is_migrated(new_location):
     assert migrate(con) == 1
     rows = dict(con.execute("SELECT run_id, derived_field FROM runs").fetchall())
     assert rows == {"a": "flops", "b": None}
-    assert migrate(con) == 4  # recorded (v4 added scenarios): a second open does not migrate again
+    assert migrate(con) == SCHEMA_VERSION  # recorded: a second open does not migrate again
+    assert SCHEMA_VERSION == 5  # v4 added scenarios, v5 DuckDB's two run tables (RUNS_TABLES)
     assert con.execute("SELECT count(*) FROM scenarios").fetchone() == (0,)  # v3 -> v4 created it
     con.close()
     with open_store(path) as s:
