@@ -568,7 +568,7 @@ def fronts_section(
         for column, word in (
             ("serve_bits", lambda b: f"{b:g}-bit"),
             ("experts", lambda e: "dense" if e == 1 else f"{e:g} experts"),
-            ("sparsity", lambda s: "2:4 sparse" if s else "unpruned"),
+            ("sparsity", serving_strategy.sparsity_words),
             ("fp8_training", lambda f: "FP8-trained" if f else f"{inputs.train_dtype}-trained"),
         )
     )

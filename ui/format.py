@@ -124,7 +124,7 @@ def configuration(experts: float, bits: float, sparsity: float = 0.0, fp8_traini
     numbers, never '16.0000-bit'; sparsity 0.5 is the 2:4 pattern, another share is in per cent)."""
     kind = "dense" if int(experts) == 1 else f"{int(experts)} experts"
     text = f"{kind}, {bits:g}-bit"
-    if sparsity:
+    if sparsity:  # the words of engine.analysis.serving_strategy.sparsity_words
         text += ", 2:4 sparse" if sparsity == 0.5 else f", {sparsity:.0%} of weights zero"
     return f"{text}, FP8-trained" if fp8_training else text
 

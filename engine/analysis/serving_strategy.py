@@ -342,6 +342,11 @@ def _along(n: np.ndarray, values: np.ndarray, name) -> str:
     return ", ".join(words)
 
 
+def sparsity_words(sparsity: float) -> str:
+    """A candidate's weight sparsity in words: '2:4 sparse' or 'unpruned'."""
+    return "2:4 sparse" if sparsity else "unpruned"
+
+
 def front_words(front: Any) -> str:
     """What a front holds, in words, by active parameters: its precision, experts, sparsity, batch
     and draft (``front``: rows with n_params, serve_bits, experts and, where known, sparsity,
@@ -360,7 +365,7 @@ def front_words(front: Any) -> str:
         _along(n, column("experts").astype(int), lambda e: "dense" if e == 1 else f"{e} experts"),
     ]
     if "sparsity" in front:
-        parts.append(_along(n, column("sparsity").astype(float), lambda s: "2:4 sparse" if s else "unpruned"))
+        parts.append(_along(n, column("sparsity").astype(float), sparsity_words))
     if "fp8_training" in front:
         parts.append(
             _along(
