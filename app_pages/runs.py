@@ -3,13 +3,17 @@ a law with uncertainty and save it for the other pages."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+from streamlit.runtime.uploaded_file_manager import UploadedFileRec
 
 from engine.analysis import fit_guidance, hyperparams, isoflop, registry, scaling
 from engine.analysis.fit import PARAM_NAMES, allocation_band, fit_chinchilla, fitted_law
-from engine.data import ingest, store
+from engine.data import blocks, ingest, store
 from engine.data import runs as runs_lib
 from engine.data.runs import RunFilter
 from engine.errors import LawError
@@ -133,12 +137,49 @@ def file_section() -> None:
     files = st.file_uploader(
         "Sweep files", type=["csv", "parquet", "tsv", "txt"], accept_multiple_files=True, key="uploads"
     )
+    # Streamlit returns a deep copy of each file on every rerun (its widget values are copied): the
+    # copies are dropped at once and each file's bytes read from the upload manager's own record, so
+    # a 200 MB upload is held once, not twice, while it is checked and stored.
+    uploads = [Upload(f.file_id, f.name, f.size, f) for f in files or []]
+    del files
     parsed = st.session_state.setdefault("_parsed_uploads", {})
-    for gone in set(parsed) - {f.file_id for f in files or []}:  # files removed from the uploader
+    for gone in set(parsed) - {u.file_id for u in uploads}:  # files removed from the uploader
         del parsed[gone]
-    for file in files or []:
+    while uploads:
+        upload = uploads.pop(0)
         with st.container(border=True):
-            upload_one(file, parsed.setdefault(file.file_id, {}))
+            upload_one(upload.without_copy(), parsed.setdefault(upload.file_id, {}))
+
+
+@dataclass
+class Upload:
+    """An uploaded file: its id, name and size, and where its bytes are."""
+
+    file_id: str
+    name: str
+    size: int
+    copy: object = field(repr=False)  # Streamlit's UploadedFile (a copy of the bytes) until dropped
+
+    def without_copy(self) -> Upload:
+        """This upload reading its bytes from the upload manager's record (the copy dropped), where
+        the record can be found; else itself."""
+        record = _upload_record(self.file_id)
+        if record is None:
+            return self
+        self.copy = record
+        return self
+
+    def getvalue(self) -> bytes:
+        """The file's bytes, not copied (an unmodified BytesIO's getvalue() is the bytes it holds)."""
+        return self.copy.data if isinstance(self.copy, UploadedFileRec) else self.copy.getvalue()
+
+
+def _upload_record(file_id: str) -> UploadedFileRec | None:
+    ctx = get_script_run_ctx()
+    if ctx is None or ctx.uploaded_file_mgr is None:
+        return None
+    records = ctx.uploaded_file_mgr.get_files(session_id=ctx.session_id, file_ids=[file_id])
+    return records[0] if records else None
 
 
 CONVENTION_WORDS = {
@@ -156,16 +197,24 @@ def upload_one(file, cache: dict) -> None:
     and validated once per mapping (``cache``, this session's), not on every rerun."""
     name = file.name
     st.markdown(f"**{fmt.plain(name)}** · {file.size:,} bytes")  # a file's name is shown as typed
+    # A large plain CSV is checked and stored a block at a time (engine.data.blocks); only its report
+    # is kept here, never its rows. getvalue() is the uploader's own bytes object (an unmodified
+    # BytesIO shares the bytes it was made from); getbuffer() would copy them (200 MB: 190 MiB more).
     data = file.getvalue()
+    if "blockwise" not in cache:
+        cache["blockwise"] = blocks.blockwise(data, name)
     try:
-        if "table" not in cache:
-            cache["table"] = ingest.read_table(data, name)
-        table = cache["table"]
+        if cache["blockwise"]:
+            columns_read = cache.setdefault("columns", blocks.header_columns(data))
+        else:
+            if "table" not in cache:
+                cache["table"] = ingest.read_table(data, name)
+            columns_read = list(cache["table"].columns)
     except ingest.IngestError as exc:
         st.error(fmt.plain(exc))
         return
-    guessed = ingest.guess_mapping(list(table.columns))
-    columns = [UNMAPPED, *map(str, table.columns)]
+    guessed = ingest.guess_mapping(columns_read)
+    columns = [UNMAPPED, *map(str, columns_read)]
     with st.expander("Column mapping (detected; change it before storing)", expanded=not guessed):
         grid = st.columns(4)
         mapping = {}
@@ -178,17 +227,39 @@ def upload_one(file, cache: dict) -> None:
                 key=f"map_{file.file_id}_{field}",
             )
             if choice != UNMAPPED:
-                mapping[field] = table.columns[columns.index(choice) - 1]
+                mapping[field] = columns_read[columns.index(choice) - 1]
     key = (
         tuple(sorted(mapping.items())),
         st.session_state.get(f"conv_{file.file_id}"),
         st.session_state.get(f"unit_{file.file_id}"),
     )
+    if (before := cache.get("key")) is not None and before[0] == key[0]:
+        # the selectboxes below start at the detected convention and unit: that value is no new choice
+        # (else the first rerun after a file is read, e.g. the Store click, would read it all again)
+        prior = cache["report"]
+        key = (
+            key[0],
+            before[1] if key[1] == prior.convention else key[1],
+            before[2] if key[2] == prior.batch_size_unit else key[2],
+        )
     try:
         if cache.get("key") != key:
-            cache["report"] = ingest.validate(
-                table, name, data, mapping, convention=key[1], batch_size_unit=key[2]
-            )
+            cache.pop("report", None)
+            if cache["blockwise"] and not blocks.blockwise(data, name, mapping, key[2]):
+                cache["blockwise"] = False  # a batch-size column without a stated unit: read whole
+                st.rerun()
+            if cache["blockwise"]:
+                try:
+                    cache["report"], cache["types"] = blocks.scan_upload(
+                        data, name, mapping, convention=key[1], batch_size_unit=key[2]
+                    )
+                except blocks.NotBlockwise:  # ragged rows: the whole-file path names them
+                    cache["blockwise"] = False
+                    st.rerun()
+            else:
+                cache["report"] = ingest.validate(
+                    cache["table"], name, data, mapping, convention=key[1], batch_size_unit=key[2]
+                )
             cache["key"] = key
         report = cache["report"]
     except ingest.IngestError as exc:
@@ -223,8 +294,8 @@ def upload_one(file, cache: dict) -> None:
     r.metric("Rejected rows", f"{report.n_rejected:,}")
     if report.errors:
         errors = report.errors_frame()
-        if len(errors) > ERRORS_SHOWN:
-            st.caption(f"The first {ERRORS_SHOWN:,} of {len(errors):,} rejected rows:")
+        if report.n_rejected > ERRORS_SHOWN:
+            st.caption(f"The first {ERRORS_SHOWN:,} of {report.n_rejected:,} rejected rows:")
         st.dataframe(errors.head(ERRORS_SHOWN), hide_index=True, height=min(35 * (len(errors) + 1), 280))
     if report.unmapped_columns:
         st.caption(
@@ -238,7 +309,18 @@ def upload_one(file, cache: dict) -> None:
         f"Store {report.n_accepted:,} rows", key=f"store_{file.file_id}_{report.sha256[:8]}", type="primary"
     ):
         with db.session(write=True) as con:
-            stored = store.store_upload(con, report, data)
+            if cache["blockwise"]:
+                stored, _ = store.store_upload_blocks(
+                    con,
+                    data,
+                    name,
+                    mapping,
+                    convention=key[1],
+                    batch_size_unit=key[2],
+                    column_types=cache.get("types"),
+                )
+            else:
+                stored = store.store_upload(con, report, data)
         if stored.added:
             st.success(f"Stored {stored.n_accepted:,} runs as upload {stored.upload_id}.")
         else:

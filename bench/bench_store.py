@@ -18,7 +18,9 @@ law plus noise, clipped to 1.8-4.0), every row distinct.
   time includes Python's start and imports, given beside it). Ratios product/DuckDB.
 - memory: a --memory-mb file (default 200 MB: at most 2e8 bytes, the page's limit; its uploader
   refuses 201.1 MB "File must be 200.0MB or smaller", counting 1 MB = 1e6 bytes).
-  (a) A fresh subprocess reads the file, read_upload, store_upload, closes the store (DuckDB's
+  (a) A fresh subprocess reads the file, checks it and stores it as the Runs page does (a file the
+  block-by-block path takes, engine.data.blocks: blocks.scan_upload for the report, then
+  store.store_upload_blocks; any other: read_upload, store_upload), closes the store (DuckDB's
   checkpoint); its peak RSS (VmHWM in /proc: the process's own, not the parent's it was forked
   from, which ru_maxrss would report when larger) against its RSS after the imports and opening
   the store, and the peak by the end of read_upload and of store_upload. (b) Unless --no-page:
@@ -31,14 +33,18 @@ law plus noise, clipped to 1.8-4.0), every row distinct.
   (every run stays selected; each value is new, so no cache hit), 2 warm-ups and --repeats
   measured, from the key press until idle (tests/browser/harness.py time_action_info); median,
   where the time went, and the websocket bytes per rerun.
+- runs_apptest: the same stores and steps through AppTest (streamlit.testing), in this process:
+  the page's script time per rerun without the browser's share (median of --repeats after 2
+  warm-ups).
 - writers: eight `python -m engine ingest` subprocesses started at once into one database (which
   holds the published data), each with its own 2,000-row file: exit codes, rows stored (counted
   afterwards) against 16,000, the longest wall time, each distinct error's last line. With
   --writers-with-app, the same again while the app serves that database with one browser session
   on /runs (rows counted after the server stopped).
 
-Run: .venv/bin/python bench/bench_store.py [--repo PATH] [--only ingest,memory,runs,writers] [--rows N]
-[--ingest-repeats N] [--memory-mb MB] [--no-page] [--sizes 1e4,1e5,1e6] [--repeats N] [--writers-with-app]
+Run: .venv/bin/python bench/bench_store.py [--repo PATH] [--only ingest,memory,runs,runs_apptest,writers]
+[--rows N] [--ingest-repeats N] [--memory-mb MB] [--no-page] [--sizes 1e4,1e5,1e6] [--repeats N]
+[--writers-with-app]
 [--json].
 --repo measures another checkout, e.g. the last commit while the work tree is being edited:
 `git archive HEAD | tar -x -C /tmp/before`, then --repo /tmp/before. On 2 cores, before issue 12's
@@ -78,7 +84,7 @@ from tests.browser import harness as h
 # The checkout measured (--repo): its engine runs in this process and the subprocesses, its app.py is served.
 TARGET = REPO
 
-PARTS = ("ingest", "memory", "runs", "writers")
+PARTS = ("ingest", "memory", "runs", "runs_apptest", "writers")
 AIMS = {"ingest_ratio": 2.0, "memory_peak_mib": 1e9 / 2**20, "runs_rerun_ms": 300.0}  # 1 GB = 954 MiB
 WRITERS = 8
 WRITER_ROWS = 2_000
@@ -352,10 +358,15 @@ def bench_ingest(tmp: Path, rows: int, repeats: int = 3) -> dict:
 # --- 2. peak memory of a large upload -------------------------------------------------------
 
 MEMORY_CHILD = """
-import json, sys, time
+import gc, json, sys, time
 from pathlib import Path
 from engine.data.ingest import read_upload
 from engine.data.store import open_store, store_upload
+try:
+    from engine.data import blocks
+    from engine.data.store import store_upload_blocks
+except ImportError:  # a checkout from before the block-by-block path
+    blocks = None
 def mib(field):  # this process's own figure (after exec), unlike ru_maxrss
     for line in open('/proc/self/status'):
         if line.startswith(field + ':'):
@@ -365,10 +376,18 @@ store = open_store(sys.argv[2], load_published_data=False)
 base = mib('VmRSS')
 t0 = time.perf_counter()
 data = path.read_bytes()
-report = read_upload(data, path.name)
+blockwise = blocks is not None and blocks.blockwise(data, path.name)
+if blockwise:  # what the Runs page does: a scan for the report, then the store a block at a time
+    report, types = blocks.scan_upload(data, path.name)
+else:
+    report = read_upload(data, path.name)
+gc.collect()
 parsed = mib('VmHWM')
 t1 = time.perf_counter()
-stored = store_upload(store.cursor(), report, data)
+if blockwise:
+    stored, _ = store_upload_blocks(store.cursor(), data, path.name, column_types=types)
+else:
+    stored = store_upload(store.cursor(), report, data)
 t2 = time.perf_counter()
 after_store = mib('VmHWM')
 store.close()
@@ -376,7 +395,7 @@ t3 = time.perf_counter()
 print(json.dumps({"baseline_mb": base, "peak_after_read_upload_mb": parsed,
                   "peak_after_store_upload_mb": after_store, "peak_mb": mib('VmHWM'),
                   "accepted": stored.n_accepted, "read_upload_s": t1 - t0, "store_upload_s": t2 - t1,
-                  "close_s": t3 - t2}))
+                  "close_s": t3 - t2, "blockwise": blockwise}))
 """
 
 
@@ -417,7 +436,18 @@ def memory_page(csv: Path, tmp: Path) -> dict:
             page.goto(url + "/runs", timeout=PAGE_TIMEOUT_MS)
             h.wait_idle(page, require=bb.READY, timeout_ms=PAGE_TIMEOUT_MS)
             base = proc_status_kb(pid, "VmHWM") / 1024
+            samples: list[tuple[float, float]] = []  # (seconds, VmRSS MiB) every 0.1 s
+            sampling = threading.Event()
             start = time.perf_counter()
+
+            def sample() -> None:
+                while not sampling.is_set():
+                    with contextlib.suppress(OSError, LookupError):
+                        samples.append((time.perf_counter() - start, proc_status_kb(pid, "VmRSS") / 1024))
+                    time.sleep(0.1)
+
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
             page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(csv))
             button = page.get_by_role("button", name=re.compile(r"^Store [\d,]+ rows"))
             refused = page.locator('[data-testid="stFileUploader"]').get_by_text(re.compile(r"^Error:"))
@@ -432,6 +462,7 @@ def memory_page(csv: Path, tmp: Path) -> dict:
                 }
             shown = time.perf_counter()
             at_button = proc_status_kb(pid, "VmHWM") / 1024
+            rss_at_button = proc_status_kb(pid, "VmRSS") / 1024
             label = button.inner_text()
             button.click()
             done = page.get_by_text(re.compile(r"^Stored [\d,]+ runs|was stored before"))
@@ -440,12 +471,15 @@ def memory_page(csv: Path, tmp: Path) -> dict:
             crash = h.exception_text(page)
             peak = proc_status_kb(pid, "VmHWM") / 1024
         finally:
+            sampling.set()
             browser.close()
     out = {
         "baseline_mb": base,
         "peak_mb": peak,
         "delta_mb": peak - base,
         "peak_at_button_mb": at_button,
+        "rss_at_button_mb": rss_at_button,  # resident when the button showed (the upload's peak passed)
+        "rss_samples": [(round(t, 1), round(m)) for t, m in samples[::5]],
         "button": label,
         "upload_to_button_s": shown - start,
         "store_click_s": stored - shown,
@@ -465,9 +499,10 @@ def bench_memory(tmp: Path, megabytes: float, page: bool) -> dict:
     r = out["subprocess"] = guarded("memory (subprocess)", memory_subprocess, csv, tmp / "memory.duckdb")
     if "peak_mb" in r:
         parsed = r["peak_after_read_upload_mb"] - r["baseline_mb"]
+        path = "scan_upload + store_upload_blocks" if r.get("blockwise") else "read_upload + store_upload"
         print(
-            f"memory, {mb:.0f} MB upload ({rows:,} rows), read_upload + store_upload + close in a fresh "
-            f"process: peak {r['peak_mb']:,.0f} MiB RSS, {r['delta_mb']:,.0f} MiB above its "
+            f"memory, {mb:.0f} MB upload ({rows:,} rows), {path} + close in a fresh process: peak "
+            f"{r['peak_mb']:,.0f} MiB RSS, {r['delta_mb']:,.0f} MiB above its "
             f"{r['baseline_mb']:.0f} MiB after imports ({parsed:,.0f} MiB above by the end of read_upload, "
             f"{r['peak_after_store_upload_mb'] - r['baseline_mb']:,.0f} by the end of store_upload); "
             f"read_upload {r['read_upload_s']:.1f} s, store_upload {r['store_upload_s']:.1f} s, "
@@ -484,7 +519,8 @@ def bench_memory(tmp: Path, megabytes: float, page: bool) -> dict:
                 f"memory, {mb:.0f} MB upload through the Runs page: server peak {r['peak_mb']:,.0f} MiB "
                 f"RSS, {r['delta_mb']:,.0f} MiB above its {r['baseline_mb']:.0f} MiB after a first visit "
                 f"(aim < 1 GB = {aim:.0f} MiB: {'ok' if r['peak_mb'] < aim else 'OVER'}); "
-                f"{r['peak_at_button_mb']:,.0f} MiB by the time '{r['button']}' showed (upload read and "
+                f"{r['peak_at_button_mb']:,.0f} MiB peak ({r['rss_at_button_mb']:,.0f} MiB resident) by the "
+                f"time '{r['button']}' showed (upload read and "
                 f"validated, {r['upload_to_button_s']:.1f} s), store {r['store_click_s']:.1f} s{error}",
                 flush=True,
             )
@@ -594,6 +630,61 @@ def bench_runs(tmp: Path, sizes: list[int], repeats: int) -> dict:
             print(f"{label} crashed ({first}): {r['crashed']}", flush=True)
         elif not r.get("raised"):
             print(f"{label} error: {r['error']}", flush=True)
+    return out
+
+
+def apptest_rerun(db: Path, repeats: int) -> dict:
+    """The Runs page in AppTest (the script alone, no browser) on the store ``db``: opened with the
+    user's runs selected, then the low end of "Parameters N (log10 range)" moved 3.0 -> 3.1 -> ... (2
+    warm-ups, ``repeats`` measured), each rerun's wall time."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from ui.navigation import PAGES
+
+    os.environ["FLOPWISE_DB"] = str(db)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(TARGET / "app.py"), default_timeout=PAGE_TIMEOUT_MS / 1e3)
+    at.query_params["sources"] = "user"
+    at.switch_page(str(next(p for p in PAGES if p.file == "runs.py").path))
+    start = time.perf_counter()
+    at.run()
+    first = (time.perf_counter() - start) * 1e3
+    if at.exception:
+        return {"crashed": bb.first_line(str(at.exception[0].value)), "first_visit_ms": first}
+    times, low = [], 3.0
+    for i in range(bb.WARMUP + repeats):
+        low = round(low + 0.1, 1)
+        at.slider(key="log10_n_range").set_value((low, 14.0))
+        start = time.perf_counter()
+        at.run()
+        if i >= bb.WARMUP:
+            times.append((time.perf_counter() - start) * 1e3)
+    caption = next((c.value for c in at.caption if "runs selected of" in c.value), "")
+    return {**bb.stats(times), "first_visit_ms": first, "caption": caption.split(";")[0]}
+
+
+def bench_runs_apptest(tmp: Path, sizes: list[int], repeats: int) -> dict:
+    """The Runs page rerun in AppTest at each store size (the server's script time, no browser)."""
+    out, aim = {}, AIMS["runs_rerun_ms"]
+    for n in sizes:
+        db = tmp / f"apptest-{n}.duckdb"
+
+        def one(n: int = n, db: Path = db) -> dict:
+            return {"store_build_s": runs_store(db, n, tmp), **apptest_rerun(db, repeats)}
+
+        r = out[str(n)] = guarded(f"runs rerun (AppTest) at {n:,}", one)
+        if "median_ms" in r:
+            print(
+                f"Runs page rerun in AppTest, {n:>9,} stored runs shown: median {r['median_ms']:,.0f} ms "
+                f"(min {r['min_ms']:,.0f}, max {r['max_ms']:,.0f}, n {r['n']}); first run "
+                f"{r['first_visit_ms']:,.0f} ms; {r['caption']}; aim <= {aim:.0f} ms: "
+                f"{'ok' if r['median_ms'] <= aim else 'SLOW'}",
+                flush=True,
+            )
+        elif "crashed" in r:
+            print(f"Runs page rerun in AppTest at {n:,}: crashed: {r['crashed']}", flush=True)
     return out
 
 
@@ -788,6 +879,10 @@ def main() -> None:
                 report["memory"] = guarded("memory", bench_memory, folder, args.memory_mb, not args.no_page)
             elif part == "runs":
                 report["runs"] = guarded("runs", bench_runs, folder, args.sizes, args.repeats)
+            elif part == "runs_apptest":
+                report["runs_apptest"] = guarded(
+                    "runs_apptest", bench_runs_apptest, folder, args.sizes, args.repeats
+                )
             elif part == "writers":
                 report["writers"] = guarded("writers", bench_writers, folder, args.writers_with_app)
             report.setdefault("part_s", {})[part] = time.perf_counter() - part_start

@@ -162,18 +162,29 @@ def _read_file(path: str) -> tuple[bytes, str]:
 
 
 def cmd_ingest(args: argparse.Namespace) -> dict[str, Any]:
-    from engine.data.store import store_upload
+    from engine.data import blocks
+    from engine.data.store import store_upload, store_upload_blocks
 
     data, name = _read_file(args.file)
-    report = read_upload(data, name, convention=args.convention, batch_size_unit=args.batch_size_unit)
-    errors = [e.as_dict() for e in report.errors]
-    if report.n_accepted == 0:
-        raise CliError(
-            f"{name}: no usable rows; {report.n_rejected} rejected, first: "
-            + "; ".join(f"row {e['row']} {e['column']}: {e['reason']}" for e in errors[:3])
-        )
-    with _open_store(args.db) as store:
-        stored = store_upload(store.cursor(), report, data)
+    options = {"convention": args.convention, "batch_size_unit": args.batch_size_unit}
+    if blocks.blockwise(data, name, batch_size_unit=args.batch_size_unit):
+        # a large plain CSV: checked and stored a block at a time, as the Runs page does, so that a
+        # 200 MB file is never a table of every row in memory (a file with no usable row is refused
+        # inside the store's transaction, which leaves nothing)
+        with _open_store(args.db) as store:
+            stored, stored_report = store_upload_blocks(store.cursor(), data, name, **options)
+        report = stored_report or blocks.scan_upload(data, name, **options)[0]  # None: stored before
+        errors = [e.as_dict() for e in report.errors]
+    else:
+        report = read_upload(data, name, **options)
+        errors = [e.as_dict() for e in report.errors]
+        if report.n_accepted == 0:
+            raise CliError(
+                f"{name}: no usable rows; {report.n_rejected} rejected, first: "
+                + "; ".join(f"row {e['row']} {e['column']}: {e['reason']}" for e in errors[:3])
+            )
+        with _open_store(args.db) as store:
+            stored = store_upload(store.cursor(), report, data)
     return {
         "upload_id": stored.upload_id,
         "added": stored.added,

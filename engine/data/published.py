@@ -20,7 +20,6 @@ from engine.data.schema import RUN_COLUMNS
 from engine.paths import DATASETS_DIR
 
 
-
 @dataclass(frozen=True)
 class PublishedSource:
     source_id: str

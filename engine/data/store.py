@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,8 +38,10 @@ import pandas as pd
 import pyarrow as pa
 
 from engine.cost.hardware import Device, HardwareError, device_from_row, load_catalog
-from engine.data import busy, pg, published
-from engine.data.ingest import IngestError, IngestReport
+from engine.data import blocks, busy, pg, published
+from engine.data.ingest import IngestError, IngestReport, read_upload, sha256_of
+from engine.data.packing import PACK_ABOVE as PACK_ABOVE  # re-exported: what the store packs
+from engine.data.packing import Packing, pack_bytes, unpack_bytes
 from engine.data.runs import NOT_GIVEN, USER_SOURCE, RunFilter
 from engine.data.schema import RUN_COLUMNS
 from engine.paths import DATASETS_DIR, REPO_ROOT
@@ -905,7 +907,9 @@ class StoredUpload:
     n_rejected: int
 
 
-def store_upload(con: duckdb.DuckDBPyConnection, report: IngestReport, data: bytes) -> StoredUpload:
+def store_upload(
+    con: duckdb.DuckDBPyConnection, report: IngestReport, data: bytes | memoryview
+) -> StoredUpload:
     """Store an upload's accepted rows, the upload record and its original bytes, in one
     transaction. The same bytes again (same sha256) add nothing and return the earlier upload.
     Concurrent writers are retried on DuckDB's optimistic-concurrency conflicts (on PostgreSQL: on
@@ -936,9 +940,14 @@ def store_upload(con: duckdb.DuckDBPyConnection, report: IngestReport, data: byt
     filled = [c for c in RUN_COLUMNS if c in accepted and accepted[c].notna().any()]
     lean = not _is_pg(con) and set(filled) <= set(LEAN_COLUMNS)
     incoming = _lean_frame(report.file_name, accepted, filled) if lean else accepted[["row", *filled]]
+    constants = _constant_codes(incoming) if lean else {}
+    if constants:  # a label the same on every row goes in as a constant, not a column scanned per row
+        incoming = incoming.drop(columns=list(constants))
     if stored_before := _stored_before(con, report.sha256):
         return stored_before
-    packed = _pack_meanwhile(data)  # zstd in a thread while DuckDB inserts the runs (it frees the GIL)
+    # the file's zstd packing: started by read_upload while it checked the rows, else now, in a thread
+    # beside DuckDB's insert
+    packed = report.packed if report.packed is not None and report.packed.data is data else Packing(data)
     for attempt in range(_MAX_ATTEMPTS):
         if attempt and (stored_before := _stored_before(con, report.sha256)):
             return stored_before
@@ -971,7 +980,7 @@ def store_upload(con: duckdb.DuckDBPyConnection, report: IngestReport, data: byt
                 else:
                     # the runs first, while the bytes are packed; a writer of the same file conflicts
                     # on the upload's key at its insert or at the commit
-                    _insert_runs(con, upload_id, incoming, filled, lean)
+                    _insert_runs(con, upload_id, incoming, filled, lean, constants)
                     kept, codec = packed()
                     # the bytes scanned in place (a parameter would be copied twice first)
                     con.register("_original", _blob_table(kept))
@@ -1002,6 +1011,189 @@ def store_upload(con: duckdb.DuckDBPyConnection, report: IngestReport, data: byt
     raise RuntimeError(f"could not store {report.file_name} after {_MAX_ATTEMPTS} attempts (database busy)")
 
 
+def upload_fields(mapping: Mapping[str, str]) -> list[str]:
+    """The run columns an upload with this column mapping fills (N, D and C always: the missing
+    one is derived), in RUN_COLUMNS' order."""
+    fields = {*mapping, "n_params", "n_tokens", "flops", "derived_field", "n_params_convention"}
+    if "batch_size" in mapping:
+        fields.add("batch_size_unit")
+    return [c for c in RUN_COLUMNS if c in fields]
+
+
+BLOCKWISE_MEMORY_BASE = 64 * 2**20
+BLOCKWISE_MEMORY_PER_BYTE = 1.5
+"""DuckDB's memory limit while a large upload is stored a block at a time: BASE plus PER_BYTE times
+its packed file's size (the record's BLOB is copied twice in the transaction). Without it DuckDB keeps
+the row groups it has written, and the commit's, in memory: a 200 MB upload peaked at 779 MiB above
+the process's start, 538 MiB with the limit (176 MiB for its 75 MiB packed file), and stored in the
+same time. A store that runs out under the limit is rolled back and stored again without it. The
+limit is DuckDB's for the whole process, so the app's other reads share it for those seconds."""
+
+
+@contextlib.contextmanager
+def _memory_limit(con: duckdb.DuckDBPyConnection, limit: int | None) -> Iterator[None]:
+    """DuckDB's memory_limit set to ``limit`` bytes for the block (None: left as it is), then back."""
+    if limit is None:
+        yield
+        return
+    (before,) = _one_row(con.execute("SELECT current_setting('memory_limit')"))
+    con.execute(f"SET memory_limit = '{int(limit)}B'")
+    try:
+        yield
+    finally:
+        con.execute("RESET memory_limit")
+        if _one_row(con.execute("SELECT current_setting('memory_limit')"))[0] != before:
+            con.execute(f"SET memory_limit = '{before}'")
+
+
+def store_upload_blocks(
+    con: duckdb.DuckDBPyConnection,
+    data: bytes | memoryview,
+    file_name: str,
+    mapping: Mapping[str, str] | None = None,
+    *,
+    convention: str | None = None,
+    batch_size_unit: str | None = None,
+    decimal: str | None = None,
+    column_types: dict | None = None,
+) -> tuple[StoredUpload, IngestReport | None]:
+    """Check and store a large upload a block at a time (engine.data.blocks): parse a block,
+    validate it, insert its accepted rows, drop it; then drop the rows that repeat a row of an earlier
+    block and add the upload record, all in one transaction (a refused upload leaves nothing). The
+    same rows are stored as by read_upload + store_upload (the test compares both), without a table
+    of every row in memory. ``column_types`` are those a scan of the same file found
+    (engine.data.blocks.scan_upload), so that no block has to be read twice.
+
+    Returns the stored upload and the report (None when the same bytes were stored before).
+    IngestError when no row is usable or the store refuses a row. A file found to have ragged rows
+    is rolled back and stored by the whole-file path (which names them); on PostgreSQL: read_upload
+    + store_upload."""
+    if _is_pg(con):
+        report = read_upload(
+            bytes(data),
+            file_name,
+            mapping,
+            convention=convention,
+            batch_size_unit=batch_size_unit,
+            decimal=decimal,
+        )
+        return store_upload(cast(duckdb.DuckDBPyConnection, con), report, data), report
+    sha256 = sha256_of(data)
+    if stored_before := _stored_before(con, sha256):
+        return stored_before, None
+    upload_id = f"u-{sha256[:16]}"
+    # packed before the rows, not beside them: the blocks are read in Python while DuckDB inserts,
+    # and a zstd thread beside them made the whole 200 MB upload 2-4 s slower on two cores
+    packed = [pack_bytes(data)]  # dropped once DuckDB has the bytes, packed again for a retry
+    cap: int | None = BLOCKWISE_MEMORY_BASE + int(BLOCKWISE_MEMORY_PER_BYTE * len(packed[0][0]))
+    types = dict(column_types or {})
+    for attempt in range(_MAX_ATTEMPTS):
+        if attempt and (stored_before := _stored_before(con, sha256)):
+            return stored_before, None
+        scan = blocks.Scan(data, file_name, mapping, convention, batch_size_unit, decimal, types)
+        try:
+            with _memory_limit(con, cap), transaction(con):
+                # the upload's record first, with its bytes (a writer of the same file conflicts here),
+                # its counts once the blocks are read
+                record = [
+                    upload_id,
+                    USER_SOURCE,
+                    file_name,
+                    sha256,
+                    datetime.now(UTC).replace(tzinfo=None),
+                    0,
+                    0,
+                    None,
+                ]
+                kept, codec = packed.pop() if packed else pack_bytes(data)
+                con.register("_original", _blob_table(kept))
+                try:
+                    con.execute(
+                        "INSERT INTO uploads SELECT ?, 'user', ?, ?, ?, ?, ?, ?, ?, b, ?, ? FROM _original",
+                        [*record, codec, len(data)],
+                    )
+                finally:
+                    with contextlib.suppress(duckdb.Error):
+                        con.unregister("_original")
+                del kept
+                frames = scan.blocks()
+                first = next(frames)  # the first block: its mapping says which table the runs go to
+                assert scan.first is not None
+                filled = upload_fields(scan.first.mapping)
+                lean = set(filled) <= set(LEAN_COLUMNS)
+
+                def incoming(accepted: pd.DataFrame) -> pd.DataFrame:
+                    if "n_params_convention" not in accepted:
+                        accepted = accepted.assign(n_params_convention="total")
+                    return _lean_frame(file_name, accepted, filled) if lean else accepted[["row", *filled]]
+
+                # one INSERT reading every block as it is made: DuckDB writes the row groups out as they
+                # fill, where an INSERT per block kept them all in the transaction (200 MB upload:
+                # 200 MiB more at the peak)
+                failure: list[BaseException] = []
+                stream = _block_stream(itertools.chain([first], frames), incoming, failure)
+                del first
+                try:
+                    _insert_runs(con, upload_id, stream, filled, lean)
+                except duckdb.Error:
+                    if failure:  # a block's own error (IngestError, TypesChanged), not DuckDB's
+                        raise failure[0] from None
+                    raise
+                del stream
+                done = scan.report
+                assert done is not None and scan.duplicates is not None
+                if done.n_accepted == 0:
+                    raise IngestError(
+                        f"{file_name}: no usable rows ({done.n_rejected} rejected); nothing stored"
+                    )
+                dup_rows = scan.duplicates[0]
+                if dup_rows.size:
+                    if lean:
+                        con.execute(
+                            'DELETE FROM runs_lean WHERE upload_id = ? AND "row" IN '
+                            "(SELECT unnest(?::BIGINT[]))",
+                            [upload_id, dup_rows.tolist()],
+                        )
+                    else:
+                        ids = [f"{upload_id}:{int(r):0{RUN_ID_DIGITS}d}" for r in dup_rows]
+                        con.execute(
+                            "DELETE FROM runs_full WHERE upload_id = ? AND run_id IN "
+                            "(SELECT unnest(?::VARCHAR[]))",
+                            [upload_id, ids],
+                        )
+                con.execute(
+                    "UPDATE uploads SET n_accepted = ?, n_rejected = ?, column_mapping = ? "
+                    "WHERE upload_id = ?",
+                    [done.n_accepted, done.n_rejected, json.dumps(done.mapping), upload_id],
+                )
+            return StoredUpload(upload_id, True, done.n_accepted, done.n_rejected), done
+        except blocks.TypesChanged as changed:  # rolled back: again with the wider types
+            types = changed.column_types
+        except blocks.NotBlockwise:  # rolled back (ragged rows): the whole-file path names them
+            del packed
+            report = read_upload(
+                bytes(data),
+                file_name,
+                mapping,
+                convention=convention,
+                batch_size_unit=batch_size_unit,
+                decimal=decimal,
+            )
+            return store_upload(con, report, data), report
+        except duckdb.OutOfMemoryException:
+            if cap is None:
+                raise
+            cap = None  # rolled back: again with DuckDB's own limit
+        except (duckdb.TransactionException, duckdb.ConstraintException) as exc:
+            if _refused_row(exc):
+                raise IngestError(
+                    f"{file_name}: the store refused a row "
+                    f"({str(exc).strip().splitlines()[0]}); nothing stored"
+                ) from None
+            time.sleep(0.01 * (attempt + 1))
+    raise RuntimeError(f"could not store {file_name} after {_MAX_ATTEMPTS} attempts (database busy)")
+
+
 def _stored_before(con: duckdb.DuckDBPyConnection, sha256: str) -> StoredUpload | None:
     """The upload of the same bytes, if the store has it."""
     row = con.execute(
@@ -1014,18 +1206,6 @@ def _blob_table(data: bytes) -> pa.Table:
     """One row, one large_binary column 'b' holding ``data`` without a copy."""
     offsets = pa.py_buffer(np.array([0, len(data)], dtype=np.int64))
     return pa.table({"b": pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])})
-
-
-def _pack_meanwhile(data: bytes) -> Callable[[], tuple[bytes, str | None]]:
-    """pack_bytes(data), started now in a thread when there is something to pack; call the
-    result for it."""
-    if len(data) < PACK_ABOVE:
-        result = pack_bytes(data)
-        return lambda: result
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flopwise-pack")
-    future = pool.submit(pack_bytes, data)
-    pool.shutdown(wait=False)
-    return future.result
 
 
 def _refused_row(exc: Exception) -> bool:
@@ -1074,18 +1254,67 @@ def _lean_frame(file_name: str, accepted: pd.DataFrame, filled: list[str]) -> pd
     return pd.DataFrame(frame, copy=False)
 
 
+def _constant_codes(frame: pd.DataFrame) -> dict[str, int]:
+    """runs_lean's label codes (convention, derived) that are the same on every row of ``frame``."""
+    constants = {}
+    for column in ("convention", "derived"):
+        if column in frame and len(frame):
+            codes = frame[column].to_numpy()
+            if codes.min() == codes.max():
+                constants[column] = int(codes[0])
+    return constants
+
+
+def _block_stream(
+    frames: Iterator[pd.DataFrame], make: Callable[[pd.DataFrame], pd.DataFrame], failure: list
+) -> pa.RecordBatchReader:
+    """The frames, each made by ``make`` from one block's accepted rows, as one Arrow stream for
+    DuckDB to scan as they are read (labels as text, every block cast to the first one's schema).
+    An exception raised while a block is read is kept in ``failure`` (DuckDB passes on only its text)."""
+
+    def arrow(frame: pd.DataFrame) -> pa.Table:
+        table = pa.Table.from_pandas(make(frame), preserve_index=False)
+        for i, column in enumerate(table.columns):
+            if pa.types.is_dictionary(column.type):
+                table = table.set_column(i, table.field(i).name, column.cast(pa.large_string()))
+        return table
+
+    head = [arrow(next(frames))]
+    schema = head[0].schema
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            yield from head.pop().to_batches()
+            for frame in frames:
+                yield from arrow(frame).cast(schema).to_batches()
+        except BaseException as exc:
+            failure.append(exc)
+            raise
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
 def _insert_runs(
-    con: duckdb.DuckDBPyConnection, upload_id: str, incoming: pd.DataFrame, filled: list[str], lean: bool
+    con: duckdb.DuckDBPyConnection,
+    upload_id: str,
+    incoming: pd.DataFrame | pa.RecordBatchReader,
+    filled: list[str],
+    lean: bool,
+    constants: dict[str, int] | None = None,
 ) -> None:
-    """INSERT one upload's runs into runs_lean or runs_full (DuckDB), the frame scanned in place."""
+    """INSERT one upload's runs into runs_lean or runs_full (DuckDB), the frame (or the stream of
+    blocks) scanned in place; ``constants`` are runs_lean label codes the same on every row (-1:
+    none), given instead of their columns."""
     if lean:  # runs_lean's columns in order, NULL for those the upload leaves empty
-        given = set(incoming.columns)
+        given = set(incoming.schema.names if isinstance(incoming, pa.RecordBatchReader) else incoming.columns)
         values = {
             "upload_id": "?",
             "row": '"row"',
             "convention": "CAST(convention AS UTINYINT)",
             "derived": "CAST(NULLIF(derived, -1) AS UTINYINT)" if "derived" in given else "NULL",
         }
+        for column, code in (constants or {}).items():
+            values[column] = "NULL" if code < 0 else f"CAST({int(code)} AS UTINYINT)"
         select = ", ".join(values.get(c, f'"{c}"' if c in given else "NULL") for c in _LEAN_TABLE_COLUMNS)
         names = ", ".join(f'"{c}"' for c in _LEAN_TABLE_COLUMNS)
         sql, params = f"INSERT INTO runs_lean ({names}) SELECT {select} FROM _incoming", [upload_id]
@@ -1136,30 +1365,6 @@ def list_uploads(con: duckdb.DuckDBPyConnection, kind: str | None = "user") -> p
         f"column_mapping FROM uploads {where} ORDER BY received_at DESC",
         [kind] if kind else [],
     ).df()
-
-
-PACK_ABOVE = 1 << 20
-"""Bytes: an upload at least this large keeps its file zstd-compressed (level 1, pyarrow's codec).
-DuckDB would compress a large BLOB with zstd itself when it checkpoints, at several times the cost:
-for a 200 MB file 4.4 s and 985 MiB above the process's memory, against 1.4 s and 212 MiB."""
-
-
-def pack_bytes(data: bytes) -> tuple[bytes, str | None]:
-    """(what uploads.original_bytes keeps, original_codec): a file of PACK_ABOVE bytes or more as a
-    zstd frame, unless that is no smaller; else the bytes as they are (codec None)."""
-    if len(data) < PACK_ABOVE:
-        return bytes(data), None
-    packed = pa.Codec("zstd", compression_level=1).compress(data, asbytes=True)
-    return (packed, "zstd") if len(packed) < len(data) else (bytes(data), None)
-
-
-def unpack_bytes(stored: bytes, codec: str | None, size: int | None) -> bytes:
-    """The file as received, from what pack_bytes kept."""
-    if codec is None:
-        return bytes(stored)
-    if codec != "zstd" or size is None:
-        raise ValueError(f"cannot unpack an upload's bytes kept as {codec!r} (size {size})")
-    return pa.Codec("zstd").decompress(stored, decompressed_size=size, asbytes=True)
 
 
 def upload_bytes(con: duckdb.DuckDBPyConnection, upload_id: str) -> bytes:

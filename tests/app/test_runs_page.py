@@ -184,3 +184,39 @@ def test_an_upload_can_be_deleted_with_its_runs(app):
     at.button(key="delete_upload").click().run()
     assert not at.exception
     assert any("Deleted to\\_delete\\.csv" in s.value and "its 2 runs" in s.value for s in at.success)
+
+
+def test_a_large_file_is_checked_and_stored_a_block_at_a_time(app, monkeypatch):
+    """The block-by-block path (engine.data.blocks), made to take a small file: the same counts and
+    reasons as the whole-file path (row 12 repeats row 11 in its block, row 2501 repeats it from a
+    later block, row 1201 has a negative loss), and every accepted row stored."""
+    from engine.data import blocks
+
+    monkeypatch.setattr(blocks, "BLOCKWISE_ABOVE", 1)
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 8192)
+    lines = [
+        f"run-{i},{10_000_000 + 7919 * i},{2_000_000_000 + 104_729 * i},{2 + i / 1e4:.4f}"
+        for i in range(3000)
+    ]
+    lines[11], lines[2500] = lines[10], lines[10]
+    lines[1200] = "run-1200,20000000,3000000000,-1"
+    data = ("model_name,params,tokens,loss\n" + "\n".join(lines) + "\n").encode()
+    at = app("runs.py")
+    at.file_uploader(key="uploads").set_value(("big.csv", data, "text/csv")).run()
+    assert not at.exception
+    assert metric(at, "Accepted rows") == "2,997" and metric(at, "Rejected rows") == "3"
+    rejected = next(d for d in at.dataframe if "reason" in d.value.columns).value
+    assert rejected.to_dict("records") == [
+        {"row": 12, "column": "loss", "reason": "duplicate of row 11"},
+        {"row": 1201, "column": "loss", "reason": "not positive: -1"},
+        {"row": 2501, "column": "loss", "reason": "duplicate of row 11"},
+    ]
+    store_button(at, data).click().run()
+    assert not at.exception
+    stored = next(s.value for s in at.success if s.value.startswith("Stored 2,997 runs as upload "))
+    upload_id = stored.removeprefix("Stored 2,997 runs as upload ").rstrip(".")
+    from engine.data.store import open_store
+
+    with open_store(load_published_data=False) as s, s.connect() as con:  # the app's store ($FLOPWISE_DB)
+        rows = con.execute("SELECT count(*), min(loss) FROM runs WHERE upload_id = ?", [upload_id]).fetchone()
+    assert rows == (2997, 2.0)  # run-0's loss; run 1200's -1 was refused

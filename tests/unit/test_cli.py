@@ -314,3 +314,27 @@ def test_ingest_says_and_takes_the_parameter_convention(tmp_path, capsys):
     assert (
         json_of(capsys, "ingest", str(other), "--db", db, "--convention", "active")["convention"] == "active"
     )
+
+
+def test_ingest_of_a_large_csv_goes_a_block_at_a_time(tmp_path, capsys, monkeypatch):
+    """The CLI takes the Runs page's block path for a large plain CSV (made to take this small one):
+    the same counts and reasons as the whole file, a duplicate across blocks named, and the same
+    bytes again adding nothing."""
+    from engine.data import blocks
+
+    monkeypatch.setattr(blocks, "BLOCKWISE_ABOVE", 1)
+    monkeypatch.setattr(blocks, "BLOCK_BYTES", 4096)
+    lines = [f"{10_000_000 + 7919 * i},{2_000_000_000 + 104_729 * i},{2 + i / 1e4:.4f}" for i in range(2000)]
+    lines[1500] = lines[3]  # row 1501 repeats row 4, several blocks later
+    lines[700] = "20000000,3000000000,-1"
+    sweep = tmp_path / "big.csv"
+    sweep.write_text("params,tokens,loss\n" + "\n".join(lines) + "\n")
+    db = str(tmp_path / "b.duckdb")
+    result = json_of(capsys, "ingest", str(sweep), "--db", db)
+    assert (result["added"], result["accepted"], result["rejected"]) == (True, 1998, 2)
+    assert [(e["row"], e["reason"]) for e in result["errors"]] == [
+        (701, "not positive: -1"),
+        (1501, "duplicate of row 4"),
+    ]
+    again = json_of(capsys, "ingest", str(sweep), "--db", db)
+    assert (again["added"], again["accepted"], again["upload_id"]) == (False, 1998, result["upload_id"])
