@@ -35,8 +35,10 @@ subtracted, so each figure is from the input (or page.goto) until the page stopp
   the budget slider 2 + 10 times at once with the others, each from its own start (SESSION_STARTS)
   so that no value is shared with another session or was computed before in this run (no cache
   hits). Median and worst of all changes.
-- floor: the same rerun timing on a one-slider app (FLOOR_APP) served on its own: what Streamlit
-  and chromium cost per rerun before any of the app's work, the yardstick for the aims above.
+- floor: the same rerun timing on a one-slider app (FLOOR_APP) served on its own with the app's
+  .streamlit/config.toml: what Streamlit and chromium cost per rerun before any of the app's work,
+  the yardstick for the aims above. (Without that config Streamlit runs gc.collect(2) after every
+  run, holding the GIL while the last messages wait: about 50 ms more on the floor.)
 - --payload: the bytes the server sends over the websocket per Plan rerun (budget-slider moves),
   and the largest messages by element type (ForwardMsg decoded with Streamlit's protobuf).
 
@@ -253,8 +255,11 @@ def floor(tmp: Path, repeats: int) -> dict:
     from playwright.sync_api import sync_playwright
 
     root = tmp / "floor"
-    root.mkdir()
+    (root / ".streamlit").mkdir(parents=True)
     (root / "app.py").write_text(FLOOR_APP)
+    # the app's own server settings (no gc.collect after each run, no file watcher), so that the
+    # floor differs from the pages by their work alone
+    (root / ".streamlit" / "config.toml").write_text((REPO / ".streamlit" / "config.toml").read_text())
     with h.serve_app(tmp / "floor.duckdb", repo_root=root, log_path=tmp / "floor.log") as url:
         with sync_playwright() as p:
             browser = h.launch_chromium(p)

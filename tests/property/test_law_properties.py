@@ -39,14 +39,20 @@ def test_optimal_params_and_tokens_grow_with_compute(law, x, step, u):
         # moves to a larger N on fewer tokens, a jump of the law's discrete choice, not a defect
         extra["granularity"] = 16
     small, large = law.optimal(10.0**x, **extra), law.optimal(10.0 ** (x + step), **extra)
-    assert float(large.n_tokens) > float(small.n_tokens)
+    saturated = law.has_loss and float(small.loss) - float(large.loss) <= 1e-9
+    if saturated:
+        # with a unique-data limit, far past it the loss stops falling and D* stops moving (547 B
+        # tokens at 3.2e22 and 3.5e22 FLOPs with 1e9 unique tokens): it must not fall back
+        assert float(large.n_tokens) >= float(small.n_tokens) * (1 - 1e-12)
+    else:
+        assert float(large.n_tokens) > float(small.n_tokens)
     if not law.has_loss:
         assert float(large.n_params) > float(small.n_params)
         return
     assert float(large.loss) <= float(small.loss) + 1e-12
     # With a unique-data limit the loss saturates and N* becomes arbitrary (the minimum is flat);
     # wherever more compute still lowers the loss, N* grows.
-    if float(small.loss) - float(large.loss) > 1e-9:
+    if not saturated:
         assert float(large.n_params) > float(small.n_params)
 
 
