@@ -56,7 +56,7 @@ def benchmarks(version: tuple) -> list[dict]:
         return store.list_benchmarks(con)
 
 
-def catalog_section(link: LinkCheck, all_devices: dict) -> None:
+def catalog_section(all_devices: dict) -> None:
     st.subheader("Catalog")
     st.caption(
         "Dense peaks (never the sparse headline figures), memory, bandwidth, power and the inputs of the "
@@ -85,6 +85,14 @@ def catalog_section(link: LinkCheck, all_devices: dict) -> None:
             f"{', '.join(estimated)}. Energy and CO2e on these devices carry that uncertainty; "
             "“power source” gives each basis."
         )
+    roofline_section(all_devices)
+
+
+@st.fragment
+def roofline_section(all_devices: dict) -> None:
+    """The catalog's roofline for a data type and chosen devices; a fragment, so that changing them
+    redraws the chart alone, not the catalog table above it."""
+    link = LinkCheck()
     c1, c2 = st.columns([1, 3])
     dtype = link.selectbox(
         c1,
@@ -101,6 +109,7 @@ def catalog_section(link: LinkCheck, all_devices: dict) -> None:
         key="hw_devices",
         **BOUND,
     )
+    link.show()
     st.plotly_chart(figures.roofline_figure([all_devices[h] for h in chosen], dtype), key="catalog_roofline")
 
 
@@ -278,10 +287,8 @@ def benchmark_section(all_devices: dict, past: list[dict]) -> None:
 
 st.title("Hardware")
 st.caption("What the accelerators can do on paper, and what this machine does in practice.")
-link = LinkCheck()
 version = db.version()
 all_devices = devices(version)
-catalog_section(link, all_devices)
-link.show()
+catalog_section(all_devices)
 own_devices_section(all_devices)
 benchmark_section(all_devices, benchmarks(version))

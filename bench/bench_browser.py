@@ -16,7 +16,8 @@ subtracted, so each figure is from the input (or page.goto) until the page stopp
   server: st.cache_data cannot hit. Plan: training compute from 23.00 (the default) up by 0.05;
   Scaling laws: budget from 23.76 by 0.01; Precision: training compute from 21.0 by 0.1; Mixture
   of experts: compute budget from 22.0 by 0.1; Inference: the batch slider from 1 through its options
-  (1, 2, 3, 4, 6, 8, ...) at 1k tokens of context; Runs: the lower end of the parameter range, from
+  (1, 2, 3, 4, 6, 8, ...) at 1k tokens of context, then between its last two (a slider at its end
+  steps back); Runs: the lower end of the parameter range, from
   7.8 by 0.1 (the Chinchilla runs span 7.9-10.2, so the selection shrinks at each step).
   Two rows alternate a select between two values, so after the first two changes their engine
   calls hit st.cache_data and what is left is measured (widgets, figures, transfer, drawing):
@@ -124,7 +125,8 @@ RERUNS = (
     Rerun("scaling", "scaling", "budget slider", 150, slider="Training compute budget"),
     Rerun("precision", "precision", "compute slider", 150, slider="Compute (log10 FLOPs)"),
     Rerun("moe", "moe", "compute-budget slider", 150, slider="Compute budget"),
-    # at 1k tokens of context an 8 B model's batch runs to 380: options enough for 2 + 15 steps
+    # at 1k tokens of context an 8 B model's batch runs to 380 (about 20 options; at the end it steps
+    # back)
     Rerun("inference", "inference", "batch slider", 150, slider="Batch (sequences", query="?i_context=1024"),
     Rerun(
         "runs",
@@ -209,7 +211,11 @@ def first_visits(browser, base: str, pages: list[str]) -> dict:
 
 def change(page, rerun: Rerun, i: int) -> None:
     if rerun.slider:
-        h.press(h.slider_input(page, rerun.slider, rerun.thumb), "ArrowRight")
+        thumb = h.slider_input(page, rerun.slider, rerun.thumb)
+        # a slider at its end steps back (Inference's batch has about 20 options), so it then
+        # alternates between its last two values, as the selects do
+        value, top = thumb.evaluate("e => [Number(e.value), Number(e.max)]")
+        h.press(thumb, "ArrowLeft" if value >= top else "ArrowRight")
     else:
         h.choose(page, rerun.select, rerun.options[i % 2])
 

@@ -64,3 +64,28 @@ def test_quick_benchmark_then_use_measured_on_the_plan(page, server_url):
     values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
     assert all(v.strip() for v in values[:4]), values
     assert_no_exception(page)
+
+
+def test_the_data_type_redraws_the_roofline_with_that_peak(page, server_url):
+    """Picking fp8 on the catalog's roofline: the H100's ridge point moves to its fp8 dense peak,
+    1,978.9 TFLOP/s at 1,978.9e12 / 3,350e9 = 590.7 FLOPs per byte (NVIDIA's H100 SXM5 datasheet:
+    1,979 TFLOP/s fp8 and 989.4 bf16 without sparsity, 3.35 TB/s), the URL says fp8, and the
+    catalog table above is still there."""
+    from tests.browser import harness
+
+    page.goto(f"{server_url}/hardware")
+    page.get_by_role("heading", name="Hardware").first.wait_for(timeout=TIMEOUT_MS)
+    harness.wait_idle(page)
+    chart = page.locator('[data-testid="stPlotlyChart"]').first
+    xs, ys = harness.plot_points(page, chart, "NVIDIA H100 SXM5 80GB: ridge point")
+    assert ys[0] == pytest.approx(989.4) and xs[0] == pytest.approx(989.4e12 / 3350e9)
+
+    harness.choose(page, "Data type", "fp8")
+    harness.wait_idle(page)
+    harness.assert_no_exception(page)
+    chart = page.locator('[data-testid="stPlotlyChart"]').first
+    chart.get_by_text("Roofline, fp8 (dense peaks)").wait_for(timeout=TIMEOUT_MS)
+    xs, ys = harness.plot_points(page, chart, "NVIDIA H100 SXM5 80GB: ridge point")
+    assert ys[0] == pytest.approx(1978.9) and xs[0] == pytest.approx(1978.9e12 / 3350e9)
+    assert "hw_dtype=fp8" in page.url
+    assert page.locator('[data-testid="stDataFrame"]').first.is_visible()  # the catalog, untouched
