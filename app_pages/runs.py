@@ -20,6 +20,7 @@ from engine.errors import LawError
 from ui import db, figures
 from ui import format as fmt
 from ui.tables import readable
+from ui.widgets import lazy_expander
 
 UNMAPPED = "— not in this file —"
 LOSS_LABEL = "Loss (nats/token; each source on its own data set)"
@@ -856,7 +857,16 @@ def hyperparams_section(selected: pd.DataFrame) -> None:
 
 
 def isoflop_section(selected: pd.DataFrame) -> None:
-    with st.expander("IsoFLOP analysis (Approach 2): exponent of N_opt ∝ C^a"):
+    """Hoffmann et al.'s Approach 2 on the selection, computed and drawn only while its expander is
+    open (a closed one cost every rerun of the page about 50 ms of figure building)."""
+    if "iso_tolerance" in st.session_state:  # kept while the expander is closed and its slider not drawn
+        st.session_state["iso_tolerance"] = st.session_state["iso_tolerance"]
+    if box := lazy_expander("IsoFLOP analysis (Approach 2): exponent of N_opt ∝ C^a", key="iso_shown"):
+        isoflop_body(box, selected)
+
+
+def isoflop_body(box, selected: pd.DataFrame) -> None:
+    with box:
         tol = st.slider(
             "Runs within this many decades of compute share a budget",
             0.01,

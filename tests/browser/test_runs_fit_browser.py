@@ -60,3 +60,20 @@ def test_step_law_fit_of_an_uploaded_sweep(page, served, tmp_path):
     )
     assert "Optimal learning rate" in titles and "Optimal batch size" in titles
     assert_no_exception(page)
+
+
+def test_the_isoflop_analysis_opens_with_hoffmanns_exponent(page, served):
+    """The IsoFLOP expander is built when opened: Approach 2 on the shipped Hoffmann runs gives
+    a close to Hoffmann et al.'s Table 2 (a = 0.49, 95% 0.462 to 0.534), with its chart drawn."""
+    open_runs(page, served)
+    expander = page.locator('[data-testid="stExpander"]').filter(has_text="IsoFLOP analysis")
+    assert expander.locator('[data-testid="stPlotlyChart"]').count() == 0  # nothing built while closed
+    expander.get_by_text("IsoFLOP analysis").click()
+    line = expander.get_by_text(re.compile(r"^a = 0\.\d{3}"))
+    line.wait_for(timeout=60_000)
+    wait_idle(page, timeout_ms=60_000)
+    a = float(re.match(r"a = (0\.\d{3})", line.inner_text()).group(1))
+    assert a == pytest.approx(0.49, abs=0.03)
+    chart = expander.locator('[data-testid="stPlotlyChart"]')
+    assert harness.plot_points(page, chart, "parabola minimum")[0]  # the minima are drawn
+    assert_no_exception(page)
