@@ -35,7 +35,8 @@ subtracted, so each figure is from the input (or page.goto) until the page stopp
 - 10 sessions: one browser, 10 contexts on Plan (async Playwright, asyncio.gather), each moving
   the budget slider 2 + 10 times at once with the others, each from its own start (SESSION_STARTS)
   so that no value is shared with another session or was computed before in this run (no cache
-  hits). Median and worst of all changes.
+  hits). Median and worst of all changes whose rerun was seen (a few a run are missed by the
+  watcher although the page updates; they are counted apart).
 - floor: the same rerun timing on a one-slider app (FLOOR_APP) served on its own with the app's
   .streamlit/config.toml: what Streamlit and chromium cost per rerun before any of the app's work,
   the yardstick for the aims above. (Without that config Streamlit runs gc.collect(2) after every
@@ -334,12 +335,16 @@ async def sessions(base: str, n: int = SESSIONS, changes: int = SESSION_CHANGES)
                     info = await h.async_time_action_info(
                         page, step, start_timeout_ms=60_000, timeout_ms=180_000
                     )
-                    unseen += not info["started"]
                     if await page.locator('[data-testid="stException"]').count():
                         raise RuntimeError(
                             await page.locator('[data-testid="stException"]').first.inner_text()
                         )
-                    if i >= WARMUP:
+                    if i >= WARMUP and not info["started"]:
+                        # no rerun seen within start_timeout_ms (3-8 of 100 changes), though the page
+                        # did update (its budget caption showed the new value): the watcher missed the
+                        # run, no input was lost. Counted apart: its 60 s of waiting is not a user's
+                        unseen += 1
+                    elif i >= WARMUP:
                         samples.append(info["ms"])
                 return samples
 
@@ -536,7 +541,13 @@ def main() -> None:
                     r = report["sessions"] = asyncio.run(sessions(url, args.sessions))
                     print(
                         f"{args.sessions} sessions at once, Plan budget rerun: median {r['median_ms']:.0f} "
-                        f"ms, worst {r['worst_ms']:.0f} ms over {r['n']} changes; "
+                        f"ms, worst {r['worst_ms']:.0f} ms over {r['n']} changes"
+                        + (
+                            f" ({r['reruns_unseen']} changes started no rerun, not counted)"
+                            if r["reruns_unseen"]
+                            else ""
+                        )
+                        + "; "
                         f"{verdict(r['median_ms'], AIMS['sessions_median_ms'])}",
                         flush=True,
                     )
