@@ -1068,16 +1068,14 @@ def store_upload_blocks(
     IngestError when no row is usable or the store refuses a row. A file found to have ragged rows
     is rolled back and stored by the whole-file path (which names them); on PostgreSQL: read_upload
     + store_upload."""
+    options = {"convention": convention, "batch_size_unit": batch_size_unit, "decimal": decimal}
+
+    def whole_file() -> tuple[StoredUpload, IngestReport]:
+        report = read_upload(bytes(data), file_name, mapping, **options)
+        return store_upload(con, report, data), report
+
     if _is_pg(con):
-        report = read_upload(
-            bytes(data),
-            file_name,
-            mapping,
-            convention=convention,
-            batch_size_unit=batch_size_unit,
-            decimal=decimal,
-        )
-        return store_upload(cast(duckdb.DuckDBPyConnection, con), report, data), report
+        return whole_file()
     sha256 = sha256_of(data)
     if stored_before := _stored_before(con, sha256):
         return stored_before, None
@@ -1171,15 +1169,7 @@ def store_upload_blocks(
             types = changed.column_types
         except blocks.NotBlockwise:  # rolled back (ragged rows): the whole-file path names them
             del packed
-            report = read_upload(
-                bytes(data),
-                file_name,
-                mapping,
-                convention=convention,
-                batch_size_unit=batch_size_unit,
-                decimal=decimal,
-            )
-            return store_upload(con, report, data), report
+            return whole_file()
         except duckdb.OutOfMemoryException:
             if cap is None:
                 raise
