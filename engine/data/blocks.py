@@ -178,7 +178,9 @@ class Scan:
             accepted = part.accepted
             if first is None:  # its mapping and conventions, without its rows
                 first = self.first = dataclasses.replace(part, accepted=accepted.iloc[:0].copy(), errors=[])
-                hashes.reserve(int(len(accepted) * len(self.data) / max(self._block_bytes(n), 1) * 1.05))
+                # room for every block's accepted rows at this one's rate (blocks hold BLOCK_BYTES each)
+                blocks_in_file = len(self.data) / min(BLOCK_BYTES, len(self.data))
+                hashes.reserve(int(len(accepted) * blocks_in_file * 1.05))
             accepted["row"] = accepted["row"].to_numpy() + n_rows
             hashes.add(ingest._row_hash(_key_numbers(accepted), bits=64))
             n_errors += len(part.errors)
@@ -224,10 +226,6 @@ class Scan:
             counted=n_accepted,
         )
         assert n_rows - n_accepted == n_errors, (n_rows, n_accepted, n_errors)
-
-    def _block_bytes(self, n_rows: int) -> int:
-        """About how many bytes of the file the first block's ``n_rows`` rows took (for sizing)."""
-        return min(BLOCK_BYTES, len(self.data)) if n_rows else 1
 
     def _across_blocks(self, repeated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(rows, first rows) of accepted rows equal to an accepted row of an earlier block, given
