@@ -212,7 +212,10 @@ def test_the_share_link_and_the_json_export_carry_the_scenario(app):
         plan_b="1e9_2e10_1_8",
         plan_front="memory",
     )
-    assert not [c for c in at.code if c.language == "json"]  # built only once its expander is opened
+    assert not at.code  # the link and the JSON are built only once their expander is opened
+    at.session_state["plan_share_shown"] = True
+    at.run()
+    assert not [c for c in at.code if c.language == "json"]  # the JSON only once it is asked for
     at.session_state["plan_json_shown"] = True
     at.run()
     exported = json.loads(next(c.value for c in at.code if c.language == "json"))

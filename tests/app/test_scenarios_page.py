@@ -91,6 +91,8 @@ def open_scenarios(app, **query):
 
 def test_save_on_the_plan_page_then_it_is_listed_and_reopens_exactly(app):
     at = app()
+    at.session_state["plan_share_shown"] = True  # the "Share and export" expander opened
+    at.run()
     at.text_input(key="plan_save_name").input(HOSTILE)
     at.text_input(key="plan_save_author").input("ana")
     at.text_area(key="plan_save_note").input("for Monday\nsecond line")

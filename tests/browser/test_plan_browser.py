@@ -187,9 +187,15 @@ def test_the_explanations_and_the_json_are_built_when_opened(page, server_url):
         cells = [c.strip() for c in row.locator("th, td").all_inner_texts()]
         rows[cells[0]] = cells[-1]
     assert rows["PUE"] == "1.30" and rows["n"] == "1,024"  # a count of devices, whole
-    json_box = page.get_by_test_id("stExpander").filter(has_text="Scenario as JSON")
-    time_action(page, lambda: json_box.locator("summary").click())
+    share = page.get_by_test_id("stExpander").filter(has_text="export JSON or CSV")
+    assert share.locator("code").count() == 0
+    time_action(page, lambda: share.locator("summary").click())
     assert_no_exception(page)
-    code = json_box.locator("code").first
+    link = share.locator("code").first
+    link.wait_for(timeout=30_000)
+    assert "log10_flops=22.0" in link.inner_text() and "pue=1.3" in link.inner_text()
+    time_action(page, lambda: share.get_by_text("Show the JSON").click())
+    assert_no_exception(page)
+    code = share.locator("code").filter(has_text="flopwise.plan")
     code.wait_for(timeout=30_000)
     assert '"schema": "flopwise.plan/2"' in code.inner_text() and '"log10_flops": 22.0' in code.inner_text()

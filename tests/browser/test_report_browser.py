@@ -98,6 +98,8 @@ def test_save_on_the_plan_page_then_download_its_report_from_the_scenarios_page(
         page.goto(server_url)
         page.get_by_role("heading", name="Plan", exact=True).wait_for(timeout=60_000)
         wait_idle(page, timeout_ms=90_000)
+        share = page.get_by_test_id("stExpander").filter(has_text="save the scenario for the team")
+        share.locator("summary").click()
         form = page.locator('[data-testid="stForm"]').filter(has_text="Save this scenario")
         form.get_by_label("Name").fill(HOSTILE)
         form.get_by_label("Author").fill("ana")
