@@ -638,11 +638,13 @@ def comparison_section(result: plan.PlanResult, alt: plan.PlanResult | None) -> 
 def share_section(result: plan.PlanResult, alt: plan.PlanResult | None, law, device) -> None:
     """The link, the JSON and CSV exports and the save form, built only while their expander is
     open: together they cost every budget rerun about 40 ms in the browser (a code block, two
-    download buttons, a form), and the address bar holds the same link meanwhile."""
+    download buttons, a form), and the address bar holds the scenario meanwhile (the inputs changed
+    from their defaults)."""
     st.subheader("Share and export")
     st.caption(
-        "The address bar's link reproduces this scenario: every input is in the URL"
-        + (", and B." if alt else ".")
+        "The address bar's link reproduces this scenario: it holds every input changed from its default"
+        + (", and B" if alt else "")
+        + ". The link below pins every input, defaults included."
     )
     box = lazy_expander(
         "Copy the link, export JSON or CSV, or save the scenario for the team", key="plan_share_shown"
